@@ -1,0 +1,1 @@
+//! Queueing theory (placeholder, being written).

@@ -1,0 +1,1 @@
+//! Quantities with units in scenario files (placeholder, being written).
