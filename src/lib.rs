@@ -2,7 +2,12 @@
 //! message-queue systems.
 
 pub mod analytic;
+pub mod cli;
 pub mod dist;
+pub mod engine;
 pub mod model;
+pub mod report;
+pub mod results;
 pub mod scenario;
+pub mod stats;
 pub mod units;

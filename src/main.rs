@@ -1,1 +1,5 @@
-fn main() {}
+//! The `queuesim` command: see `queuesim --help`.
+
+fn main() -> std::process::ExitCode {
+    queuesim::cli::main()
+}

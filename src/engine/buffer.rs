@@ -1,0 +1,137 @@
+//! Waiting room of a queue, in the order its discipline serves.
+
+use std::collections::VecDeque;
+
+use crate::model::Discipline;
+
+/// Identity of a message copy in the engine's store.
+pub type CopyId = u32;
+
+/// Messages waiting at one queue.
+///
+/// Each lane is kept in arrival order, so the oldest waiting messages are
+/// always at the fronts of the lanes: that is where TTL expiry and
+/// drop-head overflow look.
+#[derive(Debug)]
+pub struct Buffer {
+    discipline: Discipline,
+    /// One lane for FIFO and LIFO; one per priority class (highest first) otherwise.
+    lanes: Vec<VecDeque<CopyId>>,
+    len: usize,
+}
+
+impl Buffer {
+    /// An empty buffer; `classes` is the number of priority classes.
+    pub fn new(discipline: Discipline, classes: usize) -> Self {
+        let lane_count = match discipline {
+            Discipline::Priority => classes.max(1),
+            Discipline::Fifo | Discipline::Lifo => 1,
+        };
+        Self {
+            discipline,
+            lanes: vec![VecDeque::new(); lane_count],
+            len: 0,
+        }
+    }
+
+    /// Number of waiting messages.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds a message of priority class `class` (0 = highest).
+    #[inline]
+    pub fn push(&mut self, id: CopyId, class: usize) {
+        let lane = match self.discipline {
+            Discipline::Priority => class.min(self.lanes.len() - 1),
+            Discipline::Fifo | Discipline::Lifo => 0,
+        };
+        self.lanes[lane].push_back(id);
+        self.len += 1;
+    }
+
+    /// Removes the message to serve next.
+    #[inline]
+    pub fn pop_next(&mut self) -> Option<CopyId> {
+        let id = match self.discipline {
+            Discipline::Fifo => self.lanes[0].pop_front(),
+            Discipline::Lifo => self.lanes[0].pop_back(),
+            Discipline::Priority => self.lanes.iter_mut().find_map(|lane| lane.pop_front()),
+        }?;
+        self.len -= 1;
+        Some(id)
+    }
+
+    /// Removes the message that overflow drops first: the oldest of the
+    /// lowest priority class present.
+    pub fn pop_for_drop(&mut self) -> Option<CopyId> {
+        let id = self
+            .lanes
+            .iter_mut()
+            .rev()
+            .find_map(|lane| lane.pop_front())?;
+        self.len -= 1;
+        Some(id)
+    }
+
+    /// The oldest message of each lane.
+    pub fn oldest(&self) -> impl Iterator<Item = CopyId> + '_ {
+        self.lanes.iter().filter_map(|lane| lane.front().copied())
+    }
+
+    /// Removes the oldest message of the lane whose oldest message is `id`.
+    pub fn remove_oldest(&mut self, id: CopyId) -> bool {
+        let Some(lane) = self.lanes.iter_mut().find(|lane| lane.front() == Some(&id)) else {
+            return false;
+        };
+        lane.pop_front();
+        self.len -= 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(buffer: &mut Buffer) -> Vec<CopyId> {
+        std::iter::from_fn(|| buffer.pop_next()).collect()
+    }
+
+    #[test]
+    fn fifo_and_lifo_orders() {
+        let mut fifo = Buffer::new(Discipline::Fifo, 1);
+        let mut lifo = Buffer::new(Discipline::Lifo, 1);
+        for id in 1..=3 {
+            fifo.push(id, 0);
+            lifo.push(id, 0);
+        }
+        assert_eq!(drain(&mut fifo), [1, 2, 3]);
+        assert_eq!(drain(&mut lifo), [3, 2, 1]);
+    }
+
+    #[test]
+    fn priority_serves_high_class_first_fifo_within() {
+        let mut buffer = Buffer::new(Discipline::Priority, 2);
+        buffer.push(1, 1);
+        buffer.push(2, 0);
+        buffer.push(3, 1);
+        buffer.push(4, 0);
+        assert_eq!(buffer.len(), 4);
+        assert_eq!(drain(&mut buffer), [2, 4, 1, 3]);
+        assert_eq!(buffer.len(), 0);
+    }
+
+    #[test]
+    fn drop_takes_the_oldest_of_the_lowest_class() {
+        let mut buffer = Buffer::new(Discipline::Priority, 2);
+        buffer.push(1, 0);
+        buffer.push(2, 1);
+        buffer.push(3, 1);
+        assert_eq!(buffer.pop_for_drop(), Some(2));
+        assert_eq!(buffer.oldest().collect::<Vec<_>>(), [1, 3]);
+        assert!(buffer.remove_oldest(3));
+        assert_eq!(buffer.len(), 1);
+    }
+}

@@ -1,0 +1,174 @@
+//! The CSV files of a run: wide tables, one header row, plain numbers.
+//!
+//! Each estimate is two columns, `metric` and `metric_ci95` (the half-width
+//! of its 95% confidence interval). An undefined value (no observation, or
+//! a confidence interval from a single replication) is an empty cell.
+
+use crate::results::{ClassRow, NodeRow, QuantileRow, RunResult, SummaryRow, TimeseriesRow};
+use crate::stats::Estimate;
+
+/// A rendered table: header and rows of cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Cells, one vector per row.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Formats a number for a CSV cell: shortest round-trip form, empty for NaN.
+pub fn number(value: f64) -> String {
+    if value.is_nan() {
+        String::new()
+    } else {
+        format!("{value}")
+    }
+}
+
+struct RowBuilder {
+    header: Vec<String>,
+    cells: Vec<String>,
+}
+
+impl RowBuilder {
+    fn new() -> Self {
+        Self {
+            header: Vec::new(),
+            cells: Vec::new(),
+        }
+    }
+
+    fn text(mut self, name: &str, value: impl ToString) -> Self {
+        self.header.push(name.to_string());
+        self.cells.push(value.to_string());
+        self
+    }
+
+    fn value(self, name: &str, value: f64) -> Self {
+        self.text(name, number(value))
+    }
+
+    fn estimate(self, name: &str, estimate: Estimate) -> Self {
+        self.value(name, estimate.mean)
+            .value(&format!("{name}_ci95"), estimate.ci95)
+    }
+}
+
+fn table_of<T: Default>(rows: &[T], build: impl Fn(&T) -> RowBuilder) -> Table {
+    Table {
+        header: build(&T::default()).header,
+        rows: rows.iter().map(|row| build(row).cells).collect(),
+    }
+}
+
+fn summary_row(row: &SummaryRow) -> RowBuilder {
+    RowBuilder::new()
+        .text("scenario", &row.scenario)
+        .estimate("produced", row.produced)
+        .estimate("delivered", row.delivered)
+        .estimate("lost", row.lost)
+        .estimate("in_flight", row.in_flight)
+        .estimate("success_ratio", row.success_ratio)
+        .estimate("mean_latency", row.mean_latency)
+        .estimate("p50_latency", row.p50_latency)
+        .estimate("p95_latency", row.p95_latency)
+        .estimate("p99_latency", row.p99_latency)
+        .estimate("p999_latency", row.p999_latency)
+        .estimate("throughput", row.throughput)
+        .text("replications", row.replications)
+}
+
+fn node_row(row: &NodeRow) -> RowBuilder {
+    RowBuilder::new()
+        .text("node", &row.node)
+        .estimate("arrivals", row.arrivals)
+        .estimate("served", row.served)
+        .estimate("dropped", row.dropped)
+        .estimate("expired", row.expired)
+        .estimate("dead_lettered", row.dead_lettered)
+        .estimate("retries", row.retries)
+        .estimate("mean_wait", row.mean_wait)
+        .estimate("p99_wait", row.p99_wait)
+        .estimate("mean_sojourn", row.mean_sojourn)
+        .estimate("p99_sojourn", row.p99_sojourn)
+        .estimate("mean_in_queue", row.mean_in_queue)
+        .estimate("max_in_queue", row.max_in_queue)
+        .estimate("utilization", row.utilization)
+        .estimate("throughput", row.throughput)
+}
+
+fn class_row(row: &ClassRow) -> RowBuilder {
+    RowBuilder::new()
+        .text("node", &row.node)
+        .text("priority", row.priority)
+        .estimate("arrivals", row.arrivals)
+        .estimate("served", row.served)
+        .estimate("mean_wait", row.mean_wait)
+        .estimate("p99_wait", row.p99_wait)
+        .estimate("mean_sojourn", row.mean_sojourn)
+}
+
+fn quantile_row(row: &QuantileRow) -> RowBuilder {
+    RowBuilder::new()
+        .value("quantile", row.quantile)
+        .estimate("latency", row.latency)
+}
+
+fn timeseries_row(row: &TimeseriesRow) -> RowBuilder {
+    RowBuilder::new()
+        .value("time", row.time)
+        .text("node", &row.node)
+        .value("in_queue", row.in_queue)
+        .value("in_service", row.in_service)
+}
+
+/// The CSV files of a run, as `(file name, table)`, in a fixed order.
+pub fn tables(result: &RunResult) -> Vec<(&'static str, Table)> {
+    vec![
+        (
+            "summary.csv",
+            table_of(std::slice::from_ref(&result.summary), summary_row),
+        ),
+        ("nodes.csv", table_of(&result.nodes, node_row)),
+        ("classes.csv", table_of(&result.classes, class_row)),
+        ("latency_quantiles.csv", table_of(&result.quantiles, quantile_row)),
+        ("timeseries.csv", table_of(&result.timeseries, timeseries_row)),
+    ]
+}
+
+/// Serialises a table as CSV bytes.
+pub fn to_csv(table: &Table) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(&table.header)
+        .and_then(|()| table.rows.iter().try_for_each(|row| writer.write_record(row)))
+        .expect("writing CSV to memory cannot fail");
+    writer
+        .into_inner()
+        .expect("flushing CSV to memory cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_plain_and_nan_is_empty() {
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(f64::NAN), "");
+    }
+
+    #[test]
+    fn estimates_take_two_columns() {
+        let row = RowBuilder::new().estimate(
+            "mean_wait",
+            Estimate {
+                mean: 1.5,
+                ci95: 0.25,
+            },
+        );
+        assert_eq!(row.header, ["mean_wait", "mean_wait_ci95"]);
+        assert_eq!(row.cells, ["1.5", "0.25"]);
+    }
+}

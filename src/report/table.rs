@@ -1,0 +1,135 @@
+//! The aligned summary table printed on the terminal after a run.
+
+use std::fmt::Write;
+
+use crate::results::RunResult;
+use crate::stats::Estimate;
+
+/// A number with four significant digits, or `-` when undefined.
+pub fn short(value: f64) -> String {
+    if value.is_nan() {
+        return "-".to_string();
+    }
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if (-3..6).contains(&magnitude) {
+        let decimals = (3 - magnitude).max(0) as usize;
+        format!("{value:.decimals$}")
+    } else {
+        format!("{value:.3e}")
+    }
+}
+
+fn with_ci(estimate: Estimate) -> String {
+    if estimate.ci95.is_nan() {
+        short(estimate.mean)
+    } else {
+        format!("{} ± {}", short(estimate.mean), short(estimate.ci95))
+    }
+}
+
+fn push_row(out: &mut String, cells: &[String], widths: &[usize]) {
+    let line: Vec<String> = cells
+        .iter()
+        .zip(widths)
+        .enumerate()
+        .map(|(i, (cell, &w))| {
+            if i == 0 {
+                format!("{cell:<w$}")
+            } else {
+                format!("{cell:>w$}")
+            }
+        })
+        .collect();
+    let _ = writeln!(out, "{}", line.join("  ").trim_end());
+}
+
+fn render_grid(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    push_row(&mut out, &header, &widths);
+    rows.iter().for_each(|row| push_row(&mut out, row, &widths));
+    out
+}
+
+/// The summary and per-queue tables, with 95% confidence half-widths.
+pub fn summary(result: &RunResult) -> String {
+    let s = &result.summary;
+    let metrics = [
+        ("produced", s.produced),
+        ("delivered", s.delivered),
+        ("lost", s.lost),
+        ("in_flight", s.in_flight),
+        ("success_ratio", s.success_ratio),
+        ("mean_latency (s)", s.mean_latency),
+        ("p50_latency (s)", s.p50_latency),
+        ("p95_latency (s)", s.p95_latency),
+        ("p99_latency (s)", s.p99_latency),
+        ("p999_latency (s)", s.p999_latency),
+        ("throughput (/s)", s.throughput),
+    ];
+    let rows: Vec<Vec<String>> = metrics
+        .iter()
+        .map(|(name, e)| vec![name.to_string(), with_ci(*e)])
+        .collect();
+    let mut out = render_grid(&["metric", "mean ± 95% CI"], &rows);
+    out.push('\n');
+    let node_rows: Vec<Vec<String>> = result
+        .nodes
+        .iter()
+        .map(|n| {
+            vec![
+                n.node.clone(),
+                with_ci(n.utilization),
+                with_ci(n.mean_wait),
+                short(n.p99_wait.mean),
+                with_ci(n.mean_sojourn),
+                short(n.mean_in_queue.mean),
+                short(n.throughput.mean),
+                short(n.dropped.mean + n.expired.mean + n.dead_lettered.mean),
+            ]
+        })
+        .collect();
+    out.push_str(&render_grid(
+        &[
+            "node",
+            "utilization",
+            "mean_wait (s)",
+            "p99_wait (s)",
+            "mean_sojourn (s)",
+            "mean_in_queue",
+            "throughput (/s)",
+            "lost",
+        ],
+        &node_rows,
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_numbers_keep_four_significant_digits() {
+        assert_eq!(short(0.012345), "0.01235");
+        assert_eq!(short(1234.5), "1234");
+        assert_eq!(short(12.0), "12.00");
+        assert_eq!(short(1.5e-7), "1.500e-7");
+        assert_eq!(short(f64::NAN), "-");
+    }
+
+    #[test]
+    fn grid_aligns_columns() {
+        let grid = render_grid(&["a", "bb"], &[vec!["long".into(), "1".into()]]);
+        assert_eq!(grid, "a     bb\nlong   1\n");
+    }
+}
