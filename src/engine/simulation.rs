@@ -161,7 +161,11 @@ impl<'m> Simulation<'m> {
             producer_rngs: (0..model.producers.len())
                 .map(|i| stream(seed, replication, StreamKind::Interarrival, i))
                 .collect(),
-            producer_classes: model.producers.iter().map(|p| class_of(p.priority)).collect(),
+            producer_classes: model
+                .producers
+                .iter()
+                .map(|p| class_of(p.priority))
+                .collect(),
             queues,
             exchanges,
             nodes: vec![NodeObservations::new(classes.len()); model.queues.len()],
@@ -203,7 +207,9 @@ impl<'m> Simulation<'m> {
                 if measured {
                     self.produced += 1;
                 }
-                let copy = self.store.publish(0.0, f64::INFINITY, measured, backlog_class);
+                let copy = self
+                    .store
+                    .publish(0.0, f64::INFINITY, measured, backlog_class);
                 self.arrive(queue, copy);
             }
         }
@@ -243,7 +249,8 @@ impl<'m> Simulation<'m> {
             .store
             .publish(self.now_s, due_s, measured, self.producer_classes[p]);
         let gap = producer.interarrival.sample(&mut self.producer_rngs[p]);
-        self.calendar.schedule(self.now_s + gap, Event::Publish(p as u32));
+        self.calendar
+            .schedule(self.now_s + gap, Event::Publish(p as u32));
         self.send(producer.to, copy);
     }
 
@@ -360,7 +367,8 @@ impl<'m> Simulation<'m> {
         let state = &mut self.queues[q];
         state.busy -= 1;
         let busy = state.busy;
-        let failed = consumers.failure > 0.0 && state.failure_rng.random::<f64>() < consumers.failure;
+        let failed =
+            consumers.failure > 0.0 && state.failure_rng.random::<f64>() < consumers.failure;
         let sojourn_s = now_s - entered_s;
         let node = &mut self.nodes[q];
         node.served += 1;

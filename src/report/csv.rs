@@ -131,8 +131,14 @@ pub fn tables(result: &RunResult) -> Vec<(&'static str, Table)> {
         ),
         ("nodes.csv", table_of(&result.nodes, node_row)),
         ("classes.csv", table_of(&result.classes, class_row)),
-        ("latency_quantiles.csv", table_of(&result.quantiles, quantile_row)),
-        ("timeseries.csv", table_of(&result.timeseries, timeseries_row)),
+        (
+            "latency_quantiles.csv",
+            table_of(&result.quantiles, quantile_row),
+        ),
+        (
+            "timeseries.csv",
+            table_of(&result.timeseries, timeseries_row),
+        ),
     ]
 }
 
@@ -141,7 +147,12 @@ pub fn to_csv(table: &Table) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer
         .write_record(&table.header)
-        .and_then(|()| table.rows.iter().try_for_each(|row| writer.write_record(row)))
+        .and_then(|()| {
+            table
+                .rows
+                .iter()
+                .try_for_each(|row| writer.write_record(row))
+        })
         .expect("writing CSV to memory cannot fail");
     writer
         .into_inner()

@@ -4,6 +4,8 @@ use hdrhistogram::Histogram;
 
 /// Resolution of recorded times: one nanosecond.
 const NANOS_PER_S: f64 = 1e9;
+/// Largest duration kept, in nanoseconds (about 146 years); longer ones are clamped.
+const MAX_NANOS: f64 = (i64::MAX / 2) as f64;
 /// Significant decimal digits kept: values are exact to 0.1% relative.
 const SIGNIFICANT_DIGITS: u8 = 3;
 
@@ -30,8 +32,10 @@ impl LatencyHistogram {
     /// Records one duration in seconds (negative values count as 0).
     #[inline]
     pub fn record(&mut self, seconds: f64) {
-        let nanos = (seconds * NANOS_PER_S).round();
-        self.histogram.saturating_record(nanos.max(0.0) as u64);
+        let nanos = (seconds * NANOS_PER_S).round().clamp(0.0, MAX_NANOS) as u64;
+        if self.histogram.record(nanos).is_err() {
+            self.histogram.saturating_record(nanos);
+        }
     }
 
     /// Number of recorded values.
@@ -68,6 +72,15 @@ mod tests {
         assert!((p99 - 9.9).abs() / 9.9 < 1e-3, "p99 = {p99}");
         let p50 = h.quantile(0.5);
         assert!((p50 - 5.0).abs() / 5.0 < 1e-3, "p50 = {p50}");
+    }
+
+    #[test]
+    fn histogram_grows_to_large_values() {
+        let mut h = LatencyHistogram::new();
+        h.record(3600.0);
+        h.record(1e-6);
+        assert!((h.quantile(1.0) - 3600.0).abs() / 3600.0 < 1e-3);
+        assert!((h.quantile(0.0) - 1e-6).abs() / 1e-6 < 1e-3);
     }
 
     #[test]

@@ -3,15 +3,16 @@
 //! Exit status: 0 success, 1 a run failed, 2 bad input (a scenario that
 //! does not validate, an unreadable file, a malformed argument).
 
+mod run;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
 use crate::model::Model;
-use crate::{engine, report, results, scenario};
+use crate::scenario;
 
 /// Discrete-event simulator and latency/QoS analyzer for message-queue systems.
 #[derive(Debug, Parser)]
@@ -41,7 +42,10 @@ impl ScenarioOptions {
     pub fn all_overrides(&self) -> Vec<String> {
         let mut all = self.overrides.clone();
         all.extend(self.seed.map(|s| format!("simulation.seed={s}")));
-        all.extend(self.replications.map(|r| format!("simulation.replications={r}")));
+        all.extend(
+            self.replications
+                .map(|r| format!("simulation.replications={r}")),
+        );
         all
     }
 }
@@ -131,7 +135,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                     (Some(dir), true) => dir.join(&model.name),
                     (None, _) => Path::new("reports").join(&model.name),
                 };
-                pool.install(|| run_one(model, &dir, quiet, json))?;
+                pool.install(|| run::run_one(model, &dir, quiet, json))?;
             }
             Ok(())
         }
@@ -147,47 +151,8 @@ fn load(path: &Path, options: &ScenarioOptions) -> Result<Model, Failure> {
     scenario::load(path, &options.all_overrides()).map_err(|e| Failure::Input(e.to_string()))
 }
 
-fn run_one(model: &Model, dir: &Path, quiet: bool, json: bool) -> Result<(), Failure> {
-    for warning in &model.warnings {
-        eprintln!("warning: {warning}");
-    }
-    let started = Instant::now();
-    let replications = engine::run(model);
-    let elapsed_s = started.elapsed().as_secs_f64();
-    let result = results::summarize(model, &replications);
-    if !result.conservation_failures.is_empty() {
-        return Err(Failure::Run(format!(
-            "conservation broken (produced != delivered + lost + in flight) in replications {:?} of {}: please report this bug",
-            result.conservation_failures, model.name
-        )));
-    }
-    let written = report::write_all(dir, &report::render(&result))
-        .map_err(|e| Failure::Run(e.to_string()))?;
-    if json {
-        let text = serde_json::to_string_pretty(&result)
-            .map_err(|e| Failure::Run(format!("cannot serialise results: {e}")))?;
-        print_stdout(&format!("{text}\n"));
-    } else if !quiet {
-        let s = &model.simulation;
-        print_stdout(&format!(
-            "{}: {} replications x {} s measured after {} s warm-up; {} events in {:.2} s ({:.1} M events/s)\n\n{}\nwrote {} files to {}\n",
-            model.name,
-            s.replications,
-            s.duration_s,
-            s.warmup_s,
-            result.events,
-            elapsed_s,
-            result.events as f64 / elapsed_s.max(1e-9) / 1e6,
-            report::table::summary(&result),
-            written.len(),
-            dir.display()
-        ));
-    }
-    Ok(())
-}
-
 /// Prints to stdout; a closed pipe (`queuesim ... | head`) is not an error.
-fn print_stdout(text: &str) {
+pub(crate) fn print_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();

@@ -1,0 +1,225 @@
+//! The resolved model in words, for `queuesim validate`.
+//!
+//! Every node with its parameters after defaults and unit conversion (times
+//! in seconds, rates per second, sizes in bytes), routes with their
+//! normalised weights, the mean rates and offered load ρ of every queue from
+//! the traffic equations ([`super::traffic`]), and the validation warnings.
+
+use std::fmt::Write;
+
+use super::traffic::traffic;
+use crate::model::{Backoff, Discipline, ExchangeKind, Model, Overflow, Route};
+
+/// Renders `model` as indented text, one node per paragraph.
+pub fn describe(model: &Model) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_model(&mut out, model);
+    out
+}
+
+fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
+    write!(out, "scenario `{}`", m.name)?;
+    if !m.description.is_empty() {
+        write!(out, ": {}", m.description)?;
+    }
+    let s = &m.simulation;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "simulation: {} s measured after a {} s warm-up, {} replication{}, seed {}, \
+         sampled every {} s",
+        num(s.duration_s),
+        num(s.warmup_s),
+        s.replications,
+        if s.replications == 1 { "" } else { "s" },
+        s.seed,
+        num(s.sample_every_s)
+    )?;
+    if !s.initial.is_empty() {
+        let backlog: Vec<String> = (s.initial.iter())
+            .map(|&(q, n)| format!("{} = {n}", m.queues[q].name))
+            .collect();
+        writeln!(out, "initial backlog (messages): {}", backlog.join(", "))?;
+    }
+    let traffic = traffic(m);
+
+    writeln!(out, "\nproducers:")?;
+    for p in &m.producers {
+        writeln!(out, "  {} -> {}", p.name, m.target_name(p.to))?;
+        writeln!(
+            out,
+            "    interarrival {} s (mean {} s, rate {}/s)",
+            p.interarrival,
+            num(p.interarrival.mean()),
+            num(1.0 / p.interarrival.mean())
+        )?;
+        write!(out, "    priority {}", p.priority)?;
+        if let Some(d) = p.deadline_s {
+            write!(out, ", deadline {} s", num(d))?;
+        }
+        if let Some(size) = &p.size_bytes {
+            write!(out, ", size {size} bytes (mean {})", num(size.mean()))?;
+        }
+        writeln!(out)?;
+    }
+
+    if !m.exchanges.is_empty() {
+        writeln!(out, "\nexchanges:")?;
+    }
+    for (e, x) in m.exchanges.iter().enumerate() {
+        let kind = match x.kind {
+            ExchangeKind::Fanout => "fanout",
+            ExchangeKind::Weighted => "weighted",
+            ExchangeKind::Direct => "direct",
+        };
+        write!(out, "  {} ({kind})", x.name)?;
+        if let Some(t) = &traffic {
+            write!(out, ": {}/s in", num(t.exchanges[e]))?;
+        }
+        writeln!(out)?;
+        write_routes(out, m, &x.routes, x.kind == ExchangeKind::Fanout, "    ")?;
+    }
+
+    writeln!(out, "\nqueues:")?;
+    for (q, queue) in m.queues.iter().enumerate() {
+        write!(out, "  {}: ", queue.name)?;
+        match queue.capacity {
+            Some(c) => {
+                let overflow = match queue.overflow {
+                    Overflow::DropHead => "drop-head",
+                    Overflow::RejectPublish => "reject-publish",
+                };
+                write!(out, "capacity {c} waiting ({overflow})")?;
+            }
+            None => write!(out, "unbounded")?,
+        }
+        let discipline = match queue.discipline {
+            Discipline::Fifo => "fifo",
+            Discipline::Lifo => "lifo",
+            Discipline::Priority => "priority",
+        };
+        write!(out, ", {discipline}")?;
+        if let Some(ttl) = queue.ttl_s {
+            write!(out, ", ttl {} s", num(ttl))?;
+        }
+        if let Some(dl) = queue.dead_letter {
+            write!(out, ", dead letters -> {}", m.queues[dl].name)?;
+        }
+        writeln!(out)?;
+        match &queue.consumers {
+            None => writeln!(out, "    no consumers: holds what reaches it")?,
+            Some(c) => {
+                writeln!(
+                    out,
+                    "    {} consumer{}, service {} s (mean {} s, scv {})",
+                    c.count,
+                    if c.count == 1 { "" } else { "s" },
+                    c.service,
+                    num(c.service.mean()),
+                    num(c.service.scv())
+                )?;
+                if c.failure > 0.0 {
+                    write!(out, "    failure {}, ", num(c.failure))?;
+                    match c.retry.max_attempts {
+                        Some(1) => write!(out, "no retry")?,
+                        Some(k) => write!(out, "at most {k} attempts")?,
+                        None => write!(out, "retried until it succeeds")?,
+                    }
+                    match c.retry.backoff {
+                        Backoff::Constant { delay_s } => {
+                            writeln!(out, ", backoff {} s", num(delay_s))?
+                        }
+                        Backoff::Exponential {
+                            initial_s,
+                            factor,
+                            max_s,
+                        } => writeln!(
+                            out,
+                            ", backoff {} s × {} per failure, at most {} s",
+                            num(initial_s),
+                            num(factor),
+                            num(max_s)
+                        )?,
+                    }
+                }
+                if c.next.is_empty() {
+                    writeln!(out, "    delivers what it processes")?;
+                } else {
+                    writeln!(out, "    next:")?;
+                    write_routes(out, m, &c.next, false, "      ")?;
+                }
+            }
+        }
+        if let Some(t) = &traffic {
+            let load = t.queues[q];
+            write!(out, "    arrivals {}/s", num(load.arrival_rate))?;
+            if load.attempt_rate > load.arrival_rate {
+                write!(out, " ({}/s with retries)", num(load.attempt_rate))?;
+            }
+            if let Some(rho) = load.utilization {
+                write!(out, ", offered load ρ = {}", num(rho))?;
+            }
+            writeln!(out)?;
+        }
+    }
+
+    if !m.warnings.is_empty() {
+        writeln!(out, "\nwarnings:")?;
+        for w in &m.warnings {
+            writeln!(out, "  - {w}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_routes(
+    out: &mut String,
+    m: &Model,
+    routes: &[Route],
+    fanout: bool,
+    indent: &str,
+) -> std::fmt::Result {
+    for r in routes {
+        let to = m.target_name(r.to);
+        if fanout {
+            writeln!(out, "{indent}-> {to} (a copy of every message)")?;
+        } else {
+            writeln!(out, "{indent}-> {to} (weight {})", num(r.weight))?;
+        }
+    }
+    Ok(())
+}
+
+/// A number with four significant digits and no trailing zeros
+/// (scientific notation below 0.0001).
+pub fn num(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    if x.abs() < 1e-4 {
+        return format!("{x:.3e}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_four_significant_digits() {
+        assert_eq!(num(450.0), "450");
+        assert_eq!(num(0.0022222), "0.002222");
+        assert_eq!(num(0.85), "0.85");
+        assert_eq!(num(1234567.0), "1234567");
+        assert_eq!(num(f64::INFINITY), "inf");
+        assert_eq!(num(4.5e-8), "4.500e-8");
+    }
+}

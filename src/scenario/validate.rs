@@ -1,0 +1,555 @@
+//! From the raw scenario to the validated [`Model`]: defaults, units,
+//! distributions and names resolved, every value range-checked.
+//!
+//! Structural checks of the routing graph live in [`super::graph`] and load
+//! estimates in [`super::traffic`]; both run on the [`Model`] built here.
+//! Every error is reported through [`Source`] by key path, so it carries the
+//! line of the key in the user's file.
+//!
+//! Defaults: `name` is the file stem; `simulation.duration` 1000 s,
+//! `warmup` 10 % of the duration, `replications` 10, `seed` 1,
+//! `sample_every` duration / 1000; producer `priority` 0; route `weight` 1;
+//! queue `overflow = "drop-head"`, `discipline = "fifo"`, no capacity limit;
+//! consumer `count` 1, `failure` 0; no `retry` table means retry forever
+//! without delay; `backoff = "constant"` with `initial` 0 s, or
+//! `"exponential"` with `initial` 0.1 s, `factor` 2 and `max` 30 s (the
+//! defaults of Spring Retry's exponential policy).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::error::{ErrorKind, ScenarioError, closest};
+use super::locate::Source;
+use super::raw::{
+    RawBackoff, RawConsumers, RawDiscipline, RawExchange, RawExchangeKind, RawNext, RawOverflow,
+    RawProducer, RawQueue, RawRetry, RawRoute, RawScenario, RawSimulation,
+};
+use crate::dist::{Dist, DistSpec};
+use crate::model::{
+    Backoff, Consumers, Discipline, Exchange, ExchangeKind, Model, Overflow, Producer, Queue,
+    Retry, Route, Simulation, Target,
+};
+use crate::units::{Quantity, QuantityKind};
+
+type Result<T> = std::result::Result<T, ScenarioError>;
+
+/// Builds the model of `raw`; relative file paths in distributions are
+/// resolved against `base_dir`. Graph checks and warnings come after.
+pub fn build(raw: &RawScenario, src: &Source, origin: &Path, base_dir: &Path) -> Result<Model> {
+    let mut v = Validator {
+        src,
+        base_dir,
+        nodes: Nodes::collect(raw, src)?,
+        warnings: Vec::new(),
+    };
+    v.refuse_unsupported(raw)?;
+    let simulation = v.simulation(&raw.simulation)?;
+    let producers = raw
+        .producers
+        .iter()
+        .map(|p| v.producer(p))
+        .collect::<Result<_>>()?;
+    let exchanges = raw
+        .exchanges
+        .iter()
+        .map(|e| v.exchange(e))
+        .collect::<Result<_>>()?;
+    let queues = raw
+        .queues
+        .iter()
+        .map(|q| v.queue(q))
+        .collect::<Result<_>>()?;
+    let name = raw.name.clone().unwrap_or_else(|| {
+        origin.file_stem().map_or_else(
+            || "scenario".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        )
+    });
+    Ok(Model {
+        name,
+        description: raw.description.clone().unwrap_or_default(),
+        simulation,
+        producers,
+        exchanges,
+        queues,
+        warnings: v.warnings,
+    })
+}
+
+/// Every node name, resolved to its target.
+struct Nodes {
+    targets: HashMap<String, Target>,
+    queues: Vec<String>,
+    exchanges: Vec<String>,
+}
+
+impl Nodes {
+    /// Collects node names, refusing empty and duplicate ones. Queues,
+    /// exchanges and topics share one namespace; producers have their own.
+    fn collect(raw: &RawScenario, src: &Source) -> Result<Self> {
+        let mut seen: HashMap<(&str, String), String> = HashMap::new();
+        let mut check = |list: &str, index: usize, name: &str, namespace: &'static str| {
+            let key = format!("{list}.{name}");
+            let lookup = format!("{list}[{index}]");
+            if name.trim().is_empty() {
+                let kind = ErrorKind::InvalidValue("a name cannot be empty".into());
+                return Err(src.error_at(&format!("{lookup}.name"), &lookup, kind));
+            }
+            if let Some(first) = seen.insert((namespace, name.to_owned()), key.clone()) {
+                let kind = ErrorKind::DuplicateName {
+                    name: name.to_owned(),
+                    first,
+                };
+                return Err(src.error_at(&key, &lookup, kind));
+            }
+            Ok(())
+        };
+        for (i, p) in raw.producers.iter().enumerate() {
+            check("producers", i, &p.name, "producer")?;
+        }
+        for (i, q) in raw.queues.iter().enumerate() {
+            check("queues", i, &q.name, "node")?;
+        }
+        for (i, e) in raw.exchanges.iter().enumerate() {
+            check("exchanges", i, &e.name, "node")?;
+        }
+        for (i, t) in raw.topics.iter().enumerate() {
+            check("topics", i, &t.name, "node")?;
+        }
+        let queues: Vec<String> = raw.queues.iter().map(|q| q.name.clone()).collect();
+        let exchanges: Vec<String> = raw.exchanges.iter().map(|e| e.name.clone()).collect();
+        let targets = (queues.iter().enumerate())
+            .map(|(i, n)| (n.clone(), Target::Queue(i)))
+            .chain((exchanges.iter().enumerate()).map(|(i, n)| (n.clone(), Target::Exchange(i))))
+            .collect();
+        Ok(Nodes {
+            targets,
+            queues,
+            exchanges,
+        })
+    }
+}
+
+struct Validator<'a> {
+    src: &'a Source<'a>,
+    base_dir: &'a Path,
+    nodes: Nodes,
+    warnings: Vec<String>,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        self.src.error(key, ErrorKind::InvalidValue(message.into()))
+    }
+
+    /// Keys that are part of the format but not simulated yet.
+    fn refuse_unsupported(&self, raw: &RawScenario) -> Result<()> {
+        let mut found: Vec<String> = Vec::new();
+        for p in &raw.producers {
+            let set = [
+                ("keys", &p.keys),
+                ("pattern", &p.pattern),
+                ("trace", &p.trace),
+            ];
+            found.extend(
+                set.iter()
+                    .filter(|(_, v)| v.is_some())
+                    .map(|(k, _)| format!("producers.{}.{k}", p.name)),
+            );
+        }
+        for q in &raw.queues {
+            if q.link.is_some() {
+                found.push(format!("queues.{}.link", q.name));
+            }
+            if let Some(c) = &q.consumers {
+                let prefix = format!("queues.{}.consumers", q.name);
+                let set = [
+                    ("service_per_byte", &c.service_per_byte),
+                    ("batch", &c.batch),
+                ];
+                found.extend(
+                    set.iter()
+                        .filter(|(_, v)| v.is_some())
+                        .map(|(k, _)| format!("{prefix}.{k}")),
+                );
+                if c.retry.as_ref().is_some_and(|r| r.jitter.is_some()) {
+                    found.push(format!("{prefix}.retry.jitter"));
+                }
+            }
+        }
+        found.extend(raw.topics.iter().map(|t| format!("topics.{}", t.name)));
+        match found.first() {
+            Some(key) => Err(self.src.error(key, ErrorKind::Unsupported)),
+            None => Ok(()),
+        }
+    }
+
+    /// A time, rate or size: converted to its base unit, finite, and
+    /// `> 0` (when `positive`) or `>= 0`.
+    fn quantity(&self, key: &str, q: &Quantity, kind: QuantityKind, positive: bool) -> Result<f64> {
+        let value = q
+            .to_base(kind)
+            .map_err(|e| self.invalid(key, e.to_string()))?;
+        self.number(key, value, positive)
+    }
+
+    /// A finite number, `> 0` (when `positive`) or `>= 0`.
+    fn number(&self, key: &str, value: f64, positive: bool) -> Result<f64> {
+        if !value.is_finite() {
+            Err(self.invalid(key, format!("must be a finite number, not {value}")))
+        } else if positive && value <= 0.0 {
+            Err(self.invalid(key, format!("must be greater than 0 (got {value})")))
+        } else if value < 0.0 {
+            Err(self.invalid(key, format!("must not be negative (got {value})")))
+        } else {
+            Ok(value)
+        }
+    }
+
+    fn dist(&self, key: &str, spec: &DistSpec, kind: QuantityKind) -> Result<Dist> {
+        let dist = spec
+            .build(kind, self.base_dir)
+            .map_err(|e| self.invalid(key, e.to_string()))?;
+        self.number(key, dist.mean(), false)
+            .map_err(|_| self.invalid(key, format!("has no finite mean ({dist})")))?;
+        Ok(dist)
+    }
+
+    /// Resolves a reference to a node; `queue_only` for `dead_letter` and `initial`.
+    fn target(&self, key: &str, name: &str, queue_only: bool) -> Result<Target> {
+        match self.nodes.targets.get(name) {
+            Some(Target::Exchange(_)) if queue_only => Err(self.invalid(
+                key,
+                format!("`{name}` is an exchange; this must name a queue"),
+            )),
+            Some(&t) => Ok(t),
+            None => {
+                let mut known = self.nodes.queues.clone();
+                if !queue_only {
+                    known.extend(self.nodes.exchanges.iter().cloned());
+                }
+                let kind = ErrorKind::UnknownNode {
+                    name: name.to_owned(),
+                    expected: if queue_only {
+                        "queue"
+                    } else {
+                        "queue or exchange"
+                    },
+                    suggestion: closest(name, known.iter().map(String::as_str)),
+                    known,
+                };
+                Err(self.src.error(key, kind))
+            }
+        }
+    }
+
+    fn simulation(&self, raw: &RawSimulation) -> Result<Simulation> {
+        let time = |key: &str, q: &Option<Quantity>, positive: bool| -> Result<Option<f64>> {
+            q.as_ref()
+                .map(|q| self.quantity(key, q, QuantityKind::Duration, positive))
+                .transpose()
+        };
+        let duration_s = time("simulation.duration", &raw.duration, true)?.unwrap_or(1000.0);
+        let warmup_s = time("simulation.warmup", &raw.warmup, false)?.unwrap_or(0.1 * duration_s);
+        let sample_every_s = time("simulation.sample_every", &raw.sample_every, true)?
+            .unwrap_or(duration_s / 1000.0);
+        let replications = raw.replications.unwrap_or(10);
+        if replications == 0 {
+            return Err(self.invalid("simulation.replications", "must be at least 1"));
+        }
+        let mut initial = Vec::new();
+        for (name, &count) in raw.initial.iter().flatten() {
+            let key = format!("simulation.initial.{name}");
+            if let Target::Queue(q) = self.target(&key, name, true)? {
+                initial.push((q, count));
+            }
+        }
+        initial.sort_unstable();
+        Ok(Simulation {
+            duration_s,
+            warmup_s,
+            replications,
+            seed: raw.seed.unwrap_or(1),
+            sample_every_s,
+            initial,
+        })
+    }
+
+    fn producer(&self, p: &RawProducer) -> Result<Producer> {
+        let key = format!("producers.{}", p.name);
+        let to = self.target(&format!("{key}.to"), &p.to, false)?;
+        let interarrival = match (&p.rate, &p.interarrival) {
+            (Some(rate), None) => {
+                let rate_key = format!("{key}.rate");
+                let rate = self.quantity(&rate_key, rate, QuantityKind::Rate, true)?;
+                Dist::exponential(1.0 / rate).map_err(|e| self.invalid(&rate_key, e.to_string()))?
+            }
+            (None, Some(spec)) => {
+                let ia_key = format!("{key}.interarrival");
+                let dist = self.dist(&ia_key, spec, QuantityKind::Duration)?;
+                if dist.mean() <= 0.0 {
+                    return Err(self.invalid(&ia_key, "the mean interarrival time must be > 0"));
+                }
+                dist
+            }
+            (Some(_), Some(_)) => {
+                return Err(self.invalid(
+                    &format!("{key}.interarrival"),
+                    "set either `rate` or `interarrival`, not both",
+                ));
+            }
+            (None, None) => {
+                let hint = "; add `rate = 100` (Poisson, per second) or \
+                            `interarrival = { dist = \"...\", mean = ... }`";
+                return Err(self.src.error(
+                    &key,
+                    ErrorKind::MissingKey {
+                        key: "rate".into(),
+                        hint: hint.into(),
+                    },
+                ));
+            }
+        };
+        let deadline_s = (p.deadline.as_ref())
+            .map(|d| self.quantity(&format!("{key}.deadline"), d, QuantityKind::Duration, true))
+            .transpose()?;
+        let size_bytes = (p.size.as_ref())
+            .map(|s| self.dist(&format!("{key}.size"), s, QuantityKind::Bytes))
+            .transpose()?;
+        Ok(Producer {
+            name: p.name.clone(),
+            to,
+            interarrival,
+            priority: p.priority.unwrap_or(0),
+            deadline_s,
+            size_bytes,
+        })
+    }
+
+    /// A non-empty list of distinct destinations with positive weights,
+    /// normalised to sum 1.
+    fn routes(&self, key: &str, raw: &[RawRoute]) -> Result<Vec<Route>> {
+        if raw.is_empty() {
+            return Err(self.invalid(
+                key,
+                "the route list is empty; add at least one `{ to = ... }`",
+            ));
+        }
+        let mut routes: Vec<Route> = Vec::with_capacity(raw.len());
+        for r in raw {
+            let route_key = format!("{key}.{}", r.to);
+            let to = self.target(&format!("{route_key}.to"), &r.to, false)?;
+            if routes.iter().any(|x| x.to == to) {
+                return Err(self.invalid(
+                    &route_key,
+                    format!("`{}` is listed twice; keep one route per destination", r.to),
+                ));
+            }
+            let weight = self.number(
+                &format!("{route_key}.weight"),
+                r.weight.unwrap_or(1.0),
+                true,
+            )?;
+            routes.push(Route { to, weight });
+        }
+        let total: f64 = routes.iter().map(|r| r.weight).sum();
+        if !total.is_finite() {
+            return Err(self.invalid(key, "the weights add up to infinity; use smaller weights"));
+        }
+        routes.iter_mut().for_each(|r| r.weight /= total);
+        Ok(routes)
+    }
+
+    fn exchange(&mut self, e: &RawExchange) -> Result<Exchange> {
+        let key = format!("exchanges.{}", e.name);
+        let mut routes = self.routes(&format!("{key}.routes"), &e.routes)?;
+        let kind = match e.kind {
+            RawExchangeKind::Fanout => {
+                for r in e.routes.iter().filter(|r| r.weight.is_some()) {
+                    self.warnings.push(format!(
+                        "`{key}.routes.{}.weight` is ignored: a fanout exchange copies every \
+                         message to every route",
+                        r.to
+                    ));
+                }
+                let n = routes.len() as f64;
+                routes.iter_mut().for_each(|r| r.weight = 1.0 / n);
+                ExchangeKind::Fanout
+            }
+            RawExchangeKind::Weighted => ExchangeKind::Weighted,
+            RawExchangeKind::Direct => ExchangeKind::Direct,
+        };
+        Ok(Exchange {
+            name: e.name.clone(),
+            kind,
+            routes,
+        })
+    }
+
+    fn queue(&mut self, q: &RawQueue) -> Result<Queue> {
+        let key = format!("queues.{}", q.name);
+        let consumers = (q.consumers.as_ref())
+            .map(|c| self.consumers(&format!("{key}.consumers"), c))
+            .transpose()?;
+        if q.capacity == Some(0) && consumers.is_none() {
+            return Err(self.invalid(
+                &format!("{key}.capacity"),
+                "a queue without consumers and capacity 0 drops every message; \
+                 raise the capacity or add [queues.consumers]",
+            ));
+        }
+        if q.overflow.is_some() && q.capacity.is_none() {
+            self.warnings.push(format!(
+                "`{key}.overflow` has no effect: the queue has no `capacity`"
+            ));
+        }
+        let ttl_s = (q.ttl.as_ref())
+            .map(|t| self.quantity(&format!("{key}.ttl"), t, QuantityKind::Duration, true))
+            .transpose()?;
+        let dead_letter = match &q.dead_letter {
+            None => None,
+            Some(name) if *name == q.name => {
+                return Err(self.invalid(
+                    &format!("{key}.dead_letter"),
+                    "a queue cannot be its own dead-letter queue; name another queue",
+                ));
+            }
+            Some(name) => match self.target(&format!("{key}.dead_letter"), name, true)? {
+                Target::Queue(id) => Some(id),
+                Target::Exchange(_) => None,
+            },
+        };
+        Ok(Queue {
+            name: q.name.clone(),
+            capacity: q.capacity,
+            overflow: match q.overflow.unwrap_or(RawOverflow::DropHead) {
+                RawOverflow::DropHead => Overflow::DropHead,
+                RawOverflow::RejectPublish => Overflow::RejectPublish,
+            },
+            discipline: match q.discipline.unwrap_or(RawDiscipline::Fifo) {
+                RawDiscipline::Fifo => Discipline::Fifo,
+                RawDiscipline::Lifo => Discipline::Lifo,
+                RawDiscipline::Priority => Discipline::Priority,
+            },
+            ttl_s,
+            dead_letter,
+            consumers,
+        })
+    }
+
+    fn consumers(&mut self, key: &str, c: &RawConsumers) -> Result<Consumers> {
+        let count = c.count.unwrap_or(1);
+        if count == 0 {
+            return Err(self.invalid(
+                &format!("{key}.count"),
+                "must be at least 1; omit [queues.consumers] for a queue without consumers",
+            ));
+        }
+        let service = match &c.service {
+            Some(spec) => self.dist(&format!("{key}.service"), spec, QuantityKind::Duration)?,
+            None => {
+                let hint = "; add for example `service = { dist = \"exponential\", mean = 0.01 }`";
+                return Err(self.src.error(
+                    key,
+                    ErrorKind::MissingKey {
+                        key: "service".into(),
+                        hint: hint.into(),
+                    },
+                ));
+            }
+        };
+        let failure = c.failure.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&failure) {
+            return Err(self.invalid(
+                &format!("{key}.failure"),
+                format!("is a probability and must lie in [0, 1] (got {failure})"),
+            ));
+        }
+        let retry = match &c.retry {
+            Some(r) => self.retry(&format!("{key}.retry"), r)?,
+            None => Retry {
+                max_attempts: None,
+                backoff: Backoff::Constant { delay_s: 0.0 },
+            },
+        };
+        if c.retry.is_some() && failure == 0.0 {
+            self.warnings.push(format!(
+                "`{key}.retry` has no effect: `failure` is 0, so no attempt fails"
+            ));
+        }
+        let next = match &c.next {
+            None => Vec::new(),
+            Some(RawNext::One(name)) => vec![Route {
+                to: self.target(&format!("{key}.next"), name, false)?,
+                weight: 1.0,
+            }],
+            Some(RawNext::Routes(routes)) => self.routes(&format!("{key}.next"), routes)?,
+        };
+        Ok(Consumers {
+            count,
+            service,
+            failure,
+            retry,
+            next,
+        })
+    }
+
+    fn retry(&self, key: &str, r: &RawRetry) -> Result<Retry> {
+        if r.max_attempts == Some(0) {
+            return Err(self.invalid(
+                &format!("{key}.max_attempts"),
+                "counts every attempt, the first included, so it must be at least 1 \
+                 (1 means no retry)",
+            ));
+        }
+        let time = |name: &str, q: &Option<Quantity>| -> Result<Option<f64>> {
+            (q.as_ref())
+                .map(|q| self.quantity(&format!("{key}.{name}"), q, QuantityKind::Duration, false))
+                .transpose()
+        };
+        let initial = time("initial", &r.initial)?;
+        let backoff = match r.backoff.unwrap_or(RawBackoff::Constant) {
+            RawBackoff::Constant => {
+                for (name, set) in [("factor", r.factor.is_some()), ("max", r.max.is_some())] {
+                    if set {
+                        return Err(self.invalid(
+                            &format!("{key}.{name}"),
+                            "applies only to `backoff = \"exponential\"`; remove it or \
+                             set the backoff",
+                        ));
+                    }
+                }
+                Backoff::Constant {
+                    delay_s: initial.unwrap_or(0.0),
+                }
+            }
+            RawBackoff::Exponential => {
+                let factor =
+                    self.number(&format!("{key}.factor"), r.factor.unwrap_or(2.0), true)?;
+                if factor < 1.0 {
+                    return Err(self.invalid(
+                        &format!("{key}.factor"),
+                        format!("must be at least 1 so that delays grow (got {factor})"),
+                    ));
+                }
+                let initial_s = initial.unwrap_or(0.1);
+                let max_s = time("max", &r.max)?.unwrap_or(30.0_f64.max(initial_s));
+                if max_s < initial_s {
+                    return Err(self.invalid(
+                        &format!("{key}.max"),
+                        format!("must not be below `initial` ({initial_s} s)"),
+                    ));
+                }
+                Backoff::Exponential {
+                    initial_s,
+                    factor,
+                    max_s,
+                }
+            }
+        };
+        Ok(Retry {
+            max_attempts: r.max_attempts,
+            backoff,
+        })
+    }
+}
