@@ -21,6 +21,7 @@
 //! distributions. Approximations (labelled as such): [`kingman_gg1`],
 //! [`allen_cunneen_ggc`]. Markov chains live in [`markov`].
 
+mod abandonment;
 mod approx;
 mod jackson;
 pub mod markov;
@@ -28,6 +29,7 @@ mod multi;
 mod priority;
 mod single;
 
+pub use abandonment::mm1_ttl_expired_fraction;
 pub use approx::{allen_cunneen_ggc, kingman_gg1};
 pub use jackson::{JacksonResult, Saturation, jackson};
 pub use multi::{

@@ -49,9 +49,8 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
         writeln!(out, "  {} -> {}", p.name, m.target_name(p.to))?;
         writeln!(
             out,
-            "    interarrival {} s (mean {} s, rate {}/s)",
+            "    interarrival [s]: {}; mean rate {}/s",
             p.interarrival,
-            num(p.interarrival.mean()),
             num(1.0 / p.interarrival.mean())
         )?;
         write!(out, "    priority {}", p.priority)?;
@@ -59,7 +58,7 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
             write!(out, ", deadline {} s", num(d))?;
         }
         if let Some(size) = &p.size_bytes {
-            write!(out, ", size {size} bytes (mean {})", num(size.mean()))?;
+            write!(out, ", size [bytes]: {size}")?;
         }
         writeln!(out)?;
     }
@@ -112,12 +111,10 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
             Some(c) => {
                 writeln!(
                     out,
-                    "    {} consumer{}, service {} s (mean {} s, scv {})",
+                    "    {} consumer{}; service [s]: {}",
                     c.count,
                     if c.count == 1 { "" } else { "s" },
-                    c.service,
-                    num(c.service.mean()),
-                    num(c.service.scv())
+                    c.service
                 )?;
                 if c.failure > 0.0 {
                     write!(out, "    failure {}, ", num(c.failure))?;

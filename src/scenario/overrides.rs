@@ -27,14 +27,14 @@ pub fn apply(doc: &mut DocumentMut, arg: &str) -> Result<Applied, ErrorKind> {
     let (key, raw_value) = arg.split_once('=').ok_or_else(|| {
         bad("expected KEY=VALUE, for example queues.orders.consumers.count=12".into())
     })?;
+    if key.trim().is_empty() {
+        return Err(bad("the KEY before `=` is empty".into()));
+    }
     let segments: Vec<String> = Key::parse(key.trim())
         .map_err(|_| bad(format!("`{}` is not a dotted key", key.trim())))?
         .iter()
         .map(|k| k.get().to_owned())
         .collect();
-    if segments.is_empty() {
-        return Err(bad("the KEY before `=` is empty".into()));
-    }
     let raw_value = raw_value.trim();
     let value = raw_value
         .parse::<Value>()
