@@ -14,6 +14,10 @@ pub type QueueId = usize;
 pub type ExchangeId = usize;
 /// Index of a producer in [`Model::producers`].
 pub type ProducerId = usize;
+/// Index of a partitioned topic in [`Model::topics`].
+pub type TopicId = usize;
+/// Index of a consumer pool in [`Model::pools`].
+pub type PoolId = usize;
 
 /// A whole system, ready to simulate.
 #[derive(Debug, Clone)]
@@ -28,8 +32,13 @@ pub struct Model {
     pub producers: Vec<Producer>,
     /// Routing nodes (RabbitMQ-style exchanges).
     pub exchanges: Vec<Exchange>,
-    /// Queues, with or without consumers.
+    /// Queues, with or without consumers; a topic's partitions are queues
+    /// too, named `topic/p0`, `topic/p1`, ...
     pub queues: Vec<Queue>,
+    /// Kafka-style partitioned topics.
+    pub topics: Vec<Topic>,
+    /// Groups of consumers and the queues they take messages from.
+    pub pools: Vec<Pool>,
     /// Non-fatal findings of validation (for example an unstable queue).
     pub warnings: Vec<String>,
 }
@@ -58,6 +67,8 @@ pub enum Target {
     Queue(QueueId),
     /// Through an exchange, which routes it further.
     Exchange(ExchangeId),
+    /// Into one partition of a topic, chosen by its partitioner.
+    Topic(TopicId),
 }
 
 /// A source of messages.
@@ -67,14 +78,96 @@ pub struct Producer {
     pub name: String,
     /// First node every message of this producer enters.
     pub to: Target,
-    /// Time between two publications, in seconds.
-    pub interarrival: Dist,
+    /// When messages are published.
+    pub arrivals: Arrivals,
     /// Priority class (larger is served first under `discipline = "priority"`).
     pub priority: i64,
     /// End-to-end deadline in seconds; a later delivery is not a success.
     pub deadline_s: Option<f64>,
     /// Message size in bytes, when the scenario sets one.
     pub size_bytes: Option<Dist>,
+    /// Message keys, for key-partitioned topics.
+    pub keys: Option<Keys>,
+}
+
+/// How a producer's messages are spread over time.
+#[derive(Debug, Clone)]
+pub enum Arrivals {
+    /// Independent gaps from one distribution, in seconds (Poisson when exponential).
+    Renewal(Dist),
+    /// Markov-modulated on/off bursts (MMPP-2): exponentially distributed on
+    /// and off periods, Poisson arrivals at a rate that depends on the phase.
+    OnOff {
+        /// Mean length of an on period, seconds.
+        on_mean_s: f64,
+        /// Mean length of an off period, seconds.
+        off_mean_s: f64,
+        /// Arrival rate while on, per second.
+        rate_on_per_s: f64,
+        /// Arrival rate while off, per second.
+        rate_off_per_s: f64,
+    },
+    /// Poisson arrivals whose rate is `rates_per_s[i]` from `times_s[i]`
+    /// until `times_s[i + 1]`; the last rate holds to the end, and the rate
+    /// is 0 before `times_s[0]`.
+    Piecewise {
+        /// Start of each segment, seconds, increasing.
+        times_s: Vec<f64>,
+        /// Rate of each segment, per second.
+        rates_per_s: Vec<f64>,
+    },
+    /// Publication times replayed from a file, seconds, sorted; the
+    /// producer stops after the last one.
+    Trace {
+        /// The times, shared by every replication.
+        times_s: std::sync::Arc<[f64]>,
+    },
+}
+
+impl Arrivals {
+    /// Long-run mean rate per second over the first `horizon_s` seconds.
+    pub fn mean_rate_per_s(&self, horizon_s: f64) -> f64 {
+        match self {
+            Arrivals::Renewal(dist) => 1.0 / dist.mean(),
+            Arrivals::OnOff {
+                on_mean_s,
+                off_mean_s,
+                rate_on_per_s,
+                rate_off_per_s,
+            } => {
+                (on_mean_s * rate_on_per_s + off_mean_s * rate_off_per_s)
+                    / (on_mean_s + off_mean_s)
+            }
+            Arrivals::Piecewise {
+                times_s,
+                rates_per_s,
+            } => {
+                let mut messages = 0.0;
+                for (i, (&start, &rate)) in times_s.iter().zip(rates_per_s).enumerate() {
+                    let end = times_s.get(i + 1).copied().unwrap_or(horizon_s).min(horizon_s);
+                    messages += rate * (end - start).max(0.0);
+                }
+                messages / horizon_s
+            }
+            Arrivals::Trace { times_s } => {
+                times_s.iter().filter(|&&t| t <= horizon_s).count() as f64 / horizon_s
+            }
+        }
+    }
+
+    /// Whether arrivals form a homogeneous Poisson process.
+    pub fn is_poisson(&self) -> bool {
+        matches!(self, Arrivals::Renewal(dist) if dist.is_exponential())
+    }
+}
+
+/// Message keys drawn from a Zipf law over `count` keys.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Keys {
+    /// Number of distinct keys (at least 1).
+    pub count: u64,
+    /// Zipf exponent: 0 is uniform, larger values concentrate on few keys.
+    pub skew: f64,
 }
 
 /// Kinds of exchange, as in RabbitMQ.
@@ -144,17 +237,56 @@ pub struct Queue {
     pub ttl_s: Option<f64>,
     /// Queue that receives expired and finally-failed messages.
     pub dead_letter: Option<QueueId>,
+    /// Network link that messages cross on their way into the queue.
+    pub link: Option<Link>,
     /// Workers; `None` for a parking queue that only holds messages.
     pub consumers: Option<Consumers>,
+}
+
+/// A network link in front of a queue: every message is delayed by
+/// `latency + size / bandwidth`, and transmissions are serialised, so a
+/// saturated link queues messages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
+    /// Propagation delay, seconds.
+    pub latency_s: f64,
+    /// Capacity in bytes per second; `None` is unlimited.
+    pub bandwidth_bytes_per_s: Option<f64>,
+}
+
+/// Servers shared by one or more queues: an ordinary queue has a pool of
+/// its own; a topic consumer is a one-server pool over its partitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    /// Parallel servers.
+    pub servers: u32,
+    /// Queues served, in the order ties are broken.
+    pub queues: Vec<QueueId>,
+}
+
+/// Batched consumption: take up to `max` waiting messages at once, or
+/// fewer once the oldest has waited `timeout_s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Batch {
+    /// Largest batch, at least 1.
+    pub max: u32,
+    /// Longest wait for a batch to fill, seconds.
+    pub timeout_s: f64,
 }
 
 /// The workers that serve one queue.
 #[derive(Debug, Clone)]
 pub struct Consumers {
-    /// Number of parallel workers (servers), at least 1.
+    /// Number of parallel workers (servers) of the pool, at least 1.
     pub count: u32,
-    /// Service time of one message, in seconds.
+    /// The pool these workers belong to.
+    pub pool: PoolId,
+    /// Service time of one message (or one batch), in seconds.
     pub service: Dist,
+    /// Extra service time per byte of message (or batch), in seconds.
+    pub service_per_byte_s: f64,
+    /// Batched consumption, when set.
+    pub batch: Option<Batch>,
     /// Probability that one processing attempt fails after its full service.
     pub failure: f64,
     /// What happens to a failed attempt.
@@ -170,6 +302,9 @@ pub struct Retry {
     pub max_attempts: Option<u32>,
     /// Delay before a failed message is re-published.
     pub backoff: Backoff,
+    /// Relative jitter in [0, 1]: each delay is scaled by a uniform factor
+    /// in [1 − jitter, 1 + jitter].
+    pub jitter: f64,
 }
 
 /// Delay between a failed attempt and the re-publication of the message.
@@ -205,12 +340,68 @@ impl Backoff {
     }
 }
 
+/// How a topic spreads messages over its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partitioner {
+    /// By a hash of the message key (round-robin for messages without a key).
+    Key,
+    /// In turn.
+    RoundRobin,
+}
+
+/// Mixes a message key into a well-spread 64-bit hash (SplitMix64's
+/// finaliser), so that consecutive keys land on unrelated partitions.
+fn key_hash(key: u64) -> u64 {
+    let mut z = key.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Keys {
+    /// Probability of key `k` (1-based, key 1 the most frequent) under the
+    /// Zipf law: proportional to `k^-skew`.
+    pub fn probabilities(&self) -> Vec<f64> {
+        let weights: Vec<f64> = (1..=self.count)
+            .map(|k| (k as f64).powf(-self.skew))
+            .collect();
+        let total: f64 = weights.iter().sum();
+        weights.into_iter().map(|w| w / total).collect()
+    }
+
+    /// Share of messages that a key partitioner sends to each of `partitions` partitions.
+    pub fn partition_shares(&self, partitions: usize) -> Vec<f64> {
+        let mut shares = vec![0.0; partitions];
+        for (k, p) in (1..=self.count).zip(self.probabilities()) {
+            shares[partition_of_key(k, partitions)] += p;
+        }
+        shares
+    }
+}
+
+/// Partition of a message key among `partitions` partitions (`partitions` > 0).
+pub fn partition_of_key(key: u64, partitions: usize) -> usize {
+    (key_hash(key) % partitions as u64) as usize
+}
+
+/// A Kafka-style partitioned log with one consumer group.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    /// Name from the scenario.
+    pub name: String,
+    /// The partitions, as queues.
+    pub partitions: Vec<QueueId>,
+    /// How messages are spread over partitions.
+    pub partitioner: Partitioner,
+}
+
 impl Model {
     /// Name of a routing target, for messages and reports.
     pub fn target_name(&self, target: Target) -> &str {
         match target {
             Target::Queue(q) => &self.queues[q].name,
             Target::Exchange(e) => &self.exchanges[e].name,
+            Target::Topic(t) => &self.topics[t].name,
         }
     }
 

@@ -5,12 +5,16 @@
 //! model in parallel and returns them in replication order, so the result
 //! does not depend on the number of threads.
 
+mod arrivals;
 mod buffer;
 mod calendar;
 mod observe;
 mod rng;
+mod service;
 mod simulation;
 mod store;
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -23,7 +27,15 @@ use crate::model::Model;
 
 /// Runs every replication of `model` (in parallel) and returns them in order.
 pub fn run(model: &Model) -> Vec<ReplicationResult> {
-    (0..model.simulation.replications)
+    run_replications(model, 0..model.simulation.replications)
+}
+
+/// Runs the replications numbered `replications` (in parallel) and returns
+/// them in order. Each replication's streams depend only on the seed and its
+/// number, so any subset gives exactly the replications a full run would:
+/// the basis of sharded runs and of adding replications until a precision.
+pub fn run_replications(model: &Model, replications: Range<u32>) -> Vec<ReplicationResult> {
+    replications
         .into_par_iter()
         .map(|replication| simulate(model, replication))
         .collect()

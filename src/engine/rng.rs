@@ -26,6 +26,12 @@ pub enum StreamKind {
     NextRoute = 5,
     /// Route choices of an exchange.
     ExchangeRoute = 6,
+    /// Message keys of a producer.
+    Key = 7,
+    /// Message sizes of a producer.
+    Size = 8,
+    /// Retry jitter at a queue.
+    Backoff = 9,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.

@@ -1,33 +1,39 @@
-//! One replication: the event loop and the life of a message.
+//! One replication: the event loop, publication, routing and outcomes.
 //!
-//! A producer publishes a message into a queue or an exchange. An exchange
-//! routes it on (fanout copies it to every route). A queue serves it at once
-//! if a consumer is free, otherwise it waits, subject to capacity, overflow
-//! and TTL. After service the message fails (and is retried or
-//! dead-lettered) or goes on along the consumer's `next` routes; a message
-//! with nowhere left to go is delivered.
+//! A producer publishes a message into a queue, an exchange or a topic. An
+//! exchange routes it on (fanout copies it to every route); a topic puts it
+//! into one partition. What happens inside a queue (links, waiting,
+//! service, batches, retries, expiry) is in [`super::service`]. A message
+//! with nowhere left to go after a successful service is delivered.
 
 use rand::RngExt;
 
+use super::arrivals::ArrivalProcess;
 use super::buffer::{Buffer, CopyId};
 use super::calendar::Calendar;
 use super::observe::{NodeObservations, ReplicationResult, Sample};
 use super::rng::{StreamKind, StreamRng, stream};
-use super::store::{ORPHAN, Store};
-use crate::model::{ExchangeKind, Model, Overflow, Route, Target};
+use super::store::{Message, ORPHAN, Slab, Store};
+use crate::model::{ExchangeKind, Model, Partitioner, Route, Target, partition_of_key};
 use crate::stats::{LatencyHistogram, Tally};
 
 /// Something that happens at an instant.
 #[derive(Debug, Clone, Copy)]
-enum Event {
+pub(super) enum Event {
     /// A producer publishes its next message.
     Publish(u32),
-    /// A consumer finishes a copy.
+    /// A consumer finishes one copy.
     ServiceEnd(CopyId),
+    /// A consumer finishes a batch (index into the batch store).
+    BatchEnd(u32),
     /// A failed copy is re-published to its queue after its backoff.
     Republish(CopyId),
+    /// A copy reaches the far end of a queue's link.
+    LinkArrival(CopyId),
     /// The oldest waiting copy of a queue may have expired.
     Expiry(u32),
+    /// A partial batch at a queue may have waited long enough.
+    BatchTimeout(u32),
     /// Record the queue lengths.
     Sample,
     /// The warm-up ends: measurement starts.
@@ -35,7 +41,7 @@ enum Event {
 }
 
 /// Cumulative weights of a route set, for one draw per choice.
-fn cumulative(routes: &[Route]) -> Vec<f64> {
+pub(super) fn cumulative(routes: &[Route]) -> Vec<f64> {
     routes
         .iter()
         .scan(0.0, |sum, route| {
@@ -47,7 +53,7 @@ fn cumulative(routes: &[Route]) -> Vec<f64> {
 
 /// Index of the route a uniform draw `u` in [0, 1) falls into.
 #[inline]
-fn pick(cumulative: &[f64], u: f64) -> usize {
+pub(super) fn pick(cumulative: &[f64], u: f64) -> usize {
     let total = cumulative.last().copied().unwrap_or(1.0);
     let target = u * total;
     cumulative
@@ -56,14 +62,22 @@ fn pick(cumulative: &[f64], u: f64) -> usize {
         .unwrap_or(cumulative.len() - 1)
 }
 
-struct QueueState {
-    buffer: Buffer,
-    busy: u32,
-    expiry_armed: bool,
-    service_rng: StreamRng,
-    failure_rng: StreamRng,
-    next_rng: StreamRng,
-    next_cumulative: Vec<f64>,
+/// Per-queue state of a replication.
+pub(super) struct QueueState {
+    pub buffer: Buffer,
+    /// Copies in service at this queue.
+    pub in_service: u32,
+    /// Servers of the pool busy with this queue's copies.
+    pub busy_servers: u32,
+    pub expiry_armed: bool,
+    pub batch_timer_armed: bool,
+    /// When the queue's link finishes its current transmission, seconds.
+    pub link_free_s: f64,
+    pub service_rng: StreamRng,
+    pub failure_rng: StreamRng,
+    pub backoff_rng: StreamRng,
+    pub next_rng: StreamRng,
+    pub next_cumulative: Vec<f64>,
 }
 
 struct ExchangeState {
@@ -72,18 +86,24 @@ struct ExchangeState {
 }
 
 /// State of one replication in progress.
-struct Simulation<'m> {
-    model: &'m Model,
-    now_s: f64,
+pub(super) struct Simulation<'m> {
+    pub model: &'m Model,
+    pub now_s: f64,
     warmup_s: f64,
     end_s: f64,
-    calendar: Calendar<Event>,
-    store: Store,
-    producer_rngs: Vec<StreamRng>,
+    pub calendar: Calendar<Event>,
+    pub store: Store,
+    /// Copies of each batch in service.
+    pub batches: Slab<Vec<CopyId>>,
+    producers: Vec<ArrivalProcess>,
+    size_rngs: Vec<StreamRng>,
     producer_classes: Vec<u16>,
-    queues: Vec<QueueState>,
+    pub queues: Vec<QueueState>,
+    /// Busy servers of each pool.
+    pub pool_busy: Vec<u32>,
     exchanges: Vec<ExchangeState>,
-    nodes: Vec<NodeObservations>,
+    topic_turns: Vec<usize>,
+    pub nodes: Vec<NodeObservations>,
     produced: u64,
     delivered: u64,
     on_time: u64,
@@ -113,27 +133,33 @@ pub fn simulate(model: &Model, replication: u32) -> ReplicationResult {
     sim.finish(replication)
 }
 
+fn class_index(classes: &[i64], priority: i64) -> u16 {
+    classes
+        .iter()
+        .position(|&c| c == priority)
+        .expect("every priority of the model is a run class") as u16
+}
+
 impl<'m> Simulation<'m> {
     fn new(model: &'m Model, replication: u32) -> Self {
         let seed = model.simulation.seed;
         let classes = run_classes(model);
-        let class_of = |priority: i64| {
-            classes
-                .iter()
-                .position(|&c| c == priority)
-                .expect("every producer priority is a run class") as u16
-        };
+        let rng = |kind, index| stream(seed, replication, kind, index);
         let queues = model
             .queues
             .iter()
             .enumerate()
             .map(|(i, queue)| QueueState {
                 buffer: Buffer::new(queue.discipline, classes.len()),
-                busy: 0,
+                in_service: 0,
+                busy_servers: 0,
                 expiry_armed: false,
-                service_rng: stream(seed, replication, StreamKind::Service, i),
-                failure_rng: stream(seed, replication, StreamKind::Failure, i),
-                next_rng: stream(seed, replication, StreamKind::NextRoute, i),
+                batch_timer_armed: false,
+                link_free_s: 0.0,
+                service_rng: rng(StreamKind::Service, i),
+                failure_rng: rng(StreamKind::Failure, i),
+                backoff_rng: rng(StreamKind::Backoff, i),
+                next_rng: rng(StreamKind::NextRoute, i),
                 next_cumulative: queue
                     .consumers
                     .as_ref()
@@ -146,8 +172,21 @@ impl<'m> Simulation<'m> {
             .iter()
             .enumerate()
             .map(|(i, exchange)| ExchangeState {
-                rng: stream(seed, replication, StreamKind::ExchangeRoute, i),
+                rng: rng(StreamKind::ExchangeRoute, i),
                 cumulative: cumulative(&exchange.routes),
+            })
+            .collect();
+        let producers = model
+            .producers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                ArrivalProcess::new(
+                    &p.arrivals,
+                    p.keys,
+                    rng(StreamKind::Interarrival, i),
+                    rng(StreamKind::Key, i),
+                )
             })
             .collect();
         let warmup_s = model.simulation.warmup_s;
@@ -158,16 +197,18 @@ impl<'m> Simulation<'m> {
             end_s: warmup_s + model.simulation.duration_s,
             calendar: Calendar::default(),
             store: Store::default(),
-            producer_rngs: (0..model.producers.len())
-                .map(|i| stream(seed, replication, StreamKind::Interarrival, i))
+            batches: Slab::default(),
+            producers,
+            size_rngs: (0..model.producers.len())
+                .map(|i| rng(StreamKind::Size, i))
                 .collect(),
-            producer_classes: model
-                .producers
-                .iter()
-                .map(|p| class_of(p.priority))
+            producer_classes: (model.producers.iter())
+                .map(|p| class_index(&classes, p.priority))
                 .collect(),
             queues,
+            pool_busy: vec![0; model.pools.len()],
             exchanges,
+            topic_turns: vec![0; model.topics.len()],
             nodes: vec![NodeObservations::new(classes.len()); model.queues.len()],
             produced: 0,
             delivered: 0,
@@ -188,28 +229,31 @@ impl<'m> Simulation<'m> {
     /// initial backlog, the warm-up end and the first sample.
     fn start(&mut self) {
         for p in 0..self.model.producers.len() {
-            let gap = self.model.producers[p]
-                .interarrival
-                .sample(&mut self.producer_rngs[p]);
-            self.calendar.schedule(gap, Event::Publish(p as u32));
+            if let Some(first_s) = self.producers[p].next_after(&self.model.producers[p].arrivals, 0.0)
+            {
+                self.calendar.schedule(first_s, Event::Publish(p as u32));
+            }
         }
         if self.warmup_s > 0.0 {
             self.calendar.schedule(self.warmup_s, Event::WarmupEnd);
         }
         self.calendar.schedule(0.0, Event::Sample);
-        let backlog_class = run_classes(self.model)
-            .iter()
-            .position(|&c| c == 0)
-            .unwrap_or(0) as u16;
-        for &(queue, count) in &self.model.simulation.initial {
+        let initial = &self.model.simulation.initial;
+        if initial.is_empty() {
+            return;
+        }
+        let backlog = Message {
+            class: class_index(&run_classes(self.model), 0),
+            key: 0,
+            size_bytes: 0.0,
+        };
+        for &(queue, count) in initial {
             for _ in 0..count {
                 let measured = self.measuring();
                 if measured {
                     self.produced += 1;
                 }
-                let copy = self
-                    .store
-                    .publish(0.0, f64::INFINITY, measured, backlog_class);
+                let copy = self.store.publish(0.0, f64::INFINITY, measured, backlog);
                 self.arrive(queue, copy);
             }
         }
@@ -226,11 +270,20 @@ impl<'m> Simulation<'m> {
             match event {
                 Event::Publish(p) => self.publish(p as usize),
                 Event::ServiceEnd(copy) => self.service_end(copy),
-                Event::Republish(copy) => {
+                Event::BatchEnd(batch) => self.batch_end(batch),
+                Event::Republish(copy) | Event::LinkArrival(copy) => {
                     let queue = self.store.copies.get(copy).queue as usize;
-                    self.arrive(queue, copy);
+                    if matches!(event, Event::Republish(_)) {
+                        self.arrive(queue, copy);
+                    } else {
+                        self.enqueue(queue, copy);
+                    }
                 }
                 Event::Expiry(queue) => self.expire(queue as usize),
+                Event::BatchTimeout(queue) => {
+                    self.queues[queue as usize].batch_timer_armed = false;
+                    self.try_start(queue as usize);
+                }
                 Event::Sample => self.sample(),
                 Event::WarmupEnd => self.nodes.iter_mut().for_each(|n| n.restart(time_s)),
             }
@@ -245,17 +298,23 @@ impl<'m> Simulation<'m> {
             self.produced += 1;
         }
         let due_s = self.now_s + producer.deadline_s.unwrap_or(f64::INFINITY);
-        let copy = self
-            .store
-            .publish(self.now_s, due_s, measured, self.producer_classes[p]);
-        let gap = producer.interarrival.sample(&mut self.producer_rngs[p]);
-        self.calendar
-            .schedule(self.now_s + gap, Event::Publish(p as u32));
+        let message = Message {
+            class: self.producer_classes[p],
+            key: self.producers[p].next_key(),
+            size_bytes: producer
+                .size_bytes
+                .as_ref()
+                .map_or(0.0, |size| size.sample(&mut self.size_rngs[p])),
+        };
+        let copy = self.store.publish(self.now_s, due_s, measured, message);
+        if let Some(next_s) = self.producers[p].next_after(&producer.arrivals, self.now_s) {
+            self.calendar.schedule(next_s, Event::Publish(p as u32));
+        }
         self.send(producer.to, copy);
     }
 
-    /// Hands a copy to a queue or an exchange.
-    fn send(&mut self, target: Target, copy: CopyId) {
+    /// Hands a copy to a queue, an exchange or a topic.
+    pub(super) fn send(&mut self, target: Target, copy: CopyId) {
         match target {
             Target::Queue(q) => self.arrive(q, copy),
             Target::Exchange(e) => {
@@ -280,162 +339,24 @@ impl<'m> Simulation<'m> {
                     }
                 }
             }
-        }
-    }
-
-    /// A copy arrives at queue `q`: served at once, queued, or lost to overflow.
-    fn arrive(&mut self, q: usize, copy: CopyId) {
-        let now_s = self.now_s;
-        let class = {
-            let c = self.store.copies.get_mut(copy);
-            c.entered_s = now_s;
-            c.queue = q as u32;
-            c.class as usize
-        };
-        let node = &mut self.nodes[q];
-        node.arrivals += 1;
-        node.classes[class].arrivals += 1;
-        let queue = &self.model.queues[q];
-        let state = &self.queues[q];
-        if let Some(consumers) = &queue.consumers
-            && state.busy < consumers.count
-        {
-            self.start_service(q, copy);
-            return;
-        }
-        if let Some(capacity) = queue.capacity
-            && state.buffer.len() as u64 >= capacity
-        {
-            self.nodes[q].dropped += 1;
-            match queue.overflow {
-                Overflow::RejectPublish => {
-                    self.lose(copy, None);
-                    return;
-                }
-                Overflow::DropHead => match self.queues[q].buffer.pop_for_drop() {
-                    Some(head) => self.lose(head, queue.dead_letter),
-                    None => {
-                        self.lose(copy, queue.dead_letter);
-                        return;
+            Target::Topic(t) => {
+                let topic = &self.model.topics[t];
+                let partitions = topic.partitions.len();
+                let key = self.store.copies.get(copy).key;
+                let partition = match topic.partitioner {
+                    Partitioner::Key if key != 0 => partition_of_key(key, partitions),
+                    _ => {
+                        let turn = self.topic_turns[t];
+                        self.topic_turns[t] = (turn + 1) % partitions;
+                        turn
                     }
-                },
+                };
+                self.arrive(topic.partitions[partition], copy);
             }
         }
-        self.queues[q].buffer.push(copy, class);
-        self.update_in_queue(q);
-        if queue.ttl_s.is_some() && !self.queues[q].expiry_armed {
-            self.arm_expiry(q);
-        }
     }
 
-    fn start_service(&mut self, q: usize, copy: CopyId) {
-        let now_s = self.now_s;
-        let consumers = self.model.queues[q]
-            .consumers
-            .as_ref()
-            .expect("only queues with consumers serve");
-        let state = &mut self.queues[q];
-        state.busy += 1;
-        let service_s = consumers.service.sample(&mut state.service_rng);
-        let busy = state.busy;
-        let c = self.store.copies.get_mut(copy);
-        c.service_start_s = now_s;
-        let wait_s = now_s - c.entered_s;
-        let class = c.class as usize;
-        let node = &mut self.nodes[q];
-        node.wait.record(wait_s);
-        node.wait_hist.record(wait_s);
-        let class_obs = &mut node.classes[class];
-        class_obs.wait.record(wait_s);
-        class_obs.wait_hist.record(wait_s);
-        node.in_service.set(now_s, f64::from(busy));
-        self.calendar
-            .schedule(now_s + service_s, Event::ServiceEnd(copy));
-    }
-
-    fn service_end(&mut self, copy: CopyId) {
-        let now_s = self.now_s;
-        let (q, class, entered_s) = {
-            let c = self.store.copies.get(copy);
-            (c.queue as usize, c.class as usize, c.entered_s)
-        };
-        let queue = &self.model.queues[q];
-        let consumers = queue
-            .consumers
-            .as_ref()
-            .expect("only queues with consumers serve");
-        let state = &mut self.queues[q];
-        state.busy -= 1;
-        let busy = state.busy;
-        let failed =
-            consumers.failure > 0.0 && state.failure_rng.random::<f64>() < consumers.failure;
-        let sojourn_s = now_s - entered_s;
-        let node = &mut self.nodes[q];
-        node.served += 1;
-        node.sojourn.record(sojourn_s);
-        node.sojourn_hist.record(sojourn_s);
-        node.classes[class].served += 1;
-        node.classes[class].sojourn.record(sojourn_s);
-        node.in_service.set(now_s, f64::from(busy));
-        if let Some(next) = self.queues[q].buffer.pop_next() {
-            self.update_in_queue(q);
-            self.start_service(q, next);
-        }
-        if failed {
-            self.fail(q, copy);
-        } else {
-            self.nodes[q].succeeded += 1;
-            self.forward(q, copy);
-        }
-    }
-
-    /// A failed attempt: retry after the backoff, or dead-letter after the last one.
-    fn fail(&mut self, q: usize, copy: CopyId) {
-        let queue = &self.model.queues[q];
-        let retry = &queue
-            .consumers
-            .as_ref()
-            .expect("only queues with consumers fail")
-            .retry;
-        let failures = {
-            let c = self.store.copies.get_mut(copy);
-            c.failures += 1;
-            c.failures
-        };
-        if retry.max_attempts.is_some_and(|max| failures >= max) {
-            self.nodes[q].dead_lettered += 1;
-            self.lose(copy, queue.dead_letter);
-        } else {
-            self.nodes[q].retries += 1;
-            let delay_s = retry.backoff.delay_s(failures);
-            self.calendar
-                .schedule(self.now_s + delay_s, Event::Republish(copy));
-        }
-    }
-
-    /// A successfully processed copy goes on along `next`, or is delivered.
-    fn forward(&mut self, q: usize, copy: CopyId) {
-        let next = &self.model.queues[q]
-            .consumers
-            .as_ref()
-            .expect("only queues with consumers forward")
-            .next;
-        if next.is_empty() {
-            self.deliver(copy);
-            return;
-        }
-        self.store.copies.get_mut(copy).failures = 0;
-        let route = if next.len() == 1 {
-            0
-        } else {
-            let state = &mut self.queues[q];
-            let u: f64 = state.next_rng.random();
-            pick(&state.next_cumulative, u)
-        };
-        self.send(next[route].to, copy);
-    }
-
-    fn deliver(&mut self, copy: CopyId) {
+    pub(super) fn deliver(&mut self, copy: CopyId) {
         let origin_id = self.store.copies.get(copy).origin;
         self.store.copies.remove(copy);
         if origin_id == ORPHAN {
@@ -463,7 +384,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// A copy is lost; it parks in `dead_letter` when one is given.
-    fn lose(&mut self, copy: CopyId, dead_letter: Option<usize>) {
+    pub(super) fn lose(&mut self, copy: CopyId, dead_letter: Option<usize>) {
         let origin_id = self.store.copies.get(copy).origin;
         if origin_id != ORPHAN {
             let origin = self.store.origins.get_mut(origin_id);
@@ -489,53 +410,13 @@ impl<'m> Simulation<'m> {
         }
     }
 
-    /// Expiry time of the oldest waiting copy of queue `q`, if any.
-    fn next_expiry_s(&self, q: usize) -> Option<f64> {
-        let ttl_s = self.model.queues[q].ttl_s?;
-        self.queues[q]
-            .buffer
-            .oldest()
-            .map(|id| self.store.copies.get(id).entered_s + ttl_s)
-            .min_by(f64::total_cmp)
-    }
-
-    fn arm_expiry(&mut self, q: usize) {
-        if let Some(at_s) = self.next_expiry_s(q) {
-            self.queues[q].expiry_armed = true;
-            self.calendar.schedule(at_s, Event::Expiry(q as u32));
-        }
-    }
-
-    fn expire(&mut self, q: usize) {
-        self.queues[q].expiry_armed = false;
-        let ttl_s = self.model.queues[q].ttl_s.expect("expiry only with a TTL");
-        loop {
-            let expired = self.queues[q]
-                .buffer
-                .oldest()
-                .find(|&id| self.store.copies.get(id).entered_s + ttl_s <= self.now_s);
-            let Some(id) = expired else { break };
-            self.queues[q].buffer.remove_oldest(id);
-            self.nodes[q].expired += 1;
-            self.update_in_queue(q);
-            self.lose(id, self.model.queues[q].dead_letter);
-        }
-        self.arm_expiry(q);
-    }
-
-    #[inline]
-    fn update_in_queue(&mut self, q: usize) {
-        let len = self.queues[q].buffer.len() as f64;
-        self.nodes[q].in_queue.set(self.now_s, len);
-    }
-
     fn sample(&mut self) {
         for (q, state) in self.queues.iter().enumerate() {
             self.timeseries.push(Sample {
                 time_s: self.now_s,
                 queue: q as u32,
                 in_queue: state.buffer.len() as u32,
-                in_service: state.busy,
+                in_service: state.in_service,
             });
         }
         let next_s = self.now_s + self.model.simulation.sample_every_s;

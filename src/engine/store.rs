@@ -43,6 +43,21 @@ pub struct Copy {
     pub class: u16,
     /// Failed attempts at the current queue.
     pub failures: u32,
+    /// Message key (1-based), 0 when the producer sets none.
+    pub key: u64,
+    /// Message size in bytes (0 when the producer sets none).
+    pub size_bytes: f64,
+}
+
+/// What travels with every copy of a newly published message.
+#[derive(Debug, Clone, Copy)]
+pub struct Message {
+    /// Priority class index (0 = highest).
+    pub class: u16,
+    /// Key (1-based), 0 for none.
+    pub key: u64,
+    /// Size in bytes.
+    pub size_bytes: f64,
 }
 
 /// A vector of slots with a free list.
@@ -121,7 +136,7 @@ pub struct Store {
 
 impl Store {
     /// Publishes a message and returns its first copy.
-    pub fn publish(&mut self, now_s: f64, due_s: f64, measured: bool, class: u16) -> CopyId {
+    pub fn publish(&mut self, now_s: f64, due_s: f64, measured: bool, message: Message) -> CopyId {
         let origin = self.origins.insert(Origin {
             created_s: now_s,
             due_s,
@@ -134,8 +149,10 @@ impl Store {
             entered_s: now_s,
             service_start_s: now_s,
             queue: 0,
-            class,
+            class: message.class,
             failures: 0,
+            key: message.key,
+            size_bytes: message.size_bytes,
         })
     }
 

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use super::traffic::traffic;
-use crate::model::{Backoff, Discipline, ExchangeKind, Model, Overflow, Route};
+use crate::model::{Arrivals, Backoff, Discipline, ExchangeKind, Model, Overflow, Partitioner, Route};
 
 /// Renders `model` as indented text, one node per paragraph.
 pub fn describe(model: &Model) -> String {
@@ -47,11 +47,12 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
     writeln!(out, "\nproducers:")?;
     for p in &m.producers {
         writeln!(out, "  {} -> {}", p.name, m.target_name(p.to))?;
+        let horizon_s = m.simulation.warmup_s + m.simulation.duration_s;
         writeln!(
             out,
-            "    interarrival [s]: {}; mean rate {}/s",
-            p.interarrival,
-            num(1.0 / p.interarrival.mean())
+            "    arrivals: {}; mean rate {}/s",
+            describe_arrivals(&p.arrivals),
+            num(p.arrivals.mean_rate_per_s(horizon_s))
         )?;
         write!(out, "    priority {}", p.priority)?;
         if let Some(d) = p.deadline_s {
@@ -60,7 +61,25 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
         if let Some(size) = &p.size_bytes {
             write!(out, ", size [bytes]: {size}")?;
         }
+        if let Some(k) = p.keys {
+            write!(out, ", {} keys (Zipf skew {})", k.count, num(k.skew))?;
+        }
         writeln!(out)?;
+    }
+
+    for t in &m.topics {
+        let partitioner = match t.partitioner {
+            Partitioner::Key => "by key",
+            Partitioner::RoundRobin => "round-robin",
+        };
+        writeln!(
+            out,
+            "
+topic {}: {} partitions ({}), partitioned {partitioner}",
+            t.name,
+            t.partitions.len(),
+            m.queues[t.partitions[0]].name
+        )?;
     }
 
     if !m.exchanges.is_empty() {
@@ -105,6 +124,12 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
         if let Some(dl) = queue.dead_letter {
             write!(out, ", dead letters -> {}", m.queues[dl].name)?;
         }
+        if let Some(link) = queue.link {
+            write!(out, ", link latency {} s", num(link.latency_s))?;
+            if let Some(b) = link.bandwidth_bytes_per_s {
+                write!(out, " at {} bytes/s", num(b))?;
+            }
+        }
         writeln!(out)?;
         match &queue.consumers {
             None => writeln!(out, "    no consumers: holds what reaches it")?,
@@ -116,6 +141,23 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
                     if c.count == 1 { "" } else { "s" },
                     c.service
                 )?;
+                let pool = &m.pools[c.pool];
+                if pool.queues.len() > 1 {
+                    let shared: Vec<&str> =
+                        pool.queues.iter().map(|&q| m.queues[q].name.as_str()).collect();
+                    writeln!(out, "    consumer shared by {}", shared.join(", "))?;
+                }
+                if c.service_per_byte_s > 0.0 {
+                    writeln!(out, "    plus {} s per byte", num(c.service_per_byte_s))?;
+                }
+                if let Some(b) = c.batch {
+                    writeln!(
+                        out,
+                        "    batches of up to {}, waiting at most {} s to fill",
+                        b.max,
+                        num(b.timeout_s)
+                    )?;
+                }
                 if c.failure > 0.0 {
                     write!(out, "    failure {}, ", num(c.failure))?;
                     match c.retry.max_attempts {
@@ -168,6 +210,34 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
         }
     }
     Ok(())
+}
+
+fn describe_arrivals(arrivals: &Arrivals) -> String {
+    match arrivals {
+        Arrivals::Renewal(dist) => format!("gaps [s] {dist}"),
+        Arrivals::OnOff {
+            on_mean_s,
+            off_mean_s,
+            rate_on_per_s,
+            rate_off_per_s,
+        } => format!(
+            "on/off bursts: {}/s for {} s on average, then {}/s for {} s",
+            num(*rate_on_per_s),
+            num(*on_mean_s),
+            num(*rate_off_per_s),
+            num(*off_mean_s)
+        ),
+        Arrivals::Piecewise {
+            times_s,
+            rates_per_s,
+        } => {
+            let steps: Vec<String> = (times_s.iter().zip(rates_per_s))
+                .map(|(t, r)| format!("{}/s from {} s", num(*r), num(*t)))
+                .collect();
+            format!("piecewise Poisson: {}", steps.join(", "))
+        }
+        Arrivals::Trace { times_s } => format!("trace of {} timestamps", times_s.len()),
+    }
 }
 
 fn write_routes(

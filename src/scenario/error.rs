@@ -94,7 +94,8 @@ pub enum ErrorKind {
         /// Key path of the first node with that name.
         first: String,
     },
-    /// A key that is part of the format but not simulated yet.
+    /// A key that is part of the format but not simulated yet in this
+    /// place (retries and batches of a topic's consumers).
     #[error("not supported by this version of queuesim yet (planned); remove it to run")]
     Unsupported,
     /// Messages entering these nodes can never be delivered nor parked.

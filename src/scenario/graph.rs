@@ -1,6 +1,7 @@
 //! Structural checks of the routing graph of a [`Model`].
 //!
-//! Nodes are the queues and the exchanges. The checks, in order:
+//! Nodes are the queues (a topic's partitions included), the exchanges and
+//! the topics. The checks, in order:
 //!
 //! 1. something produces messages (a producer or an initial backlog);
 //! 2. every node is reachable from a producer or a backlog through routes,
@@ -49,9 +50,10 @@ pub fn check(model: &Model, src: &Source) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-/// Adjacency lists over queues `0..Q` then exchanges `Q..Q+E`.
+/// Adjacency lists over queues `0..Q`, exchanges `Q..Q+E`, then topics.
 struct Graph {
     queues: usize,
+    exchanges: usize,
     /// Every reference: routes, `next`, `dead_letter`.
     declared: Vec<Vec<usize>>,
     /// Only the edges that can carry messages.
@@ -62,10 +64,12 @@ struct Graph {
 impl Graph {
     fn new(model: &Model) -> Self {
         let queues = model.queues.len();
-        let n = queues + model.exchanges.len();
+        let exchanges = model.exchanges.len();
+        let n = queues + exchanges + model.topics.len();
         let index = |t: Target| match t {
             Target::Queue(q) => q,
             Target::Exchange(e) => queues + e,
+            Target::Topic(t) => queues + exchanges + t,
         };
         let mut declared = vec![Vec::new(); n];
         let mut carrying = vec![Vec::new(); n];
@@ -97,8 +101,13 @@ impl Graph {
             declared[queues + e] = targets.clone();
             carrying[queues + e] = targets;
         }
+        for (t, topic) in model.topics.iter().enumerate() {
+            declared[queues + exchanges + t] = topic.partitions.clone();
+            carrying[queues + exchanges + t] = topic.partitions.clone();
+        }
         Graph {
             queues,
+            exchanges,
             declared,
             carrying,
             is_end,
@@ -113,22 +122,27 @@ impl Graph {
         match t {
             Target::Queue(q) => q,
             Target::Exchange(e) => self.queues + e,
+            Target::Topic(t) => self.queues + self.exchanges + t,
         }
     }
 
     fn name(&self, model: &Model, n: usize) -> String {
         if n < self.queues {
             model.queues[n].name.clone()
-        } else {
+        } else if n < self.queues + self.exchanges {
             model.exchanges[n - self.queues].name.clone()
+        } else {
+            model.topics[n - self.queues - self.exchanges].name.clone()
         }
     }
 
     fn key(&self, model: &Model, n: usize) -> String {
         let list = if n < self.queues {
             "queues"
-        } else {
+        } else if n < self.queues + self.exchanges {
             "exchanges"
+        } else {
+            "topics"
         };
         format!("{list}.{}", self.name(model, n))
     }

@@ -27,12 +27,14 @@
 //! # Ok::<(), queuesim::scenario::ScenarioError>(())
 //! ```
 
+mod arrivals;
 mod describe;
 mod error;
 mod graph;
 mod locate;
 mod overrides;
 mod raw;
+mod topics;
 mod traffic;
 mod validate;
 

@@ -3,9 +3,7 @@
 //! Nothing here is validated beyond what serde checks (known keys, types).
 //! Every struct denies unknown fields, so a typo is an error that
 //! [`super::locate`] turns into a message with the line and the closest
-//! valid key. Keys that the engine does not simulate yet (`[[topics]]`,
-//! `link`, `batch`, ...) are declared here too, so that they are spelled
-//! correctly in suggestions; [`super::validate`] then refuses them.
+//! valid key.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,12 +55,36 @@ pub struct RawProducer {
     pub priority: Option<i64>,
     pub deadline: Option<Quantity>,
     pub size: Option<DistSpec>,
-    /// Not simulated yet.
-    pub keys: Option<toml::Value>,
-    /// Not simulated yet.
-    pub pattern: Option<toml::Value>,
-    /// Not simulated yet.
-    pub trace: Option<toml::Value>,
+    pub keys: Option<RawKeys>,
+    pub pattern: Option<RawPattern>,
+    /// A CSV file with a `time` column of publication times, in seconds.
+    pub trace: Option<String>,
+}
+
+/// `keys = { count, skew }` of a producer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    pub count: u64,
+    pub skew: Option<f64>,
+}
+
+/// `pattern = { kind = ..., ... }` of a producer.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawPattern {
+    /// On/off bursts (MMPP-2).
+    Onoff {
+        on: Quantity,
+        off: Quantity,
+        rate_on: Quantity,
+        rate_off: Option<Quantity>,
+    },
+    /// Piecewise-constant rate.
+    Piecewise {
+        times: Vec<Quantity>,
+        rates: Vec<Quantity>,
+    },
 }
 
 /// `kind` of an exchange.
@@ -118,9 +140,24 @@ pub struct RawQueue {
     pub discipline: Option<RawDiscipline>,
     pub ttl: Option<Quantity>,
     pub dead_letter: Option<String>,
-    /// Not simulated yet.
-    pub link: Option<toml::Value>,
+    pub link: Option<RawLink>,
     pub consumers: Option<RawConsumers>,
+}
+
+/// `link = { latency, bandwidth }` of a queue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub latency: Option<Quantity>,
+    pub bandwidth: Option<Quantity>,
+}
+
+/// `batch = { max, timeout }` of a consumer group.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBatch {
+    pub max: u32,
+    pub timeout: Option<Quantity>,
 }
 
 /// `[queues.consumers]` (and `[topics.consumers]`).
@@ -129,10 +166,9 @@ pub struct RawQueue {
 pub struct RawConsumers {
     pub count: Option<u32>,
     pub service: Option<DistSpec>,
-    /// Not simulated yet.
-    pub service_per_byte: Option<toml::Value>,
-    /// Not simulated yet.
-    pub batch: Option<toml::Value>,
+    /// Seconds per byte of message.
+    pub service_per_byte: Option<f64>,
+    pub batch: Option<RawBatch>,
     pub failure: Option<f64>,
     pub retry: Option<RawRetry>,
     pub next: Option<RawNext>,
@@ -155,8 +191,7 @@ pub struct RawRetry {
     pub initial: Option<Quantity>,
     pub factor: Option<f64>,
     pub max: Option<Quantity>,
-    /// Not simulated yet.
-    pub jitter: Option<toml::Value>,
+    pub jitter: Option<f64>,
 }
 
 /// `next`: one node name, or a list of weighted routes.
@@ -166,17 +201,30 @@ pub enum RawNext {
     Routes(Vec<RawRoute>),
 }
 
-/// One `[[topics]]` element (not simulated yet; parsed for its key names).
+/// `partitioner` of a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawPartitioner {
+    Key,
+    RoundRobin,
+}
+
+/// `assignment` of a topic's partitions to its consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawAssignment {
+    Range,
+    RoundRobin,
+}
+
+/// One `[[topics]]` element.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[expect(
-    dead_code,
-    reason = "topics are refused in validation; only `name` is read"
-)]
 pub struct RawTopic {
     pub name: String,
     pub partitions: Option<u32>,
-    pub partitioner: Option<String>,
+    pub partitioner: Option<RawPartitioner>,
+    pub assignment: Option<RawAssignment>,
     pub consumers: Option<RawConsumers>,
 }
 

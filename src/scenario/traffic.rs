@@ -26,7 +26,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::model::{Model, Target};
+use crate::model::{Model, Partitioner, Target};
 
 /// Mean traffic at one queue.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,14 +53,17 @@ pub struct Traffic {
 /// finite non-negative solution.
 pub fn traffic(model: &Model) -> Option<Traffic> {
     let nq = model.queues.len();
-    let n = nq + model.exchanges.len();
+    let ne = model.exchanges.len();
+    let n = nq + ne + model.topics.len();
     let index = |t: Target| match t {
         Target::Queue(q) => q,
         Target::Exchange(e) => nq + e,
+        Target::Topic(t) => nq + ne + t,
     };
+    let horizon_s = model.simulation.warmup_s + model.simulation.duration_s;
     let mut b = DVector::<f64>::zeros(n);
     for p in &model.producers {
-        b[index(p.to)] += 1.0 / p.interarrival.mean();
+        b[index(p.to)] += p.arrivals.mean_rate_per_s(horizon_s);
     }
     // a = I − Mᵀ: a[(to, from)] −= M[from][to].
     let mut a = DMatrix::<f64>::identity(n, n);
@@ -96,6 +99,12 @@ pub fn traffic(model: &Model) -> Option<Traffic> {
             a[(index(r.to), nq + e)] -= if fanout { 1.0 } else { r.weight };
         }
     }
+    for (t, topic) in model.topics.iter().enumerate() {
+        let shares = partition_shares(model, t);
+        for (&q, share) in topic.partitions.iter().zip(shares) {
+            a[(q, nq + ne + t)] -= share;
+        }
+    }
     let inverse = a.try_inverse()?;
     if inverse.iter().any(|v| !v.is_finite() || *v < -1e-9) {
         return None;
@@ -121,8 +130,35 @@ pub fn traffic(model: &Model) -> Option<Traffic> {
             }
         })
         .collect();
-    let exchanges = (nq..n).map(|i| x[i].max(0.0)).collect();
+    let exchanges = (nq..nq + ne).map(|i| x[i].max(0.0)).collect();
     Some(Traffic { queues, exchanges })
+}
+
+/// Expected share of each partition of topic `t`: the producers that
+/// publish straight into it spread their keys by the Zipf law hashed to
+/// partitions (rate-weighted); everything else is spread evenly.
+fn partition_shares(model: &Model, t: usize) -> Vec<f64> {
+    let topic = &model.topics[t];
+    let partitions = topic.partitions.len();
+    let even = vec![1.0 / partitions as f64; partitions];
+    if topic.partitioner == Partitioner::RoundRobin {
+        return even;
+    }
+    let horizon_s = model.simulation.warmup_s + model.simulation.duration_s;
+    let mut shares = vec![0.0; partitions];
+    let mut total = 0.0;
+    for p in model.producers.iter().filter(|p| p.to == Target::Topic(t)) {
+        let rate = p.arrivals.mean_rate_per_s(horizon_s);
+        let spread = p.keys.map_or_else(|| even.clone(), |k| k.partition_shares(partitions));
+        shares.iter_mut().zip(spread).for_each(|(s, x)| *s += rate * x);
+        total += rate;
+    }
+    if total > 0.0 {
+        shares.iter_mut().for_each(|s| *s /= total);
+        shares
+    } else {
+        even
+    }
 }
 
 /// Warnings about load: unstable unbounded queues, or equations without

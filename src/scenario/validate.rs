@@ -26,7 +26,7 @@ use super::raw::{
 };
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
-    Backoff, Consumers, Discipline, Exchange, ExchangeKind, Model, Overflow, Producer, Queue,
+    Backoff, Consumers, Discipline, Exchange, ExchangeKind, Model, Overflow, Pool, Producer, Queue,
     Retry, Route, Simulation, Target,
 };
 use crate::units::{Quantity, QuantityKind};
@@ -35,14 +35,13 @@ type Result<T> = std::result::Result<T, ScenarioError>;
 
 /// Builds the model of `raw`; relative file paths in distributions are
 /// resolved against `base_dir`. Graph checks and warnings come after.
-pub fn build(raw: &RawScenario, src: &Source, origin: &Path, base_dir: &Path) -> Result<Model> {
+pub(super) fn build(raw: &RawScenario, src: &Source, origin: &Path, base_dir: &Path) -> Result<Model> {
     let mut v = Validator {
         src,
         base_dir,
         nodes: Nodes::collect(raw, src)?,
         warnings: Vec::new(),
     };
-    v.refuse_unsupported(raw)?;
     let simulation = v.simulation(&raw.simulation)?;
     let producers = raw
         .producers
@@ -54,10 +53,16 @@ pub fn build(raw: &RawScenario, src: &Source, origin: &Path, base_dir: &Path) ->
         .iter()
         .map(|e| v.exchange(e))
         .collect::<Result<_>>()?;
-    let queues = raw
+    let mut queues: Vec<Queue> = raw
         .queues
         .iter()
         .map(|q| v.queue(q))
+        .collect::<Result<_>>()?;
+    let mut pools = own_pools(&mut queues);
+    let topics = raw
+        .topics
+        .iter()
+        .map(|t| v.topic(t, &mut queues, &mut pools))
         .collect::<Result<_>>()?;
     let name = raw.name.clone().unwrap_or_else(|| {
         origin.file_stem().map_or_else(
@@ -72,15 +77,33 @@ pub fn build(raw: &RawScenario, src: &Source, origin: &Path, base_dir: &Path) ->
         producers,
         exchanges,
         queues,
+        topics,
+        pools,
         warnings: v.warnings,
     })
 }
 
+/// One pool per queue with consumers, holding that queue's workers.
+fn own_pools(queues: &mut [Queue]) -> Vec<Pool> {
+    let mut pools = Vec::new();
+    for (q, queue) in queues.iter_mut().enumerate() {
+        if let Some(c) = &mut queue.consumers {
+            c.pool = pools.len();
+            pools.push(Pool {
+                servers: c.count,
+                queues: vec![q],
+            });
+        }
+    }
+    pools
+}
+
 /// Every node name, resolved to its target.
-struct Nodes {
+pub(super) struct Nodes {
     targets: HashMap<String, Target>,
     queues: Vec<String>,
     exchanges: Vec<String>,
+    topics: Vec<String>,
 }
 
 impl Nodes {
@@ -118,75 +141,36 @@ impl Nodes {
         }
         let queues: Vec<String> = raw.queues.iter().map(|q| q.name.clone()).collect();
         let exchanges: Vec<String> = raw.exchanges.iter().map(|e| e.name.clone()).collect();
+        let topics: Vec<String> = raw.topics.iter().map(|t| t.name.clone()).collect();
         let targets = (queues.iter().enumerate())
             .map(|(i, n)| (n.clone(), Target::Queue(i)))
             .chain((exchanges.iter().enumerate()).map(|(i, n)| (n.clone(), Target::Exchange(i))))
+            .chain((topics.iter().enumerate()).map(|(i, n)| (n.clone(), Target::Topic(i))))
             .collect();
         Ok(Nodes {
             targets,
             queues,
             exchanges,
+            topics,
         })
     }
 }
 
-struct Validator<'a> {
-    src: &'a Source<'a>,
-    base_dir: &'a Path,
-    nodes: Nodes,
-    warnings: Vec<String>,
+pub(super) struct Validator<'a> {
+    pub(super) src: &'a Source<'a>,
+    pub(super) base_dir: &'a Path,
+    pub(super) nodes: Nodes,
+    pub(super) warnings: Vec<String>,
 }
 
 impl Validator<'_> {
-    fn invalid(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+    pub(super) fn invalid(&self, key: &str, message: impl Into<String>) -> ScenarioError {
         self.src.error(key, ErrorKind::InvalidValue(message.into()))
-    }
-
-    /// Keys that are part of the format but not simulated yet.
-    fn refuse_unsupported(&self, raw: &RawScenario) -> Result<()> {
-        let mut found: Vec<String> = Vec::new();
-        for p in &raw.producers {
-            let set = [
-                ("keys", &p.keys),
-                ("pattern", &p.pattern),
-                ("trace", &p.trace),
-            ];
-            found.extend(
-                set.iter()
-                    .filter(|(_, v)| v.is_some())
-                    .map(|(k, _)| format!("producers.{}.{k}", p.name)),
-            );
-        }
-        for q in &raw.queues {
-            if q.link.is_some() {
-                found.push(format!("queues.{}.link", q.name));
-            }
-            if let Some(c) = &q.consumers {
-                let prefix = format!("queues.{}.consumers", q.name);
-                let set = [
-                    ("service_per_byte", &c.service_per_byte),
-                    ("batch", &c.batch),
-                ];
-                found.extend(
-                    set.iter()
-                        .filter(|(_, v)| v.is_some())
-                        .map(|(k, _)| format!("{prefix}.{k}")),
-                );
-                if c.retry.as_ref().is_some_and(|r| r.jitter.is_some()) {
-                    found.push(format!("{prefix}.retry.jitter"));
-                }
-            }
-        }
-        found.extend(raw.topics.iter().map(|t| format!("topics.{}", t.name)));
-        match found.first() {
-            Some(key) => Err(self.src.error(key, ErrorKind::Unsupported)),
-            None => Ok(()),
-        }
     }
 
     /// A time, rate or size: converted to its base unit, finite, and
     /// `> 0` (when `positive`) or `>= 0`.
-    fn quantity(&self, key: &str, q: &Quantity, kind: QuantityKind, positive: bool) -> Result<f64> {
+    pub(super) fn quantity(&self, key: &str, q: &Quantity, kind: QuantityKind, positive: bool) -> Result<f64> {
         let value = q
             .to_base(kind)
             .map_err(|e| self.invalid(key, e.to_string()))?;
@@ -194,7 +178,7 @@ impl Validator<'_> {
     }
 
     /// A finite number, `> 0` (when `positive`) or `>= 0`.
-    fn number(&self, key: &str, value: f64, positive: bool) -> Result<f64> {
+    pub(super) fn number(&self, key: &str, value: f64, positive: bool) -> Result<f64> {
         if !value.is_finite() {
             Err(self.invalid(key, format!("must be a finite number, not {value}")))
         } else if positive && value <= 0.0 {
@@ -206,7 +190,7 @@ impl Validator<'_> {
         }
     }
 
-    fn dist(&self, key: &str, spec: &DistSpec, kind: QuantityKind) -> Result<Dist> {
+    pub(super) fn dist(&self, key: &str, spec: &DistSpec, kind: QuantityKind) -> Result<Dist> {
         let dist = spec
             .build(kind, self.base_dir)
             .map_err(|e| self.invalid(key, e.to_string()))?;
@@ -216,24 +200,25 @@ impl Validator<'_> {
     }
 
     /// Resolves a reference to a node; `queue_only` for `dead_letter` and `initial`.
-    fn target(&self, key: &str, name: &str, queue_only: bool) -> Result<Target> {
+    pub(super) fn target(&self, key: &str, name: &str, queue_only: bool) -> Result<Target> {
         match self.nodes.targets.get(name) {
-            Some(Target::Exchange(_)) if queue_only => Err(self.invalid(
+            Some(Target::Exchange(_) | Target::Topic(_)) if queue_only => Err(self.invalid(
                 key,
-                format!("`{name}` is an exchange; this must name a queue"),
+                format!("`{name}` is an exchange or a topic; this must name a queue"),
             )),
             Some(&t) => Ok(t),
             None => {
                 let mut known = self.nodes.queues.clone();
                 if !queue_only {
                     known.extend(self.nodes.exchanges.iter().cloned());
+                    known.extend(self.nodes.topics.iter().cloned());
                 }
                 let kind = ErrorKind::UnknownNode {
                     name: name.to_owned(),
                     expected: if queue_only {
                         "queue"
                     } else {
-                        "queue or exchange"
+                        "queue, exchange or topic"
                     },
                     suggestion: closest(name, known.iter().map(String::as_str)),
                     known,
@@ -278,38 +263,10 @@ impl Validator<'_> {
     fn producer(&self, p: &RawProducer) -> Result<Producer> {
         let key = format!("producers.{}", p.name);
         let to = self.target(&format!("{key}.to"), &p.to, false)?;
-        let interarrival = match (&p.rate, &p.interarrival) {
-            (Some(rate), None) => {
-                let rate_key = format!("{key}.rate");
-                let rate = self.quantity(&rate_key, rate, QuantityKind::Rate, true)?;
-                Dist::exponential(1.0 / rate).map_err(|e| self.invalid(&rate_key, e.to_string()))?
-            }
-            (None, Some(spec)) => {
-                let ia_key = format!("{key}.interarrival");
-                let dist = self.dist(&ia_key, spec, QuantityKind::Duration)?;
-                if dist.mean() <= 0.0 {
-                    return Err(self.invalid(&ia_key, "the mean interarrival time must be > 0"));
-                }
-                dist
-            }
-            (Some(_), Some(_)) => {
-                return Err(self.invalid(
-                    &format!("{key}.interarrival"),
-                    "set either `rate` or `interarrival`, not both",
-                ));
-            }
-            (None, None) => {
-                let hint = "; add `rate = 100` (Poisson, per second) or \
-                            `interarrival = { dist = \"...\", mean = ... }`";
-                return Err(self.src.error(
-                    &key,
-                    ErrorKind::MissingKey {
-                        key: "rate".into(),
-                        hint: hint.into(),
-                    },
-                ));
-            }
-        };
+        let arrivals = self.arrivals(&key, p)?;
+        let keys = (p.keys.as_ref())
+            .map(|k| self.keys(&format!("{key}.keys"), k))
+            .transpose()?;
         let deadline_s = (p.deadline.as_ref())
             .map(|d| self.quantity(&format!("{key}.deadline"), d, QuantityKind::Duration, true))
             .transpose()?;
@@ -319,10 +276,11 @@ impl Validator<'_> {
         Ok(Producer {
             name: p.name.clone(),
             to,
-            interarrival,
+            arrivals,
             priority: p.priority.unwrap_or(0),
             deadline_s,
             size_bytes,
+            keys,
         })
     }
 
@@ -416,9 +374,12 @@ impl Validator<'_> {
             }
             Some(name) => match self.target(&format!("{key}.dead_letter"), name, true)? {
                 Target::Queue(id) => Some(id),
-                Target::Exchange(_) => None,
+                Target::Exchange(_) | Target::Topic(_) => None,
             },
         };
+        let link = (q.link.as_ref())
+            .map(|l| self.link(&format!("{key}.link"), l))
+            .transpose()?;
         Ok(Queue {
             name: q.name.clone(),
             capacity: q.capacity,
@@ -433,11 +394,12 @@ impl Validator<'_> {
             },
             ttl_s,
             dead_letter,
+            link,
             consumers,
         })
     }
 
-    fn consumers(&mut self, key: &str, c: &RawConsumers) -> Result<Consumers> {
+    pub(super) fn consumers(&mut self, key: &str, c: &RawConsumers) -> Result<Consumers> {
         let count = c.count.unwrap_or(1);
         if count == 0 {
             return Err(self.invalid(
@@ -470,6 +432,7 @@ impl Validator<'_> {
             None => Retry {
                 max_attempts: None,
                 backoff: Backoff::Constant { delay_s: 0.0 },
+                jitter: 0.0,
             },
         };
         if c.retry.is_some() && failure == 0.0 {
@@ -485,9 +448,20 @@ impl Validator<'_> {
             }],
             Some(RawNext::Routes(routes)) => self.routes(&format!("{key}.next"), routes)?,
         };
+        let service_per_byte_s = self.number(
+            &format!("{key}.service_per_byte"),
+            c.service_per_byte.unwrap_or(0.0),
+            false,
+        )?;
+        let batch = (c.batch.as_ref())
+            .map(|b| self.batch(&format!("{key}.batch"), b))
+            .transpose()?;
         Ok(Consumers {
             count,
+            pool: 0,
             service,
+            service_per_byte_s,
+            batch,
             failure,
             retry,
             next,
@@ -547,9 +521,17 @@ impl Validator<'_> {
                 }
             }
         };
+        let jitter = r.jitter.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&jitter) {
+            return Err(self.invalid(
+                &format!("{key}.jitter"),
+                format!("is a fraction of the delay and must lie in [0, 1] (got {jitter})"),
+            ));
+        }
         Ok(Retry {
             max_attempts: r.max_attempts,
             backoff,
+            jitter,
         })
     }
 }

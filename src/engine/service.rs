@@ -1,0 +1,321 @@
+//! Inside a queue: the link in front of it, waiting (capacity, overflow,
+//! TTL), consumers taking single messages or batches from their pool's
+//! queues, and what follows an attempt (retry, dead letter, next hop).
+
+use rand::RngExt;
+
+use super::buffer::CopyId;
+use super::simulation::{Event, Simulation, pick};
+use crate::model::{Consumers, Model, Overflow};
+
+/// The consumers of queue `q`, which must have some.
+fn consumers_of(model: &Model, q: usize) -> &Consumers {
+    model.queues[q]
+        .consumers
+        .as_ref()
+        .expect("only queues with consumers serve")
+}
+
+impl Simulation<'_> {
+    /// A copy reaches queue `q`'s side of the broker: across the link first
+    /// where the queue has one.
+    pub(super) fn arrive(&mut self, q: usize, copy: CopyId) {
+        let Some(link) = self.model.queues[q].link else {
+            self.enqueue(q, copy);
+            return;
+        };
+        let c = self.store.copies.get_mut(copy);
+        c.queue = q as u32;
+        let transmit_s = link
+            .bandwidth_bytes_per_s
+            .map_or(0.0, |bandwidth| c.size_bytes / bandwidth);
+        let state = &mut self.queues[q];
+        let done_s = state.link_free_s.max(self.now_s) + transmit_s;
+        state.link_free_s = done_s;
+        self.calendar
+            .schedule(done_s + link.latency_s, Event::LinkArrival(copy));
+    }
+
+    /// A copy enters queue `q`: served at once, queued, or lost to overflow.
+    pub(super) fn enqueue(&mut self, q: usize, copy: CopyId) {
+        let now_s = self.now_s;
+        let class = {
+            let c = self.store.copies.get_mut(copy);
+            c.entered_s = now_s;
+            c.queue = q as u32;
+            c.class as usize
+        };
+        let node = &mut self.nodes[q];
+        node.arrivals += 1;
+        node.classes[class].arrivals += 1;
+        let queue = &self.model.queues[q];
+        if let Some(consumers) = &queue.consumers
+            && consumers.batch.is_none()
+            && self.pool_busy[consumers.pool] < self.model.pools[consumers.pool].servers
+        {
+            // A free server means every queue of its pool is empty.
+            self.start_service(q, copy);
+            return;
+        }
+        if let Some(capacity) = queue.capacity
+            && self.queues[q].buffer.len() as u64 >= capacity
+        {
+            self.nodes[q].dropped += 1;
+            match queue.overflow {
+                Overflow::RejectPublish => {
+                    self.lose(copy, None);
+                    return;
+                }
+                Overflow::DropHead => match self.queues[q].buffer.pop_for_drop() {
+                    Some(head) => self.lose(head, queue.dead_letter),
+                    None => {
+                        self.lose(copy, queue.dead_letter);
+                        return;
+                    }
+                },
+            }
+        }
+        self.queues[q].buffer.push(copy, class);
+        if queue.consumers.as_ref().is_some_and(|c| c.batch.is_some()) {
+            self.try_start(q);
+        }
+        self.update_in_queue(q);
+        if queue.ttl_s.is_some() && !self.queues[q].expiry_armed {
+            self.arm_expiry(q);
+        }
+    }
+
+    /// Arrival time of the oldest waiting copy of queue `q`.
+    fn oldest_entered_s(&self, q: usize) -> Option<f64> {
+        self.queues[q]
+            .buffer
+            .oldest()
+            .map(|id| self.store.copies.get(id).entered_s)
+            .min_by(f64::total_cmp)
+    }
+
+    /// Puts the free servers of queue `q`'s pool to work, taking from the
+    /// pool queue whose oldest message has waited longest.
+    pub(super) fn try_start(&mut self, q: usize) {
+        let pool_id = consumers_of(self.model, q).pool;
+        let pool = &self.model.pools[pool_id];
+        while self.pool_busy[pool_id] < pool.servers {
+            let chosen = if pool.queues.len() == 1 {
+                Some(pool.queues[0]).filter(|&only| self.queues[only].buffer.len() > 0)
+            } else {
+                (pool.queues.iter().copied())
+                    .filter_map(|p| self.oldest_entered_s(p).map(|t| (p, t)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(p, _)| p)
+            };
+            let Some(target) = chosen else { break };
+            match consumers_of(self.model, target).batch {
+                None => {
+                    let copy = self.queues[target]
+                        .buffer
+                        .pop_next()
+                        .expect("the chosen queue has a waiting copy");
+                    self.update_in_queue(target);
+                    self.start_service(target, copy);
+                }
+                Some(batch) => {
+                    let len = self.queues[target].buffer.len();
+                    let oldest_s = self.oldest_entered_s(target).unwrap_or(self.now_s);
+                    // Compared as the timer is scheduled, so that it fires ready.
+                    let ready_s = oldest_s + batch.timeout_s;
+                    if len < batch.max as usize && self.now_s < ready_s {
+                        if !self.queues[target].batch_timer_armed {
+                            self.queues[target].batch_timer_armed = true;
+                            self.calendar
+                                .schedule(ready_s, Event::BatchTimeout(target as u32));
+                        }
+                        break;
+                    }
+                    let take = len.min(batch.max as usize);
+                    let copies: Vec<CopyId> = (0..take)
+                        .filter_map(|_| self.queues[target].buffer.pop_next())
+                        .collect();
+                    self.update_in_queue(target);
+                    self.start_batch(target, copies);
+                }
+            }
+        }
+    }
+
+    /// Occupies one server of `q`'s pool for `copies` and returns the service time.
+    fn occupy(&mut self, q: usize, copies: &[CopyId]) -> f64 {
+        let now_s = self.now_s;
+        let consumers = consumers_of(self.model, q);
+        self.pool_busy[consumers.pool] += 1;
+        let state = &mut self.queues[q];
+        state.in_service += copies.len() as u32;
+        state.busy_servers += 1;
+        let mut service_s = consumers.service.sample(&mut state.service_rng);
+        let busy_servers = f64::from(state.busy_servers);
+        for &copy in copies {
+            let c = self.store.copies.get_mut(copy);
+            c.service_start_s = now_s;
+            service_s += consumers.service_per_byte_s * c.size_bytes;
+            let wait_s = now_s - c.entered_s;
+            let class = c.class as usize;
+            let node = &mut self.nodes[q];
+            node.wait.record(wait_s);
+            node.wait_hist.record(wait_s);
+            let class_obs = &mut node.classes[class];
+            class_obs.wait.record(wait_s);
+            class_obs.wait_hist.record(wait_s);
+        }
+        self.nodes[q].in_service.set(now_s, busy_servers);
+        service_s
+    }
+
+    fn start_service(&mut self, q: usize, copy: CopyId) {
+        let service_s = self.occupy(q, &[copy]);
+        self.calendar
+            .schedule(self.now_s + service_s, Event::ServiceEnd(copy));
+    }
+
+    fn start_batch(&mut self, q: usize, copies: Vec<CopyId>) {
+        let service_s = self.occupy(q, &copies);
+        let batch = self.batches.insert(copies);
+        self.calendar
+            .schedule(self.now_s + service_s, Event::BatchEnd(batch));
+    }
+
+    /// Frees the server of `q` that served `copies` copies.
+    fn release(&mut self, q: usize, copies: usize) {
+        let pool = consumers_of(self.model, q).pool;
+        self.pool_busy[pool] -= 1;
+        let state = &mut self.queues[q];
+        state.in_service -= copies as u32;
+        state.busy_servers -= 1;
+        let busy_servers = f64::from(state.busy_servers);
+        self.nodes[q].in_service.set(self.now_s, busy_servers);
+    }
+
+    /// Records the end of one attempt and decides whether it failed.
+    fn end_attempt(&mut self, q: usize, copy: CopyId) -> bool {
+        let (class, entered_s) = {
+            let c = self.store.copies.get(copy);
+            (c.class as usize, c.entered_s)
+        };
+        let failure = consumers_of(self.model, q).failure;
+        let failed = failure > 0.0 && self.queues[q].failure_rng.random::<f64>() < failure;
+        let sojourn_s = self.now_s - entered_s;
+        let node = &mut self.nodes[q];
+        node.served += 1;
+        node.sojourn.record(sojourn_s);
+        node.sojourn_hist.record(sojourn_s);
+        node.classes[class].served += 1;
+        node.classes[class].sojourn.record(sojourn_s);
+        failed
+    }
+
+    /// Retry, dead-letter or forward a copy whose attempt has ended.
+    fn after_attempt(&mut self, q: usize, copy: CopyId, failed: bool) {
+        if failed {
+            self.fail(q, copy);
+        } else {
+            self.nodes[q].succeeded += 1;
+            self.forward(q, copy);
+        }
+    }
+
+    pub(super) fn service_end(&mut self, copy: CopyId) {
+        let q = self.store.copies.get(copy).queue as usize;
+        self.release(q, 1);
+        let failed = self.end_attempt(q, copy);
+        self.try_start(q);
+        self.after_attempt(q, copy, failed);
+    }
+
+    pub(super) fn batch_end(&mut self, batch: u32) {
+        let copies = std::mem::take(self.batches.get_mut(batch));
+        self.batches.remove(batch);
+        let q = self.store.copies.get(copies[0]).queue as usize;
+        self.release(q, copies.len());
+        let failed: Vec<bool> = copies.iter().map(|&c| self.end_attempt(q, c)).collect();
+        self.try_start(q);
+        for (copy, failed) in copies.into_iter().zip(failed) {
+            self.after_attempt(q, copy, failed);
+        }
+    }
+
+    /// A failed attempt: retry after the backoff, or dead-letter after the last one.
+    fn fail(&mut self, q: usize, copy: CopyId) {
+        let queue = &self.model.queues[q];
+        let retry = &consumers_of(self.model, q).retry;
+        let failures = {
+            let c = self.store.copies.get_mut(copy);
+            c.failures += 1;
+            c.failures
+        };
+        if retry.max_attempts.is_some_and(|max| failures >= max) {
+            self.nodes[q].dead_lettered += 1;
+            self.lose(copy, queue.dead_letter);
+            return;
+        }
+        self.nodes[q].retries += 1;
+        let mut delay_s = retry.backoff.delay_s(failures);
+        if retry.jitter > 0.0 {
+            let u: f64 = self.queues[q].backoff_rng.random();
+            delay_s *= 1.0 + retry.jitter * (2.0 * u - 1.0);
+        }
+        self.calendar
+            .schedule(self.now_s + delay_s, Event::Republish(copy));
+    }
+
+    /// A successfully processed copy goes on along `next`, or is delivered.
+    fn forward(&mut self, q: usize, copy: CopyId) {
+        let next = &consumers_of(self.model, q).next;
+        if next.is_empty() {
+            self.deliver(copy);
+            return;
+        }
+        self.store.copies.get_mut(copy).failures = 0;
+        let route = if next.len() == 1 {
+            0
+        } else {
+            let state = &mut self.queues[q];
+            let u: f64 = state.next_rng.random();
+            pick(&state.next_cumulative, u)
+        };
+        self.send(next[route].to, copy);
+    }
+
+    /// Expiry time of the oldest waiting copy of queue `q`, if any.
+    fn next_expiry_s(&self, q: usize) -> Option<f64> {
+        let ttl_s = self.model.queues[q].ttl_s?;
+        self.oldest_entered_s(q).map(|entered_s| entered_s + ttl_s)
+    }
+
+    fn arm_expiry(&mut self, q: usize) {
+        if let Some(at_s) = self.next_expiry_s(q) {
+            self.queues[q].expiry_armed = true;
+            self.calendar.schedule(at_s, Event::Expiry(q as u32));
+        }
+    }
+
+    pub(super) fn expire(&mut self, q: usize) {
+        self.queues[q].expiry_armed = false;
+        let ttl_s = self.model.queues[q].ttl_s.expect("expiry only with a TTL");
+        loop {
+            let expired = self.queues[q]
+                .buffer
+                .oldest()
+                .find(|&id| self.store.copies.get(id).entered_s + ttl_s <= self.now_s);
+            let Some(id) = expired else { break };
+            self.queues[q].buffer.remove_oldest(id);
+            self.nodes[q].expired += 1;
+            self.update_in_queue(q);
+            self.lose(id, self.model.queues[q].dead_letter);
+        }
+        self.arm_expiry(q);
+    }
+
+    #[inline]
+    fn update_in_queue(&mut self, q: usize) {
+        let len = self.queues[q].buffer.len() as f64;
+        self.nodes[q].in_queue.set(self.now_s, len);
+    }
+}
