@@ -19,7 +19,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 pub use calendar::Calendar;
-pub use observe::{ClassObservations, NodeObservations, ReplicationResult, Sample};
+pub use observe::{ClassObservations, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
 pub use rng::{StreamKind, StreamRng, stream};
 pub use simulation::{run_classes, simulate};
 

@@ -86,6 +86,9 @@ impl NodeObservations {
     }
 }
 
+/// Number of time slices of [`ReplicationResult::latency_by_time`].
+pub const LATENCY_BUCKETS: usize = 500;
+
 /// One row of the queue-length time series.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
@@ -120,6 +123,11 @@ pub struct ReplicationResult {
     pub latency: Tally,
     /// Distribution of end-to-end latency.
     pub latency_hist: LatencyHistogram,
+    /// End-to-end latency of every delivered message, warm-up included,
+    /// by delivery time: [`LATENCY_BUCKETS`] equal slices of the whole run,
+    /// each `(sum of latencies in seconds, count)`. The input of warm-up
+    /// detection (MSER).
+    pub latency_by_time: Vec<(f64, u64)>,
     /// Per queue, in model order.
     pub nodes: Vec<NodeObservations>,
     /// Queue lengths at regular instants.

@@ -11,7 +11,7 @@ use rand::RngExt;
 use super::arrivals::ArrivalProcess;
 use super::buffer::{Buffer, CopyId};
 use super::calendar::Calendar;
-use super::observe::{NodeObservations, ReplicationResult, Sample};
+use super::observe::{LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
 use super::rng::{StreamKind, StreamRng, stream};
 use super::store::{Message, ORPHAN, Slab, Store};
 use crate::model::{ExchangeKind, Model, Partitioner, Route, Target, partition_of_key};
@@ -110,6 +110,7 @@ pub(super) struct Simulation<'m> {
     lost: u64,
     latency: Tally,
     latency_hist: LatencyHistogram,
+    latency_by_time: Vec<(f64, u64)>,
     timeseries: Vec<Sample>,
     events: u64,
 }
@@ -216,6 +217,7 @@ impl<'m> Simulation<'m> {
             lost: 0,
             latency: Tally::new(),
             latency_hist: LatencyHistogram::new(),
+            latency_by_time: vec![(0.0, 0); LATENCY_BUCKETS],
             timeseries: Vec::new(),
             events: 0,
         }
@@ -372,6 +374,12 @@ impl<'m> Simulation<'m> {
         let latency_s = self.now_s - origin.created_s;
         let on_time = self.now_s <= origin.due_s;
         self.store.origins.remove(origin_id);
+        if !resolved {
+            let slice = (self.now_s / self.end_s * LATENCY_BUCKETS as f64) as usize;
+            let bucket = &mut self.latency_by_time[slice.min(LATENCY_BUCKETS - 1)];
+            bucket.0 += latency_s;
+            bucket.1 += 1;
+        }
         if resolved || !measured {
             return;
         }
@@ -451,6 +459,7 @@ impl<'m> Simulation<'m> {
             in_flight,
             latency: self.latency,
             latency_hist: self.latency_hist,
+            latency_by_time: self.latency_by_time,
             nodes: self.nodes,
             timeseries: self.timeseries,
             events: self.events,
