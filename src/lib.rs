@@ -5,6 +5,8 @@ pub mod analytic;
 pub mod cli;
 pub mod dist;
 pub mod engine;
+pub mod experiment;
+pub mod fit;
 pub mod model;
 pub mod report;
 pub mod results;

@@ -83,6 +83,41 @@ pub struct NodeRow {
     pub utilization: Estimate,
     /// Successfully processed messages per second.
     pub throughput: Estimate,
+    /// Messages lost at this node (dropped, expired or dead-lettered) per
+    /// arrival; undefined for a replication without arrivals.
+    pub loss_ratio: Estimate,
+    /// Queueing theory's value for this queue where an **exact** result
+    /// applies (approximations are left out, so that a disagreement always
+    /// means something); `None` otherwise.
+    pub theory: Option<NodeTheory>,
+}
+
+/// Exact steady-state values of queueing theory for one queue, beside the
+/// simulated ones (see [`crate::analytic::scenario`]); NaN where the
+/// model gives no value.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodeTheory {
+    /// The model used, e.g. `"M/M/1"`.
+    pub model: String,
+    /// Mean wait per attempt, seconds.
+    pub mean_wait_s: f64,
+    /// Mean sojourn per attempt, seconds.
+    pub mean_sojourn_s: f64,
+    /// Mean fraction of busy consumers.
+    pub utilization: f64,
+    /// Share of arrivals lost (refused, dropped or expired).
+    pub loss: f64,
+}
+
+/// One point of a queue's waiting-time distribution (the report's wait plot).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WaitQuantileRow {
+    /// Queue name.
+    pub node: String,
+    /// Probability level in (0, 1).
+    pub quantile: f64,
+    /// Waiting time at that level, seconds.
+    pub wait_s: Estimate,
 }
 
 /// One row of `classes.csv`: a priority class at a queue.
@@ -139,6 +174,9 @@ pub struct RunResult {
     pub quantiles: Vec<QuantileRow>,
     /// The `timeseries.csv` rows.
     pub timeseries: Vec<TimeseriesRow>,
+    /// Waiting-time quantiles of every queue with consumers, at the levels
+    /// of [`reported_quantiles`], queue by queue.
+    pub wait_quantiles: Vec<WaitQuantileRow>,
     /// Events processed over all replications.
     pub events: u64,
     /// Most messages in the system at once in any replication.
@@ -155,7 +193,7 @@ fn estimate(reps: &[ReplicationResult], metric: impl Fn(&ReplicationResult) -> f
 pub fn summarize(model: &Model, reps: &[ReplicationResult]) -> RunResult {
     RunResult {
         summary: summary_row(model, reps),
-        nodes: node_rows(model, reps),
+        nodes: with_theory(model, node_rows(model, reps)),
         classes: class_rows(model, reps),
         quantiles: reported_quantiles()
             .into_iter()
@@ -165,6 +203,7 @@ pub fn summarize(model: &Model, reps: &[ReplicationResult]) -> RunResult {
             })
             .collect(),
         timeseries: timeseries_rows(model, reps),
+        wait_quantiles: wait_quantile_rows(model, reps),
         events: reps.iter().map(|r| r.events).sum(),
         peak_messages: reps.iter().map(|r| r.peak_messages).max().unwrap_or(0),
         conservation_failures: reps
@@ -224,7 +263,81 @@ fn node_rows(model: &Model, reps: &[ReplicationResult]) -> Vec<NodeRow> {
                     None => f64::NAN,
                 }),
                 throughput: node(&|n, measured_s| n.succeeded as f64 / measured_s),
+                loss_ratio: node(&|n, _| {
+                    (n.dropped + n.expired + n.dead_lettered) as f64 / n.arrivals as f64
+                }),
+                theory: None,
             }
+        })
+        .collect()
+}
+
+/// Fills [`NodeRow::theory`] from the exact results of
+/// [`crate::analytic::scenario::analyze`].
+fn with_theory(model: &Model, mut rows: Vec<NodeRow>) -> Vec<NodeRow> {
+    let options = crate::analytic::scenario::AnalyzeOptions { build_ctmc: false };
+    let analysis = crate::analytic::scenario::analyze_with(model, &options);
+    for (row, node) in rows.iter_mut().zip(&analysis.nodes) {
+        if node.applies != crate::analytic::scenario::Applies::Exact {
+            continue;
+        }
+        row.theory = node.metrics.as_ref().map(|m| NodeTheory {
+            model: node.model.clone(),
+            mean_wait_s: m.mean_wait_s,
+            mean_sojourn_s: m.mean_sojourn_s,
+            utilization: m.utilization,
+            loss: m.loss_probability + node.dead_letter_share,
+        });
+    }
+    rows
+}
+
+/// Relative slack added to a 95% confidence half-width before theory is
+/// said to disagree with the simulation.
+pub const THEORY_SLACK: f64 = 0.02;
+
+/// The exact theoretical values that fall outside the simulated 95%
+/// confidence interval widened by [`THEORY_SLACK`] of the theoretical
+/// value, as `"node.metric simulated ± ci vs theory value"`. Metrics
+/// without a confidence interval (one replication) are not judged.
+pub fn theory_disagreements(result: &RunResult) -> Vec<String> {
+    let mut found = Vec::new();
+    for row in &result.nodes {
+        let Some(theory) = &row.theory else { continue };
+        let pairs = [
+            ("mean_wait", row.mean_wait, theory.mean_wait_s),
+            ("mean_sojourn", row.mean_sojourn, theory.mean_sojourn_s),
+            ("utilization", row.utilization, theory.utilization),
+            ("loss_ratio", row.loss_ratio, theory.loss),
+        ];
+        for (name, simulated, value) in pairs {
+            let judged =
+                value.is_finite() && simulated.mean.is_finite() && simulated.ci95.is_finite();
+            let allowed = simulated.ci95 + THEORY_SLACK * value.abs();
+            if judged && (simulated.mean - value).abs() > allowed {
+                found.push(format!(
+                    "{}.{name} simulated {} ± {} vs theory {} ({})",
+                    row.node, simulated.mean, simulated.ci95, value, theory.model
+                ));
+            }
+        }
+    }
+    found
+}
+
+fn wait_quantile_rows(model: &Model, reps: &[ReplicationResult]) -> Vec<WaitQuantileRow> {
+    let levels = reported_quantiles();
+    model
+        .queues
+        .iter()
+        .enumerate()
+        .filter(|(_, queue)| queue.consumers.is_some())
+        .flat_map(|(q, queue)| {
+            levels.iter().map(move |&level| WaitQuantileRow {
+                node: queue.name.clone(),
+                quantile: level,
+                wait_s: estimate(reps, |r| r.nodes[q].wait_hist.quantile(level)),
+            })
         })
         .collect()
 }

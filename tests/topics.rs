@@ -115,7 +115,7 @@ service = { dist = "gamma", mean = "2ms", cv = 0.7 }
 fn batches_of_one_give_the_same_results_as_no_batching() {
     let plain = model(QUEUE, &[]);
     let batched = model(QUEUE, &["queues.q.consumers.batch={ max = 1, timeout = 0.01 }"]);
-    let render = |m: &Model| report::render(&queuesim::results::summarize(m, &queuesim::engine::run(m)));
+    let render = |m: &Model| report::render_tables(&queuesim::results::summarize(m, &queuesim::engine::run(m)));
     assert_eq!(render(&plain), render(&batched));
 }
 

@@ -19,7 +19,8 @@
 //! [`mmck`], [`mg1`], [`md1`], [`mm1_feedback`],
 //! [`priority_mg1_nonpreemptive`], [`jackson()`] and the sojourn-time
 //! distributions. Approximations (labelled as such): [`kingman_gg1`],
-//! [`allen_cunneen_ggc`]. Markov chains live in [`markov`].
+//! [`allen_cunneen_ggc`]. Markov chains live in [`markov`]; [`scenario`]
+//! applies all of these to a whole scenario.
 
 mod abandonment;
 mod approx;
@@ -27,6 +28,7 @@ mod jackson;
 pub mod markov;
 mod multi;
 mod priority;
+pub mod scenario;
 mod single;
 
 pub use abandonment::mm1_ttl_expired_fraction;

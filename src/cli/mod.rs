@@ -3,7 +3,17 @@
 //! Exit status: 0 success, 1 a run failed, 2 bad input (a scenario that
 //! does not validate, an unreadable file, a malformed argument).
 
+mod analyze;
+mod compare;
+mod fit;
+mod markov;
+mod merge;
+mod plan;
+mod precision;
+mod progress;
 mod run;
+mod shard;
+mod sweep;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,6 +83,137 @@ pub enum Command {
         /// Print the results as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Run only shard i of n (0-based) of the replications and write
+        /// them for `queuesim merge` instead of a report.
+        #[arg(long, value_name = "i/n")]
+        shard: Option<crate::experiment::shard::Shard>,
+        /// Add replications until the 95% CI half-width of the target
+        /// metric is below this fraction of its mean, e.g. 0.02.
+        #[arg(long, value_name = "FRACTION")]
+        precision: Option<f64>,
+        /// Target metric of --precision: a summary metric or `node.metric`.
+        #[arg(long, default_value = "mean_latency", value_name = "METRIC")]
+        precision_metric: String,
+        /// Most replications --precision may run.
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        max_replications: u32,
+    },
+    /// Compare scenarios under common random numbers: paired differences
+    /// (candidate - baseline) with 95% CIs; writes compare.csv.
+    Compare {
+        /// Scenario files; the first is the baseline.
+        #[arg(required = true, num_args = 2.., value_name = "SCENARIO")]
+        scenarios: Vec<PathBuf>,
+        /// Output directory (default: reports/compare).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Overrides applied to every scenario; seed and replications
+        /// default to the baseline's.
+        #[command(flatten)]
+        options: ScenarioOptions,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Simulate a grid of configurations; one row per point in sweep.csv.
+    Sweep {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// `KEY=RANGE` to sweep (a..b with both ends included, a..b:step,
+        /// [v1,v2,...]) or `KEY=VALUE` to fix; several ranges form a grid.
+        #[arg(long = "set", required = true, value_name = "KEY=RANGE")]
+        settings: Vec<String>,
+        /// Root seed of every random stream (overrides `simulation.seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replications per point (overrides `simulation.replications`).
+        #[arg(long)]
+        replications: Option<u32>,
+        /// Output directory (default: reports/<scenario name>/sweep).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Run only shard i of n (0-based) and write it for `queuesim merge`.
+        #[arg(long, value_name = "i/n")]
+        shard: Option<crate::experiment::shard::Shard>,
+        /// No progress bar and no table.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Find the smallest value of a key that meets every SLO, with evidence.
+    /// Exit status 1 when no value in the range does.
+    Plan {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// `KEY=RANGE` to search, smallest (cheapest) value first; meeting
+        /// the SLOs is assumed monotone along the range.
+        #[arg(long, value_name = "KEY=RANGE")]
+        vary: String,
+        /// Objective such as `p99_latency<=0.2`, `success_ratio>=0.999` or
+        /// `orders.mean_wait<=0.05`; repeat for several.
+        #[arg(long, required = true, value_name = "EXPR")]
+        slo: Vec<String>,
+        /// Scenario overrides.
+        #[command(flatten)]
+        options: ScenarioOptions,
+        /// Most replications per value before a decision is called unclear.
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        max_replications: u32,
+    },
+    /// Combine the shard directories of a sharded run or sweep into the
+    /// CSV files a single-machine run writes.
+    Merge {
+        /// Shard directories (every shard, each once).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Output directory (default: that of the unsharded command).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Queueing theory for a scenario: which exact or approximate result
+    /// applies to each queue (or why none does), stability, end-to-end
+    /// mean latency, and the exact CTMC of a small finite queue.
+    Analyze {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Override a value of the scenario, e.g. `queues.orders.consumers.count=12`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Print the analysis as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stationary distribution of a DTMC (`P`, rows sum to 1) or CTMC
+    /// (`Q`, rows sum to 0) read from a CSV or TOML file.
+    Markov {
+        /// Chain file (`.csv` or `.toml`).
+        file: PathBuf,
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fit exponential, gamma, lognormal and Weibull distributions to
+    /// measured times (one CSV column, seconds) by maximum likelihood, rank
+    /// them by Kolmogorov–Smirnov distance and AIC, and print the TOML line
+    /// to paste into a scenario.
+    Fit {
+        /// CSV file with a header row.
+        file: PathBuf,
+        /// Column holding the times, in seconds.
+        #[arg(long)]
+        column: String,
+        /// What the times are: processing times (`service`) or times between
+        /// arrivals (`interarrival`, also checked against a Poisson process).
+        #[arg(long, value_enum, default_value_t)]
+        kind: crate::fit::Kind,
+        /// Print the results as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Write a QQ plot of the values against the best fit (SVG).
+        #[arg(long, value_name = "OUT.svg")]
+        plot: Option<PathBuf>,
     },
     /// Check a scenario and print the resolved model.
     Validate {
@@ -119,6 +260,10 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             threads,
             quiet,
             json,
+            shard,
+            precision,
+            precision_metric,
+            max_replications,
         } => {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads.unwrap_or(0))
@@ -129,16 +274,94 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                 .map(|path| load(path, &options))
                 .collect::<Result<Vec<_>, _>>()?;
             let several = models.len() > 1;
-            for model in &models {
+            let overrides = options.all_overrides();
+            for (model, path) in models.iter().zip(&scenarios) {
                 let dir = match (&out, several) {
                     (Some(dir), false) => dir.clone(),
                     (Some(dir), true) => dir.join(&model.name),
                     (None, _) => Path::new("reports").join(&model.name),
                 };
-                pool.install(|| run::run_one(model, &dir, quiet, json))?;
+                if let Some(shard) = shard {
+                    let shard_out = out.as_ref().map(|_| dir.clone());
+                    pool.install(|| shard::run_shard(model, shard, shard_out, quiet))?;
+                    continue;
+                }
+                let settled;
+                let model = match precision {
+                    Some(precision) => {
+                        settled = pool.install(|| {
+                            precision::settle(
+                                model,
+                                precision,
+                                &precision_metric,
+                                max_replications,
+                                quiet,
+                            )
+                        })?;
+                        &settled
+                    }
+                    None => model,
+                };
+                let origin = run::Origin {
+                    path,
+                    overrides: &overrides,
+                };
+                pool.install(|| run::run_one(model, &origin, &dir, quiet, json))?;
             }
             Ok(())
         }
+        Command::Compare {
+            scenarios,
+            out,
+            options,
+            quiet,
+        } => compare::compare_command(&scenarios, out.as_deref(), &options, quiet),
+        Command::Sweep {
+            scenario,
+            settings,
+            seed,
+            replications,
+            out,
+            shard,
+            quiet,
+        } => sweep::sweep_command(&sweep::SweepArgs {
+            scenario,
+            settings,
+            overrides: ScenarioOptions {
+                overrides: Vec::new(),
+                seed,
+                replications,
+            }
+            .all_overrides(),
+            out,
+            shard,
+            quiet,
+        }),
+        Command::Plan {
+            scenario,
+            vary,
+            slo,
+            options,
+            max_replications,
+        } => plan::plan_command(&scenario, &vary, &slo, &options, max_replications),
+        Command::Merge { dirs, out, quiet } => merge::merge_command(&dirs, out.as_deref(), quiet),
+        Command::Analyze {
+            scenario,
+            overrides,
+            json,
+        } => {
+            let model =
+                scenario::load(&scenario, &overrides).map_err(|e| Failure::Input(e.to_string()))?;
+            analyze::analyze_command(&model, json)
+        }
+        Command::Markov { file, json } => markov::markov_command(&file, json),
+        Command::Fit {
+            file,
+            column,
+            kind,
+            json,
+            plot,
+        } => fit::fit_file(&file, &column, kind, json, plot.as_deref()),
         Command::Validate { scenario, options } => {
             let model = load(&scenario, &options)?;
             print_stdout(&scenario::describe(&model));

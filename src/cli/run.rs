@@ -3,17 +3,42 @@
 use std::path::Path;
 use std::time::Instant;
 
+use rayon::prelude::*;
+
+use super::progress::{warning_prefix, with_progress};
 use super::{Failure, print_stdout};
+use crate::engine::{self, ReplicationResult};
 use crate::model::Model;
-use crate::{engine, report, results};
+use crate::report::{self, ReportInput};
+use crate::results;
+
+/// Where a model came from: what the report quotes and how to reproduce it.
+pub(crate) struct Origin<'a> {
+    /// The scenario file.
+    pub path: &'a Path,
+    /// Every `--set` override, `--seed` and `--replications` included.
+    pub overrides: &'a [String],
+}
 
 /// Simulates `model`, writes its report files to `dir` and prints the summary.
-pub(crate) fn run_one(model: &Model, dir: &Path, quiet: bool, json: bool) -> Result<(), Failure> {
+pub(crate) fn run_one(
+    model: &Model,
+    origin: &Origin<'_>,
+    dir: &Path,
+    quiet: bool,
+    json: bool,
+) -> Result<(), Failure> {
+    let scenario_text = std::fs::read_to_string(origin.path).map_err(|e| {
+        Failure::Input(format!(
+            "cannot read scenario {}: {e}",
+            origin.path.display()
+        ))
+    })?;
     for warning in &model.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("{} {warning}", warning_prefix());
     }
     let started = Instant::now();
-    let replications = engine::run(model);
+    let replications = simulate_all(model, !quiet);
     let elapsed_s = started.elapsed().as_secs_f64();
     let result = results::summarize(model, &replications);
     if !result.conservation_failures.is_empty() {
@@ -22,8 +47,18 @@ pub(crate) fn run_one(model: &Model, dir: &Path, quiet: bool, json: bool) -> Res
             result.conservation_failures, model.name
         )));
     }
-    let written = report::write_all(dir, &report::render(&result))
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    for finding in report::warnings::run_findings(&result) {
+        eprintln!("{} {finding}", warning_prefix());
+    }
+    let command_line = reproduce(origin, dir);
+    let files = report::render(&ReportInput {
+        model,
+        result: &result,
+        scenario_text: &scenario_text,
+        command_line: &command_line,
+    })
+    .map_err(|e| Failure::Run(e.to_string()))?;
+    let written = report::write_all(dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
     if json {
         let text = serde_json::to_string_pretty(&result)
             .map_err(|e| Failure::Run(format!("cannot serialise results: {e}")))?;
@@ -45,4 +80,68 @@ pub(crate) fn run_one(model: &Model, dir: &Path, quiet: bool, json: bool) -> Res
         ));
     }
     Ok(())
+}
+
+/// Runs every replication in parallel, in replication order (as
+/// [`engine::run`]), counting finished replications on a progress bar.
+fn simulate_all(model: &Model, progress: bool) -> Vec<ReplicationResult> {
+    let total = model.simulation.replications;
+    with_progress(u64::from(total), "replications", progress, |bar| {
+        (0..total)
+            .into_par_iter()
+            .map(|replication| {
+                let result = engine::simulate(model, replication);
+                bar.inc(1);
+                result
+            })
+            .collect()
+    })
+}
+
+/// The shell command that reproduces a run into `dir`.
+fn reproduce(origin: &Origin<'_>, dir: &Path) -> String {
+    let mut words = vec![
+        "queuesim".to_string(),
+        "run".to_string(),
+        shell_quote(&origin.path.display().to_string()),
+    ];
+    for value in origin.overrides {
+        words.push("--set".to_string());
+        words.push(shell_quote(value));
+    }
+    words.push("--out".to_string());
+    words.push(shell_quote(&dir.display().to_string()));
+    words.join(" ")
+}
+
+/// `word` quoted for a POSIX shell when it holds anything but safe characters.
+fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reproducing_command_quotes_what_a_shell_would_split() {
+        let overrides = [
+            "producers.web.rate=900/s".to_string(),
+            "name=it's".to_string(),
+        ];
+        let origin = Origin {
+            path: Path::new("scenarios/my scenario.toml"),
+            overrides: &overrides,
+        };
+        assert_eq!(
+            reproduce(&origin, Path::new("reports/x")),
+            "queuesim run 'scenarios/my scenario.toml' --set producers.web.rate=900/s \
+             --set 'name=it'\\''s' --out reports/x"
+        );
+    }
 }

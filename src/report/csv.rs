@@ -54,6 +54,19 @@ impl RowBuilder {
     }
 }
 
+impl RowBuilder {
+    /// The `theory_*` columns of `nodes.csv`: exact queueing theory beside
+    /// the simulated values, empty cells where no exact result applies.
+    fn theory(self, theory: Option<&crate::results::NodeTheory>) -> Self {
+        let value = |f: fn(&crate::results::NodeTheory) -> f64| theory.map_or(f64::NAN, f);
+        self.text("theory_model", theory.map_or("", |t| t.model.as_str()))
+            .value("theory_mean_wait", value(|t| t.mean_wait_s))
+            .value("theory_mean_sojourn", value(|t| t.mean_sojourn_s))
+            .value("theory_utilization", value(|t| t.utilization))
+            .value("theory_loss", value(|t| t.loss))
+    }
+}
+
 fn table_of<T: Default>(rows: &[T], build: impl Fn(&T) -> RowBuilder) -> Table {
     Table {
         header: build(&T::default()).header,
@@ -95,6 +108,7 @@ fn node_row(row: &NodeRow) -> RowBuilder {
         .estimate("max_in_queue", row.max_in_queue)
         .estimate("utilization", row.utilization)
         .estimate("throughput", row.throughput)
+        .theory(row.theory.as_ref())
 }
 
 fn class_row(row: &ClassRow) -> RowBuilder {

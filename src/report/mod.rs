@@ -1,24 +1,62 @@
-//! Report writers: the CSV files of a run and the terminal summary.
+//! Report writers: the CSV files of a run, its plots (PNG and SVG), the
+//! self-contained `report.html`, and the terminal summary.
 //!
 //! Files are written all-or-nothing: every file goes to a temporary name in
 //! the output directory first and is renamed into place only once all of
 //! them were written, so a failed run never leaves a half-written report.
 
 pub mod csv;
+pub mod html;
+pub mod plots;
 pub mod table;
+pub mod warnings;
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::model::Model;
 use crate::results::RunResult;
 
-/// The report files of a run, rendered in memory: `(file name, bytes)`.
-pub fn render(result: &RunResult) -> Vec<(String, Vec<u8>)> {
+/// What a report is made of: the run and how it was asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportInput<'a> {
+    /// The resolved model that was simulated.
+    pub model: &'a Model,
+    /// Its results.
+    pub result: &'a RunResult,
+    /// The scenario file's text, as the user wrote it.
+    pub scenario_text: &'a str,
+    /// A shell command that reproduces the run.
+    pub command_line: &'a str,
+}
+
+/// The CSV files of a run alone, rendered in memory: `(file name, bytes)`.
+pub fn render_tables(result: &RunResult) -> Vec<(String, Vec<u8>)> {
     csv::tables(result)
         .into_iter()
         .map(|(name, table)| (name.to_string(), csv::to_csv(&table)))
         .collect()
+}
+
+/// Name of the HTML report file.
+pub const HTML_FILE: &str = "report.html";
+
+/// The report files of a run, rendered in memory: `(file name, bytes)`:
+/// the CSV tables, each plot as SVG and PNG, then `report.html`.
+pub fn render(input: &ReportInput<'_>) -> Result<Vec<(String, Vec<u8>)>, plots::PlotError> {
+    let mut files = render_tables(input.result);
+    let plots = plots::render_all(input.model, input.result)?;
+    for plot in &plots {
+        files.push((format!("{}.svg", plot.name), plot.svg.clone().into_bytes()));
+        files.push((format!("{}.png", plot.name), plot.png.clone()));
+    }
+    let warnings = warnings::all(input.model, input.result);
+    files.push((
+        HTML_FILE.to_string(),
+        html::page(input, &plots, &warnings).into_bytes(),
+    ));
+    Ok(files)
 }
 
 /// An output directory could not be written.

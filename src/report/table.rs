@@ -111,7 +111,26 @@ pub fn summary(result: &RunResult) -> String {
         ],
         &node_rows,
     ));
+    out.push_str(&theory_line(result));
     out
+}
+
+/// One line comparing the exact theoretical values of `nodes.csv` with the
+/// simulated 95% intervals (plus [`crate::results::THEORY_SLACK`]).
+fn theory_line(result: &RunResult) -> String {
+    let checked = result.nodes.iter().filter(|n| n.theory.is_some()).count();
+    if checked == 0 {
+        return String::new();
+    }
+    match crate::results::theory_disagreements(result).as_slice() {
+        [] => format!(
+            "\ntheory: exact results for {checked} queue(s) lie within the simulated 95% CI (+2%)\n"
+        ),
+        outside => format!(
+            "\ntheory OUTSIDE the simulated 95% CI (+2%): {}\n",
+            outside.join("; ")
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,147 @@
+//! `queuesim analyze SCENARIO`: queueing theory for a scenario, as an
+//! aligned table or JSON.
+
+use std::fmt::Write;
+
+use super::{Failure, print_stdout};
+use crate::analytic::scenario::{Applies, ScenarioAnalysis, analyze};
+use crate::model::Model;
+use crate::report::table::short;
+
+/// Analyses `model` and prints the result.
+pub(crate) fn analyze_command(model: &Model, json: bool) -> Result<(), Failure> {
+    let analysis = analyze(model);
+    let text = if json {
+        let mut text = serde_json::to_string_pretty(&analysis)
+            .map_err(|e| Failure::Run(format!("cannot serialise the analysis: {e}")))?;
+        text.push('\n');
+        text
+    } else {
+        render(&analysis)
+    };
+    print_stdout(&text);
+    Ok(())
+}
+
+/// Left-aligned first column, right-aligned others, two spaces apart.
+fn grid(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, &w))| {
+                if i == 0 {
+                    format!("{cell:<w$}")
+                } else {
+                    format!("{cell:>w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
+/// The terminal rendering: a table per queue, the reasons, classes,
+/// stability and end-to-end latency.
+pub fn render(a: &ScenarioAnalysis) -> String {
+    let mut out = String::new();
+    let state = if a.stable { "stable" } else { "UNSTABLE" };
+    let _ = writeln!(out, "{}: {state}\n", a.scenario);
+    let rows: Vec<Vec<String>> = a
+        .nodes
+        .iter()
+        .map(|n| {
+            let m = |f: fn(&crate::analytic::QueueMetrics) -> f64| {
+                n.metrics.as_ref().map_or("-".to_owned(), |m| short(f(m)))
+            };
+            vec![
+                n.node.clone(),
+                n.consumers.map_or("-".to_owned(), |c| c.to_string()),
+                short(n.arrival_rate),
+                n.offered_load.map_or("-".to_owned(), short),
+                n.applies.to_string(),
+                n.model.clone(),
+                m(|m| m.mean_wait_s),
+                m(|m| m.mean_sojourn_s),
+                m(|m| m.utilization),
+                m(|m| m.loss_probability),
+            ]
+        })
+        .collect();
+    out.push_str(&grid(
+        &[
+            "node",
+            "consumers",
+            "arrivals (/s)",
+            "load ρ",
+            "result",
+            "model",
+            "mean_wait (s)",
+            "mean_sojourn (s)",
+            "utilization",
+            "loss",
+        ],
+        &rows,
+    ));
+    out.push_str("\nwhy:\n");
+    for n in &a.nodes {
+        let _ = writeln!(out, "  {}: {}", n.node, n.reason);
+        for c in &n.classes {
+            let _ = writeln!(
+                out,
+                "    priority {}: {}/s, mean wait {} s, mean sojourn {} s",
+                c.priority,
+                short(c.arrival_rate),
+                short(c.mean_wait_s),
+                short(c.mean_sojourn_s)
+            );
+        }
+    }
+    for s in &a.saturated {
+        let _ = writeln!(
+            out,
+            "\nsaturated: `{}` has offered load ρ = {} >= 1, {}/s more than its consumers can serve",
+            s.node,
+            short(s.utilization),
+            short(s.excess_rate_per_s)
+        );
+    }
+    if let Some(chain) = &a.ctmc {
+        let _ = writeln!(
+            out,
+            "\nexact CTMC of `{}`: {} states, loss probability {}, mean waiting {}, utilization {}",
+            chain.node,
+            chain.states,
+            short(chain.loss_probability),
+            short(chain.mean_in_queue),
+            short(chain.utilization)
+        );
+    } else if let Some(reason) = &a.ctmc_reason {
+        let _ = writeln!(out, "\nno CTMC: {reason}");
+    }
+    let e = &a.end_to_end;
+    out.push('\n');
+    let _ = match e.applies {
+        Applies::None => writeln!(out, "end to end: no result ({})", e.reason),
+        applies => writeln!(
+            out,
+            "end to end: mean latency {} s ({applies}: {})",
+            short(e.mean_latency_s),
+            e.reason
+        ),
+    };
+    if let Some(b) = &e.bottleneck {
+        let _ = writeln!(out, "bottleneck: {b}");
+    }
+    out
+}

@@ -1,0 +1,122 @@
+//! `queuesim sweep`: a grid of configurations, one CSV row per point.
+
+use std::path::{Path, PathBuf};
+
+use super::compare::grid;
+use super::progress::with_progress;
+use super::{Failure, print_stdout};
+use crate::experiment::range::{Setting, parse_setting};
+use crate::experiment::shard::{FORMAT, Manifest, Shard, Work, write_sweep};
+use crate::experiment::sweep::{Sweep, prepare, run, table};
+use crate::report::csv::to_csv;
+use crate::report::write_all;
+
+/// The arguments of `queuesim sweep`.
+#[derive(Debug, Clone)]
+pub(crate) struct SweepArgs {
+    /// Scenario file.
+    pub scenario: PathBuf,
+    /// `--set KEY=RANGE` (axes) and `--set KEY=VALUE` (fixed) arguments.
+    pub settings: Vec<String>,
+    /// `--seed`, `--replications` as overrides.
+    pub overrides: Vec<String>,
+    /// Output directory.
+    pub out: Option<PathBuf>,
+    /// Which part of the work to run.
+    pub shard: Option<Shard>,
+    /// No progress bar, no table.
+    pub quiet: bool,
+}
+
+/// Loads every point, simulates the (owned part of the) grid and writes
+/// `sweep.csv` or, with `--shard`, the shard's records.
+pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
+    let mut fixed = Vec::new();
+    let mut axes = Vec::new();
+    for arg in &args.settings {
+        match parse_setting(arg).map_err(|e| Failure::Input(e.to_string()))? {
+            Setting::Axis(axis) => axes.push(axis),
+            Setting::Fixed(value) => fixed.push(value),
+        }
+    }
+    if axes.is_empty() {
+        return Err(Failure::Input(
+            "sweep needs at least one --set KEY=RANGE (a..b, a..b:step or [v1,v2,...])".to_owned(),
+        ));
+    }
+    fixed.extend(args.overrides.iter().cloned());
+    let sweep =
+        prepare(&args.scenario, &fixed, &axes).map_err(|e| Failure::Input(e.to_string()))?;
+    let name = sweep.models[0].name.clone();
+    let default_out = Path::new("reports").join(&name).join("sweep");
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let records = with_progress(sweep.models.len() as u64, "points", !args.quiet, |bar| {
+        run(&sweep, shard, &|| bar.inc(1))
+    });
+    match args.shard {
+        Some(shard) => {
+            let dir = args.out.clone().unwrap_or_else(|| {
+                default_out.join(format!("shard-{}-of-{}", shard.index, shard.count))
+            });
+            let manifest = Manifest {
+                format: FORMAT,
+                scenario: name,
+                shard: shard.index,
+                shards: shard.count,
+                out: default_out,
+                work: Work::Sweep {
+                    layout: sweep.layout.clone(),
+                },
+            };
+            write_sweep(&dir, &manifest, &records).map_err(|e| Failure::Run(e.to_string()))?;
+            if !args.quiet {
+                print_stdout(&format!(
+                    "shard {}/{}: {} replications written to {}; combine every shard with `queuesim merge`\n",
+                    shard.index,
+                    shard.count,
+                    records.len(),
+                    dir.display()
+                ));
+            }
+        }
+        None => {
+            let dir = args.out.clone().unwrap_or(default_out);
+            let csv = table(&sweep.layout, &records);
+            write_all(&dir, &[("sweep.csv".to_owned(), to_csv(&csv))])
+                .map_err(|e| Failure::Run(e.to_string()))?;
+            if !args.quiet {
+                print_stdout(&format!(
+                    "{}\nwrote sweep.csv to {}\n",
+                    overview(&sweep, &csv),
+                    dir.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The swept keys and a few headline metrics per point.
+fn overview(sweep: &Sweep, csv: &crate::report::csv::Table) -> String {
+    let shown = ["p50_latency", "p99_latency", "success_ratio", "throughput"];
+    let mut header = sweep.layout.keys.clone();
+    header.extend(shown.iter().map(|s| s.to_string()));
+    let columns: Vec<usize> = shown
+        .iter()
+        .filter_map(|m| csv.header.iter().position(|h| h == m))
+        .collect();
+    let keys = sweep.layout.keys.len();
+    let rows: Vec<Vec<String>> = csv
+        .rows
+        .iter()
+        .map(|row| {
+            let mut cells = row[..keys].to_vec();
+            cells.extend(columns.iter().map(|&c| {
+                let value: f64 = row[c].parse().unwrap_or(f64::NAN);
+                crate::report::table::short(value)
+            }));
+            cells
+        })
+        .collect();
+    grid(&header, &rows)
+}

@@ -1,0 +1,198 @@
+//! `queuesim compare`: configurations side by side with paired differences.
+//!
+//! Replication `r` of every configuration is simulated with the same seed,
+//! so producers and queues that line up between the models (same position
+//! in the file) draw the same arrival and service numbers: common random
+//! numbers. The difference candidate − baseline is then computed per
+//! replication and its 95% CI is Student's t over those paired differences;
+//! the noise the configurations share cancels out, which makes the interval
+//! much narrower than that of two independent runs.
+
+use serde::Serialize;
+
+use super::metrics::Samples;
+use crate::engine;
+use crate::model::Model;
+use crate::report::csv::{Table, number};
+use crate::stats::Estimate;
+
+/// One metric of one candidate against the baseline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    /// Metric name (summary metric or `node.metric`).
+    pub metric: String,
+    /// Baseline scenario name.
+    pub baseline: String,
+    /// Candidate scenario name.
+    pub candidate: String,
+    /// The metric in the baseline.
+    pub baseline_value: Estimate,
+    /// The metric in the candidate.
+    pub candidate_value: Estimate,
+    /// Candidate − baseline, paired per replication.
+    pub difference: Estimate,
+    /// Whether the 95% CI of the difference excludes zero.
+    pub significant: bool,
+}
+
+/// Configurations that cannot be compared.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CompareError {
+    /// Fewer than two configurations.
+    #[error("compare needs at least two scenarios")]
+    TooFew,
+    /// Paired differences need the same replications on both sides.
+    #[error(
+        "scenario {candidate} has {found} replications, the baseline {expected}; pass --replications to use the same number"
+    )]
+    Replications {
+        /// The scenario that differs.
+        candidate: String,
+        /// The baseline's replications.
+        expected: u32,
+        /// The candidate's replications.
+        found: u32,
+    },
+}
+
+/// Simulates every model and returns each model's per-replication metrics.
+pub fn simulate_all(models: &[Model]) -> Vec<Samples> {
+    models
+        .iter()
+        .map(|model| {
+            let mut samples = Samples::new(model);
+            samples.extend(model, &engine::run(model));
+            samples
+        })
+        .collect()
+}
+
+/// Compares every model after the first with the first (the baseline), on
+/// every metric both have, paired by replication. The models' seeds are
+/// used as they are: give them the same seed for common random numbers.
+///
+/// # Errors
+///
+/// [`CompareError`] with fewer than two models or unequal replication counts.
+pub fn compare(models: &[Model]) -> Result<Vec<Difference>, CompareError> {
+    let Some((baseline, candidates)) = models.split_first() else {
+        return Err(CompareError::TooFew);
+    };
+    if candidates.is_empty() {
+        return Err(CompareError::TooFew);
+    }
+    let expected = baseline.simulation.replications;
+    if let Some(m) = candidates
+        .iter()
+        .find(|m| m.simulation.replications != expected)
+    {
+        return Err(CompareError::Replications {
+            candidate: m.name.clone(),
+            expected,
+            found: m.simulation.replications,
+        });
+    }
+    let samples = simulate_all(models);
+    Ok(candidates
+        .iter()
+        .zip(&samples[1..])
+        .flat_map(|(candidate, s)| differences(baseline, &samples[0], candidate, s))
+        .collect())
+}
+
+/// Paired differences of the metrics `candidate` shares with `baseline`.
+pub fn differences(
+    baseline: &Model,
+    base: &Samples,
+    candidate: &Model,
+    cand: &Samples,
+) -> Vec<Difference> {
+    base.names
+        .iter()
+        .enumerate()
+        .filter_map(|(b, metric)| {
+            let c = cand.index_of(metric)?;
+            let difference =
+                Estimate::from_replications(base.column(b).zip(cand.column(c)).map(|(x, y)| y - x));
+            Some(Difference {
+                metric: metric.clone(),
+                baseline: baseline.name.clone(),
+                candidate: candidate.name.clone(),
+                baseline_value: base.estimate(b),
+                candidate_value: cand.estimate(c),
+                significant: difference.mean.abs() > difference.ci95,
+                difference,
+            })
+        })
+        .collect()
+}
+
+/// `compare.csv`: one row per (candidate, metric).
+pub fn table(differences: &[Difference]) -> Table {
+    let header = [
+        "metric",
+        "baseline",
+        "candidate",
+        "baseline_mean",
+        "baseline_ci95",
+        "candidate_mean",
+        "candidate_ci95",
+        "difference",
+        "difference_ci95",
+        "significant",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows = differences
+        .iter()
+        .map(|d| {
+            vec![
+                d.metric.clone(),
+                d.baseline.clone(),
+                d.candidate.clone(),
+                number(d.baseline_value.mean),
+                number(d.baseline_value.ci95),
+                number(d.candidate_value.mean),
+                number(d.candidate_value.ci95),
+                number(d.difference.mean),
+                number(d.difference.ci95),
+                d.significant.to_string(),
+            ]
+        })
+        .collect();
+    Table { header, rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn model(consumers: u32, replications: u32) -> Model {
+        let text = format!(
+            "[simulation]\nduration = 100\nreplications = {replications}\nseed = 3\n\
+             [[producers]]\nname = \"p\"\nto = \"q\"\nrate = 2\n\
+             [[queues]]\nname = \"q\"\n[queues.consumers]\ncount = {consumers}\n\
+             service = {{ dist = \"exponential\", mean = 0.4 }}\n"
+        );
+        crate::scenario::from_str(&text, Path::new("m.toml"), &[]).unwrap()
+    }
+
+    #[test]
+    fn identical_models_differ_by_exactly_zero() {
+        let diffs = compare(&[model(1, 4), model(1, 4)]).unwrap();
+        assert!(!diffs.is_empty());
+        for d in diffs.iter().filter(|d| !d.difference.mean.is_nan()) {
+            assert_eq!(d.difference.mean, 0.0, "{}", d.metric);
+            assert_eq!(d.difference.ci95, 0.0, "{}", d.metric);
+            assert!(!d.significant);
+        }
+    }
+
+    #[test]
+    fn unequal_replications_and_a_lone_model_are_refused() {
+        let err = compare(&[model(1, 4), model(2, 5)]).unwrap_err();
+        assert!(err.to_string().contains("--replications"), "{err}");
+        assert_eq!(compare(&[model(1, 4)]).unwrap_err(), CompareError::TooFew);
+    }
+}

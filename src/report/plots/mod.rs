@@ -1,0 +1,217 @@
+//! The plots of a run, each drawn twice from the same code: as SVG (inlined
+//! in `report.html`) and as PNG (for slides and chat).
+//!
+//! Text is laid out with DejaVu Sans, embedded in the binary by the `dejavu`
+//! crate and registered with plotters' pure-Rust `ab_glyph` renderer, so a
+//! plot looks the same on every machine and needs no system font library.
+//! The SVG files name the generic `sans-serif` family, so a browser shows
+//! them with its own sans-serif font.
+
+mod latency;
+mod nodes;
+mod queues;
+mod style;
+mod waits;
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use crate::model::Model;
+use crate::results::RunResult;
+
+/// One plot, rendered in both formats.
+#[derive(Debug, Clone)]
+pub struct Plot {
+    /// File stem: the plot is written as `<name>.svg` and `<name>.png`.
+    pub name: &'static str,
+    /// Title drawn at the top of the plot (also its caption in the report).
+    pub title: String,
+    /// Size in pixels, `(width, height)`, of both renderings.
+    pub size: (u32, u32),
+    /// The SVG document.
+    pub svg: String,
+    /// The PNG file's bytes.
+    pub png: Vec<u8>,
+}
+
+/// A plot could not be drawn or encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// Drawing failed (a backend or font error).
+    #[error("cannot draw plot {plot}: {message}")]
+    Draw {
+        /// Plot file stem.
+        plot: &'static str,
+        /// What the drawing library said.
+        message: String,
+    },
+    /// The PNG encoder could not write or read back its scratch file.
+    #[error("cannot encode plot {plot} as PNG via {}: {source}", path.display())]
+    Encode {
+        /// Plot file stem.
+        plot: &'static str,
+        /// Scratch file in the system's temporary directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+}
+
+/// A plot that can draw itself on any plotters backend.
+trait Figure {
+    /// File stem of the plot.
+    fn name(&self) -> &'static str;
+    /// Title drawn at the top.
+    fn title(&self) -> String;
+    /// Size in pixels.
+    fn size(&self) -> (u32, u32);
+    /// Draws the whole plot on `root`.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
+/// Every plot of a run of `model`, in a fixed order.
+pub fn render_all(model: &Model, result: &RunResult) -> Result<Vec<Plot>, PlotError> {
+    register_fonts()?;
+    Ok(vec![
+        render(&latency::LatencyFigure::new(model, result))?,
+        render(&queues::QueueLengthFigure::new(model, result))?,
+        render(&nodes::NodeFigure::new(result))?,
+        render(&waits::WaitFigure::new(result))?,
+    ])
+}
+
+/// Registers DejaVu Sans (regular and bold) as plotters' `sans-serif`
+/// family, once per process.
+fn register_fonts() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(PlotError::Draw {
+            plot: "fonts",
+            message: "the embedded DejaVu Sans font was rejected by the font renderer".into(),
+        })
+    }
+}
+
+fn render<F: Figure>(figure: &F) -> Result<Plot, PlotError> {
+    let name = figure.name();
+    let draw_error = |e: &dyn std::fmt::Display| PlotError::Draw {
+        plot: name,
+        message: e.to_string(),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, figure.size()).into_drawing_area();
+        figure.draw(&root).map_err(|e| draw_error(&e))?;
+        root.present().map_err(|e| draw_error(&e))?;
+    }
+    Ok(Plot {
+        name,
+        title: figure.title(),
+        size: figure.size(),
+        svg,
+        png: render_png(figure)?,
+    })
+}
+
+/// Draws `figure` as PNG. plotters encodes PNG only into a file, so the
+/// image goes through a uniquely named scratch file that is read back and
+/// removed; the report itself is still written all-or-nothing.
+fn render_png<F: Figure>(figure: &F) -> Result<Vec<u8>, PlotError> {
+    static SCRATCH: AtomicU64 = AtomicU64::new(0);
+    let name = figure.name();
+    let path = std::env::temp_dir().join(format!(
+        "queuesim-{}-{}-{name}.png",
+        std::process::id(),
+        SCRATCH.fetch_add(1, Ordering::Relaxed)
+    ));
+    let drawn = {
+        let root = BitMapBackend::new(&path, figure.size()).into_drawing_area();
+        figure
+            .draw(&root)
+            .and_then(|()| root.present())
+            .map_err(|e| PlotError::Draw {
+                plot: name,
+                message: e.to_string(),
+            })
+    };
+    let bytes = drawn.and_then(|()| {
+        fs::read(&path).map_err(|source| PlotError::Encode {
+            plot: name,
+            path: path.clone(),
+            source,
+        })
+    });
+    let _ = fs::remove_file(&path);
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{engine, results, scenario};
+    use std::path::Path;
+
+    const TINY: &str = r#"
+        name = "tiny"
+        [simulation]
+        duration = 20
+        warmup = 2
+        replications = 3
+        seed = 1
+        [[producers]]
+        name = "p"
+        to = "q"
+        rate = 50
+        deadline = "100ms"
+        [[queues]]
+        name = "q"
+        capacity = 5
+        [queues.consumers]
+        count = 1
+        service = { dist = "exponential", mean = 0.015 }
+    "#;
+
+    fn tiny_plots() -> Vec<Plot> {
+        let model = scenario::from_str(TINY, Path::new("tiny.toml"), &[]).unwrap();
+        let result = results::summarize(&model, &engine::run(&model));
+        render_all(&model, &result).unwrap()
+    }
+
+    #[test]
+    fn every_plot_is_drawn_in_both_formats_with_its_title() {
+        let plots = tiny_plots();
+        let names: Vec<_> = plots.iter().map(|p| p.name).collect();
+        assert_eq!(
+            names,
+            [
+                "latency_cdf",
+                "queue_length",
+                "node_utilization_loss",
+                "wait_cdf"
+            ]
+        );
+        for plot in &plots {
+            assert!(
+                plot.svg.contains(&plot.title),
+                "{} lacks its title",
+                plot.name
+            );
+            assert!(plot.png.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", plot.name);
+        }
+    }
+}

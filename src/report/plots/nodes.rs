@@ -1,0 +1,159 @@
+//! Utilization and loss per queue: bars at the mean over replications,
+//! whiskers at its 95% confidence interval.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::Figure;
+use super::latency::legend;
+use super::style::{self, AXIS_PX, CAPTION_PX, LABEL_PX};
+use crate::results::{NodeRow, RunResult};
+use crate::stats::Estimate;
+
+/// Half-width of a bar, in slots (one slot per queue).
+const BAR_HALF_WIDTH: f64 = 0.35;
+/// Half-width of a whisker's end caps, pixels.
+const CAP_PX: i32 = 8;
+
+/// The utilization and loss plot (`node_utilization_loss.png` / `.svg`).
+pub struct NodeFigure<'a> {
+    nodes: &'a [NodeRow],
+}
+
+/// One panel: a metric of every queue.
+struct Metric {
+    caption: &'static str,
+    axis: &'static str,
+    /// Smallest upper end of the value axis.
+    at_least: f64,
+    value: fn(&NodeRow) -> Estimate,
+}
+
+const METRICS: [Metric; 2] = [
+    Metric {
+        caption: "utilization",
+        axis: "busy fraction of consumers",
+        at_least: 1.0,
+        value: |n| n.utilization,
+    },
+    Metric {
+        caption: "loss",
+        axis: "lost / arrivals at the queue",
+        at_least: 0.01,
+        value: |n| n.loss_ratio,
+    },
+];
+
+impl<'a> NodeFigure<'a> {
+    /// The figure of a run.
+    pub fn new(result: &'a RunResult) -> Self {
+        Self {
+            nodes: &result.nodes,
+        }
+    }
+
+    fn draw_metric<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        metric: &Metric,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let estimates: Vec<Estimate> = self.nodes.iter().map(metric.value).collect();
+        let y_max = style::upper(
+            estimates
+                .iter()
+                .map(|e| e.mean + e.ci95.max(0.0))
+                .chain([metric.at_least / 1.05]),
+        )
+        .unwrap_or(metric.at_least);
+        let names: Vec<&str> = self.nodes.iter().map(|n| n.node.as_str()).collect();
+        let label = |x: &f64| {
+            let i = x.round();
+            let at_bar = (x - i).abs() < 1e-6 && i >= 0.0;
+            match names.get(i as usize) {
+                Some(name) if at_bar => name.to_string(),
+                _ => String::new(),
+            }
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(metric.caption, style::font(CAPTION_PX))
+            .margin(12)
+            .x_label_area_size(60)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5..self.nodes.len() as f64 - 0.5, 0.0..y_max)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(self.nodes.len())
+            .x_label_formatter(&label)
+            .x_desc("queue")
+            .y_desc(metric.axis)
+            .axis_desc_style(style::font(AXIS_PX))
+            .label_style(style::font(LABEL_PX))
+            .draw()?;
+        let bar = style::colour(0).mix(0.7);
+        let defined = || {
+            estimates
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.mean.is_finite())
+        };
+        chart
+            .draw_series(defined().map(|(i, e)| {
+                let x = i as f64;
+                Rectangle::new(
+                    [(x - BAR_HALF_WIDTH, 0.0), (x + BAR_HALF_WIDTH, e.mean)],
+                    bar.filled(),
+                )
+            }))?
+            .label("mean of replications")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], bar.filled()));
+        let whisker = BLACK.stroke_width(2);
+        let intervals: Vec<(usize, f64, f64)> = defined()
+            .filter(|(_, e)| e.ci95.is_finite())
+            .map(|(i, e)| (i, e.mean - e.ci95, e.mean + e.ci95))
+            .collect();
+        chart
+            .draw_series(intervals.iter().map(|&(i, low, high)| {
+                PathElement::new([(i as f64, low), (i as f64, high)], whisker)
+            }))?
+            .label("95% confidence interval")
+            .legend(move |(x, y)| PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], whisker));
+        chart.draw_series(
+            intervals
+                .iter()
+                .flat_map(|&(i, low, high)| [(i, low), (i, high)])
+                .map(|(i, end)| {
+                    EmptyElement::at((i as f64, end))
+                        + PathElement::new([(-CAP_PX, 0), (CAP_PX, 0)], whisker)
+                }),
+        )?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}
+
+impl Figure for NodeFigure<'_> {
+    fn name(&self) -> &'static str {
+        "node_utilization_loss"
+    }
+
+    fn title(&self) -> String {
+        "Utilization and loss per queue".to_string()
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (1200, 520)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let body = style::titled(root, &self.title())?;
+        if self.nodes.is_empty() {
+            return style::note(&body, "no queue to plot");
+        }
+        let (left, right) = body.split_horizontally(600);
+        self.draw_metric(&left, &METRICS[0])?;
+        self.draw_metric(&right, &METRICS[1])
+    }
+}

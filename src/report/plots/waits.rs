@@ -1,0 +1,90 @@
+//! Waiting-time distribution per queue: P(wait ≤ x), one curve per queue
+//! with consumers, from the per-queue wait quantiles of the run.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::Figure;
+use super::latency::legend;
+use super::style::{self, AXIS_PX, LABEL_PX};
+use crate::results::{RunResult, WaitQuantileRow};
+
+/// Smallest upper end of the wait axis, seconds (when nobody waited).
+const MIN_AXIS_S: f64 = 1e-3;
+
+/// The waiting-time plot (`wait_cdf.png` / `.svg`).
+pub struct WaitFigure<'a> {
+    /// Each queue with its quantile rows, in model order.
+    queues: Vec<(&'a str, Vec<&'a WaitQuantileRow>)>,
+}
+
+impl<'a> WaitFigure<'a> {
+    /// The figure of a run.
+    pub fn new(result: &'a RunResult) -> Self {
+        let mut queues: Vec<(&str, Vec<&WaitQuantileRow>)> = Vec::new();
+        for row in &result.wait_quantiles {
+            match queues.last_mut() {
+                Some((node, rows)) if *node == row.node => rows.push(row),
+                _ => queues.push((&row.node, vec![row])),
+            }
+        }
+        Self { queues }
+    }
+}
+
+impl Figure for WaitFigure<'_> {
+    fn name(&self) -> &'static str {
+        "wait_cdf"
+    }
+
+    fn title(&self) -> String {
+        "Waiting time per queue".to_string()
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (1200, 560)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let body = style::titled(root, &self.title())?;
+        if self.queues.is_empty() {
+            return style::note(&body, "no queue with consumers");
+        }
+        let x_max_s = style::upper(
+            self.queues
+                .iter()
+                .flat_map(|(_, rows)| rows.iter().map(|r| r.wait_s.mean)),
+        )
+        .unwrap_or(MIN_AXIS_S)
+        .max(MIN_AXIS_S);
+        let mut chart = ChartBuilder::on(&body)
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max_s, 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .x_desc("waiting time before service (s)")
+            .y_desc("P(wait ≤ x), mean of replications")
+            .axis_desc_style(style::font(AXIS_PX))
+            .label_style(style::font(LABEL_PX))
+            .draw()?;
+        for (i, (node, rows)) in self.queues.iter().enumerate() {
+            let colour = style::colour(i);
+            let points = rows
+                .iter()
+                .filter(|r| r.wait_s.mean.is_finite())
+                .map(|r| (r.wait_s.mean, r.quantile));
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+                .label(*node)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
+    }
+}

@@ -1,0 +1,301 @@
+//! Capacity planning: `compare`, `sweep`, `plan`, `--precision`, and
+//! sharded runs merged back byte for byte.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use common::{SLACK, load};
+use queuesim::experiment::compare::compare;
+use queuesim::stats::Estimate;
+
+fn queuesim() -> Command {
+    Command::cargo_bin("queuesim").expect("the queuesim binary is built")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/capacity")
+        .join(name)
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn stdout_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).to_string()
+}
+
+fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).to_string()
+}
+
+#[test]
+fn plan_finds_eleven_consumers_for_mmc_as_theory_says() {
+    let assert = queuesim()
+        .args(["plan", arg(&fixture("mmc9.toml"))])
+        .args(["--vary", "queues.q.consumers.count=1..20"])
+        .args(["--slo", "p99_latency<=5.5"])
+        .assert()
+        .success();
+    let out = stdout_of(&assert);
+    assert!(out.contains("answer: queues.q.consumers.count=11"), "{out}");
+    assert!(out.contains("theory (M/M/c) predicts"), "{out}");
+    assert!(out.contains("at 10 ("), "evidence below the answer: {out}");
+}
+
+#[test]
+fn plan_without_a_feasible_value_exits_1() {
+    let assert = queuesim()
+        .args(["plan", arg(&fixture("mmc9.toml"))])
+        .args(["--vary", "queues.q.consumers.count=[8,9]"])
+        .args([
+            "--slo",
+            "q.mean_wait<=1",
+            "--set",
+            "simulation.duration=300",
+        ])
+        .assert()
+        .code(1);
+    assert!(stderr_of(&assert).contains("no value of queues.q.consumers.count"));
+}
+
+#[test]
+fn bad_slo_and_bad_range_exit_2_and_say_what_is_valid() {
+    let assert = queuesim()
+        .args(["plan", arg(&fixture("mmc9.toml"))])
+        .args(["--vary", "queues.q.consumers.count=1..20"])
+        .args(["--slo", "p99_latncy<=5.5"])
+        .assert()
+        .code(2);
+    let err = stderr_of(&assert);
+    assert!(err.contains("unknown metric `p99_latncy`"), "{err}");
+    assert!(err.contains("q.mean_wait"), "{err}");
+    let assert = queuesim()
+        .args(["plan", arg(&fixture("mmc9.toml"))])
+        .args(["--vary", "queues.q.consumers.count=1..20"])
+        .args(["--slo", "p99_latency 5.5"])
+        .assert()
+        .code(2);
+    assert!(stderr_of(&assert).contains("expected METRIC<=NUMBER"));
+    let assert = queuesim()
+        .args(["sweep", arg(&fixture("small.toml"))])
+        .args(["--set", "queues.orders.consumers.count=3..1"])
+        .assert()
+        .code(2);
+    assert!(stderr_of(&assert).contains("bad range"));
+    queuesim()
+        .args(["plan", arg(&fixture("mmc9.toml"))])
+        .args(["--vary", "queues.q.consumers.count=1..x"])
+        .args(["--slo", "p99_latency<=5.5"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn identical_scenarios_differ_by_exactly_zero() {
+    let out = tempfile::tempdir().unwrap();
+    let path = fixture("small.toml");
+    queuesim()
+        .args(["compare", arg(&path), arg(&path), "--quiet", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let text = fs::read_to_string(out.path().join("compare.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (difference, ci, significant) = (
+        column("difference"),
+        column("difference_ci95"),
+        column("significant"),
+    );
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        assert!(
+            ["0", ""].contains(&&record[difference]) && ["0", ""].contains(&&record[ci]),
+            "{record:?}"
+        );
+        assert_eq!(&record[significant], "false");
+        rows += 1;
+    }
+    assert!(rows > 20, "{text}");
+}
+
+/// Mean sojourn of M/M/2 (mu = 1) minus that of M/M/1 (mu = 2), lambda = 1.6.
+const MM2_MINUS_MM1_S: f64 = (0.711_111_111_111_111_1 / 0.4 + 1.0) - 2.5;
+
+fn mean_latency_difference(overrides_b: &[&str]) -> Estimate {
+    let a = load(&fixture("mm1_fast.toml"), &[]);
+    let b = load(&fixture("mm2_slow.toml"), overrides_b);
+    let diffs = compare(&[a, b]).unwrap();
+    diffs
+        .into_iter()
+        .find(|d| d.metric == "mean_latency")
+        .unwrap()
+        .difference
+}
+
+#[test]
+fn mm1_against_mm2_matches_theory_and_crn_narrows_the_interval() {
+    let crn = mean_latency_difference(&[]);
+    let allowed = crn.ci95 + SLACK * MM2_MINUS_MM1_S;
+    assert!(
+        (crn.mean - MM2_MINUS_MM1_S).abs() <= allowed,
+        "paired difference {} ± {} vs theory {MM2_MINUS_MM1_S}",
+        crn.mean,
+        crn.ci95
+    );
+    assert!(crn.mean - crn.ci95 > 0.0, "significant: {crn:?}");
+    let independent = mean_latency_difference(&["simulation.seed=99"]);
+    eprintln!(
+        "mean_latency difference: CRN {} ± {}, independent seeds {} ± {} (CI ratio {:.2})",
+        crn.mean,
+        crn.ci95,
+        independent.mean,
+        independent.ci95,
+        independent.ci95 / crn.ci95
+    );
+    assert!(
+        crn.ci95 < independent.ci95,
+        "CRN {crn:?} vs independent {independent:?}"
+    );
+}
+
+fn sweep_args(command: &mut Command) -> &mut Command {
+    command
+        .args(["sweep", arg(&fixture("small.toml")), "--quiet"])
+        .args(["--set", "queues.orders.consumers.count=1..2"])
+        .args(["--set", "producers.web.rate=[4,6,8]"])
+        .args(["--set", "simulation.replications=5"])
+}
+
+#[test]
+fn a_sweep_sharded_three_ways_merges_byte_identical() {
+    let root = tempfile::tempdir().unwrap();
+    let whole = root.path().join("whole");
+    sweep_args(&mut queuesim())
+        .arg("--out")
+        .arg(&whole)
+        .assert()
+        .success();
+    let shards: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let dir = root.path().join(format!("shard{i}"));
+            sweep_args(&mut queuesim())
+                .args(["--shard", &format!("{i}/3"), "--out"])
+                .arg(&dir)
+                .assert()
+                .success();
+            dir
+        })
+        .collect();
+    let merged = root.path().join("merged");
+    queuesim()
+        .arg("merge")
+        .args(&shards)
+        .args(["--quiet", "--out"])
+        .arg(&merged)
+        .assert()
+        .success();
+    let expected = fs::read(whole.join("sweep.csv")).unwrap();
+    assert_eq!(fs::read(merged.join("sweep.csv")).unwrap(), expected);
+    let text = String::from_utf8(expected).unwrap();
+    assert_eq!(text.lines().count(), 7, "{text}");
+    assert!(
+        text.starts_with(
+            "queues.orders.consumers.count,producers.web.rate,replications,produced,produced_ci95"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("orders.utilization,orders.utilization_ci95"));
+    let err = queuesim().arg("merge").args(&shards[..2]).assert().code(2);
+    assert!(stderr_of(&err).contains("missing: 2"));
+}
+
+#[test]
+fn a_run_sharded_two_ways_merges_into_the_same_csv_files() {
+    let root = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], out: &Path| {
+        queuesim()
+            .args(["run", arg(&fixture("small.toml")), "--quiet"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+    };
+    let whole = root.path().join("whole");
+    run(&[], &whole);
+    let shards: Vec<PathBuf> = (0..2)
+        .map(|i| {
+            let dir = root.path().join(format!("shard{i}"));
+            run(&["--shard", &format!("{i}/2")], &dir);
+            dir
+        })
+        .collect();
+    let merged = root.path().join("merged");
+    queuesim()
+        .arg("merge")
+        .args(&shards)
+        .args(["--quiet", "--out"])
+        .arg(&merged)
+        .assert()
+        .success();
+    for file in [
+        "summary.csv",
+        "nodes.csv",
+        "classes.csv",
+        "latency_quantiles.csv",
+        "timeseries.csv",
+    ] {
+        assert_eq!(
+            fs::read(merged.join(file)).unwrap(),
+            fs::read(whole.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn precision_adds_replications_and_warns_at_the_cap() {
+    let out = tempfile::tempdir().unwrap();
+    let assert = queuesim()
+        .args(["run", arg(&fixture("small.toml")), "--quiet"])
+        .args(["--precision", "0.05", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    assert!(!stderr_of(&assert).contains("warning"));
+    let summary = fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(summary.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let record = reader.records().next().unwrap().unwrap();
+    let value = |name: &str| -> f64 {
+        record[header.iter().position(|h| h == name).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    assert!(value("mean_latency_ci95") <= 0.05 * value("mean_latency"));
+    let assert = queuesim()
+        .args(["run", arg(&fixture("small.toml")), "--quiet"])
+        .args(["--precision", "0.0001", "--max-replications", "6", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let err = stderr_of(&assert);
+    assert!(
+        err.contains("warning") && err.contains("after 6 replications"),
+        "{err}"
+    );
+    queuesim()
+        .args(["run", arg(&fixture("small.toml")), "--precision", "0.05"])
+        .args(["--precision-metric", "nope", "--out"])
+        .arg(out.path())
+        .assert()
+        .code(2);
+}
