@@ -44,9 +44,16 @@ fn unlimited_retries_without_backoff_are_a_jackson_feedback_queue() {
     let theory = analytic::mm1_feedback(300.0, 1000.0, 0.5).unwrap();
     let expected_latency_s = (1.0 / 0.5) / (1000.0 - 300.0 / 0.5);
     assert!((theory.mean_sojourn_s - expected_latency_s).abs() < 1e-12);
-    assert_agrees("feedback end-to-end latency", result.summary.mean_latency, expected_latency_s);
+    assert_agrees(
+        "feedback end-to-end latency",
+        result.summary.mean_latency,
+        expected_latency_s,
+    );
     assert_agrees("feedback utilization", result.nodes[0].utilization, 0.6);
-    assert_eq!(result.summary.lost.mean, 0.0, "unlimited retries lose nothing");
+    assert_eq!(
+        result.summary.lost.mean, 0.0,
+        "unlimited retries lose nothing"
+    );
     assert!(result.nodes[0].retries.mean > 0.0);
 }
 
@@ -72,19 +79,26 @@ fn dead_lettered_fraction_is_failure_probability_to_the_max_attempts() {
     ));
     let (reps, result) = simulate(&model);
     let fraction = Estimate::from_replications(
-        reps.iter().map(|r| r.lost as f64 / (r.delivered + r.lost) as f64),
+        reps.iter()
+            .map(|r| r.lost as f64 / (r.delivered + r.lost) as f64),
     );
     assert_agrees("dead-lettered fraction", fraction, 0.3f64.powi(3));
     let work = &result.nodes[0];
     let dlq = &result.nodes[1];
-    assert_eq!(work.dead_lettered.mean, dlq.arrivals.mean, "every dead letter parks in the DLQ");
+    assert_eq!(
+        work.dead_lettered.mean, dlq.arrivals.mean,
+        "every dead letter parks in the DLQ"
+    );
     assert!(
         (work.retries.mean - work.served.mean * 0.3 + work.dead_lettered.mean).abs()
             <= work.retries.ci95 + work.served.ci95 * 0.3 + work.dead_lettered.ci95 + 1e-6
             || (work.retries.mean / work.served.mean - 0.3).abs() < 0.03,
         "retries are the failures that were not final"
     );
-    assert!(dlq.utilization.mean.is_nan(), "a parking queue has no consumers");
+    assert!(
+        dlq.utilization.mean.is_nan(),
+        "a parking queue has no consumers"
+    );
 }
 
 #[test]
@@ -109,7 +123,10 @@ fn ttl_expiry_matches_mm1_with_deterministic_patience() {
             .map(|r| r.nodes[0].expired as f64 / r.nodes[0].arrivals as f64),
     );
     assert_agrees("M/M/1+D expired fraction", expired, theory);
-    assert!(result.nodes[0].p99_wait.mean <= 0.002 * 1.001, "nobody waits past the TTL");
+    assert!(
+        result.nodes[0].p99_wait.mean <= 0.002 * 1.001,
+        "nobody waits past the TTL"
+    );
 }
 
 #[test]
@@ -129,7 +146,11 @@ fn deadline_success_ratio_is_the_sojourn_distribution() {
     ));
     let (_, result) = simulate(&model);
     let on_time = 1.0 - (-(1000.0f64 - 800.0) * 0.005).exp();
-    assert_agrees("P(latency <= deadline)", result.summary.success_ratio, on_time);
+    assert_agrees(
+        "P(latency <= deadline)",
+        result.summary.success_ratio,
+        on_time,
+    );
 }
 
 #[test]
@@ -157,8 +178,16 @@ fn weighted_exchange_splits_poisson_traffic_into_independent_mm1_queues() {
     let (_, result) = simulate(&model);
     for (node, lambda) in result.nodes.iter().zip([300.0, 700.0]) {
         let theory = analytic::mm1(lambda, 1000.0).unwrap();
-        assert_agrees(&format!("{} sojourn", node.node), node.mean_sojourn, theory.mean_sojourn_s);
-        assert_agrees(&format!("{} utilization", node.node), node.utilization, theory.utilization);
+        assert_agrees(
+            &format!("{} sojourn", node.node),
+            node.mean_sojourn,
+            theory.mean_sojourn_s,
+        );
+        assert_agrees(
+            &format!("{} utilization", node.node),
+            node.utilization,
+            theory.utilization,
+        );
     }
 }
 
@@ -187,10 +216,22 @@ fn fanout_exchange_copies_to_every_queue_and_delivers_when_all_copies_are() {
     let (_, result) = simulate(&model);
     let audit = analytic::mm1(500.0, 1000.0).unwrap();
     let billing = analytic::mm1(500.0, 800.0).unwrap();
-    assert_agrees("audit sojourn", result.nodes[0].mean_sojourn, audit.mean_sojourn_s);
-    assert_agrees("billing sojourn", result.nodes[1].mean_sojourn, billing.mean_sojourn_s);
+    assert_agrees(
+        "audit sojourn",
+        result.nodes[0].mean_sojourn,
+        audit.mean_sojourn_s,
+    );
+    assert_agrees(
+        "billing sojourn",
+        result.nodes[1].mean_sojourn,
+        billing.mean_sojourn_s,
+    );
     let s = &result.summary;
-    assert_agrees("each queue sees every message", result.nodes[0].arrivals, s.produced.mean);
+    assert_agrees(
+        "each queue sees every message",
+        result.nodes[0].arrivals,
+        s.produced.mean,
+    );
     // The original is delivered with its last copy: its latency is the
     // larger of the two sojourns, so it exceeds each queue's own mean.
     assert!(s.mean_latency.mean > billing.mean_sojourn_s);

@@ -52,20 +52,37 @@ fn keyed_topic_with_one_consumer_per_partition_is_mm1_per_partition() {
     for (p, node) in result.nodes.iter().enumerate() {
         assert_eq!(node.node, format!("clicks/p{p}"));
         let theory = analytic::mm1(2000.0 * shares[p], 1000.0).unwrap();
-        assert_agrees(&format!("{} sojourn", node.node), node.mean_sojourn, theory.mean_sojourn_s);
-        assert_agrees(&format!("{} utilization", node.node), node.utilization, theory.utilization);
+        assert_agrees(
+            &format!("{} sojourn", node.node),
+            node.mean_sojourn,
+            theory.mean_sojourn_s,
+        );
+        assert_agrees(
+            &format!("{} utilization", node.node),
+            node.utilization,
+            theory.utilization,
+        );
     }
 }
 
 #[test]
 fn zipf_skew_loads_the_partition_holding_the_hot_keys() {
-    let model = model(TOPIC, &["producers.clicks-api.keys.skew=1.1", "producers.clicks-api.rate=1000"]);
+    let model = model(
+        TOPIC,
+        &[
+            "producers.clicks-api.keys.skew=1.1",
+            "producers.clicks-api.rate=1000",
+        ],
+    );
     let (reps, _) = simulate(&model);
     let shares = partition_shares(&model);
     let hottest = (0..shares.len())
         .max_by(|&a, &b| shares[a].total_cmp(&shares[b]))
         .unwrap();
-    assert!(shares[hottest] > 0.3, "skew 1.1 concentrates load: {shares:?}");
+    assert!(
+        shares[hottest] > 0.3,
+        "skew 1.1 concentrates load: {shares:?}"
+    );
     let simulated = Estimate::from_replications(reps.iter().map(|r| {
         let total: u64 = r.nodes.iter().map(|n| n.arrivals).sum();
         r.nodes[hottest].arrivals as f64 / total as f64
@@ -77,12 +94,25 @@ fn zipf_skew_loads_the_partition_holding_the_hot_keys() {
 fn more_consumers_than_partitions_leaves_the_extra_ones_idle() {
     let model = model(TOPIC, &["topics.clicks.consumers.count=6"]);
     assert_eq!(model.pools.len(), 4);
-    assert!(model.warnings.iter().any(|w| w.contains("2 of the 6 consumers")), "{:?}", model.warnings);
+    assert!(
+        model
+            .warnings
+            .iter()
+            .any(|w| w.contains("2 of the 6 consumers")),
+        "{:?}",
+        model.warnings
+    );
 }
 
 #[test]
 fn a_consumer_owning_two_partitions_serves_them_in_order_one_at_a_time() {
-    let model = model(TOPIC, &["topics.clicks.consumers.count=2", "producers.clicks-api.rate=1000"]);
+    let model = model(
+        TOPIC,
+        &[
+            "topics.clicks.consumers.count=2",
+            "producers.clicks-api.rate=1000",
+        ],
+    );
     let (_, result) = simulate(&model);
     let busy: f64 = result.nodes.iter().map(|n| n.utilization.mean).sum();
     // Two single-server consumers carry the whole load of 1000/s x 1 ms.
@@ -114,14 +144,22 @@ service = { dist = "gamma", mean = "2ms", cv = 0.7 }
 #[test]
 fn batches_of_one_give_the_same_results_as_no_batching() {
     let plain = model(QUEUE, &[]);
-    let batched = model(QUEUE, &["queues.q.consumers.batch={ max = 1, timeout = 0.01 }"]);
-    let render = |m: &Model| report::render_tables(&queuesim::results::summarize(m, &queuesim::engine::run(m)));
+    let batched = model(
+        QUEUE,
+        &["queues.q.consumers.batch={ max = 1, timeout = 0.01 }"],
+    );
+    let render = |m: &Model| {
+        report::render_tables(&queuesim::results::summarize(m, &queuesim::engine::run(m)))
+    };
     assert_eq!(render(&plain), render(&batched));
 }
 
 #[test]
 fn batches_fill_up_to_max_or_leave_after_the_timeout() {
-    let batched = model(QUEUE, &["queues.q.consumers.batch={ max = 10, timeout = \"5ms\" }"]);
+    let batched = model(
+        QUEUE,
+        &["queues.q.consumers.batch={ max = 10, timeout = \"5ms\" }"],
+    );
     let (_, result) = simulate(&batched);
     let node = &result.nodes[0];
     // One service time per batch: the consumers are far less busy than
@@ -158,11 +196,17 @@ fn link_latency_adds_to_end_to_end_latency() {
     // Same streams, so the same messages wait the same: only the cohort at
     // the window's edges differs, by a handful of messages.
     let added = with_link.summary.mean_latency.mean - without.summary.mean_latency.mean;
-    assert!((added - 0.020).abs() < 1e-5, "link latency adds 20 ms: {added}");
+    assert!(
+        (added - 0.020).abs() < 1e-5,
+        "link latency adds 20 ms: {added}"
+    );
 }
 
 fn with_arrivals(arrivals: &str) -> Model {
-    model(&QUEUE.replace("rate = \"700/s\"", arrivals), &["simulation.replications=10"])
+    model(
+        &QUEUE.replace("rate = \"700/s\"", arrivals),
+        &["simulation.replications=10"],
+    )
 }
 
 #[test]
@@ -187,8 +231,14 @@ fn piecewise_rates_follow_their_schedule() {
 #[test]
 fn a_trace_is_replayed_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let times: Vec<String> = (0..5000).map(|i| format!("{}", f64::from(i) * 0.01)).collect();
-    std::fs::write(dir.path().join("arrivals.csv"), format!("time\n{}\n", times.join("\n"))).unwrap();
+    let times: Vec<String> = (0..5000)
+        .map(|i| format!("{}", f64::from(i) * 0.01))
+        .collect();
+    std::fs::write(
+        dir.path().join("arrivals.csv"),
+        format!("time\n{}\n", times.join("\n")),
+    )
+    .unwrap();
     let text = QUEUE.replace("rate = \"700/s\"", "trace = \"arrivals.csv\"");
     let model = scenario::from_str(&text, &dir.path().join("trace.toml"), &[]).unwrap();
     let (reps, _) = simulate(&model);

@@ -43,7 +43,11 @@ mod tests {
     fn zero_ttl_loses_every_message_that_would_wait() {
         // With TTL 0 only messages that find the server idle are served:
         // an M/M/1/1 loss system, blocking ρ / (1 + ρ).
-        assert_rel(mm1_ttl_expired_fraction(0.8, 1.0, 0.0).unwrap(), 0.8 / 1.8, REL_TOL);
+        assert_rel(
+            mm1_ttl_expired_fraction(0.8, 1.0, 0.0).unwrap(),
+            0.8 / 1.8,
+            REL_TOL,
+        );
     }
 
     #[test]
@@ -51,7 +55,11 @@ mod tests {
         // λ = 0.8, μ = 1, TTL = 2: a = e^-0.4, P = 0.16 a / (1 − 0.64 a),
         // evaluated with python3's math module.
         let expected = 0.187_832_074_419_825_02;
-        assert_rel(mm1_ttl_expired_fraction(0.8, 1.0, 2.0).unwrap(), expected, REL_TOL);
+        assert_rel(
+            mm1_ttl_expired_fraction(0.8, 1.0, 2.0).unwrap(),
+            expected,
+            REL_TOL,
+        );
     }
 
     #[test]

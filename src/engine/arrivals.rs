@@ -30,7 +30,12 @@ pub struct ArrivalProcess {
 impl ArrivalProcess {
     /// A process starting at time 0; an on/off process starts in its
     /// stationary phase.
-    pub fn new(arrivals: &Arrivals, keys: Option<Keys>, mut rng: StreamRng, key_rng: StreamRng) -> Self {
+    pub fn new(
+        arrivals: &Arrivals,
+        keys: Option<Keys>,
+        mut rng: StreamRng,
+        key_rng: StreamRng,
+    ) -> Self {
         let (on, phase_end_s) = match *arrivals {
             Arrivals::OnOff {
                 on_mean_s,
@@ -44,7 +49,8 @@ impl ArrivalProcess {
             _ => (false, f64::INFINITY),
         };
         let keys = keys.map(|k| {
-            Zipf::new(k.count as f64, k.skew).expect("validated key counts and skews are valid Zipf parameters")
+            Zipf::new(k.count as f64, k.skew)
+                .expect("validated key counts and skews are valid Zipf parameters")
         });
         Self {
             rng,
@@ -69,7 +75,11 @@ impl ArrivalProcess {
             } => {
                 let mut t = now_s;
                 loop {
-                    let rate = if self.on { *rate_on_per_s } else { *rate_off_per_s };
+                    let rate = if self.on {
+                        *rate_on_per_s
+                    } else {
+                        *rate_off_per_s
+                    };
                     if rate > 0.0 {
                         let next = t + exponential_gap(&mut self.rng, rate);
                         if next < self.phase_end_s {

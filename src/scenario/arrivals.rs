@@ -79,9 +79,7 @@ impl Validator<'_> {
                     self.quantity(&format!("{key}.{name}"), q, QuantityKind::Rate, false)
                 };
                 let rate_on_per_s = rate("rate_on", rate_on)?;
-                let rate_off_per_s = rate_off
-                    .as_ref()
-                    .map_or(Ok(0.0), |q| rate("rate_off", q))?;
+                let rate_off_per_s = rate_off.as_ref().map_or(Ok(0.0), |q| rate("rate_off", q))?;
                 if rate_on_per_s + rate_off_per_s == 0.0 {
                     return Err(self.invalid(key, "publishes nothing: give `rate_on` > 0"));
                 }
@@ -106,7 +104,9 @@ impl Validator<'_> {
                 }
                 let times_s = times
                     .iter()
-                    .map(|t| self.quantity(&format!("{key}.times"), t, QuantityKind::Duration, false))
+                    .map(|t| {
+                        self.quantity(&format!("{key}.times"), t, QuantityKind::Duration, false)
+                    })
                     .collect::<Result<Vec<f64>>>()?;
                 if times_s.windows(2).any(|w| w[1] <= w[0]) {
                     return Err(self.invalid(
@@ -119,7 +119,9 @@ impl Validator<'_> {
                     .map(|r| self.quantity(&format!("{key}.rates"), r, QuantityKind::Rate, false))
                     .collect::<Result<Vec<f64>>>()?;
                 if rates_per_s.iter().all(|&r| r == 0.0) {
-                    return Err(self.invalid(&format!("{key}.rates"), "are all 0: nothing is published"));
+                    return Err(
+                        self.invalid(&format!("{key}.rates"), "are all 0: nothing is published")
+                    );
                 }
                 Ok(Arrivals::Piecewise {
                     times_s,
@@ -144,7 +146,10 @@ impl Validator<'_> {
         if k.count > 10_000_000 {
             return Err(self.invalid(
                 &format!("{key}.count"),
-                format!("at most 10000000 distinct keys are supported (got {})", k.count),
+                format!(
+                    "at most 10000000 distinct keys are supported (got {})",
+                    k.count
+                ),
             ));
         }
         let skew = self.number(&format!("{key}.skew"), k.skew.unwrap_or(0.0), false)?;
@@ -164,12 +169,15 @@ fn read_trace(path: &Path) -> std::result::Result<Vec<f64>, String> {
         .headers()
         .map_err(|e| format!("{shown}: {e}"))?
         .clone();
-    let column = headers.iter().position(|h| h.trim() == "time").ok_or_else(|| {
-        format!(
-            "{shown} has no `time` column (columns: {})",
-            headers.iter().collect::<Vec<_>>().join(", ")
-        )
-    })?;
+    let column = headers
+        .iter()
+        .position(|h| h.trim() == "time")
+        .ok_or_else(|| {
+            format!(
+                "{shown} has no `time` column (columns: {})",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })?;
     let mut times = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
@@ -179,10 +187,14 @@ fn read_trace(path: &Path) -> std::result::Result<Vec<f64>, String> {
             .parse()
             .map_err(|_| format!("{shown}:{line}: `{cell}` is not a time in seconds"))?;
         if !time.is_finite() || time < 0.0 {
-            return Err(format!("{shown}:{line}: time must be finite and >= 0 (got {cell})"));
+            return Err(format!(
+                "{shown}:{line}: time must be finite and >= 0 (got {cell})"
+            ));
         }
         if times.last().is_some_and(|&last| time < last) {
-            return Err(format!("{shown}:{line}: times must be sorted ({cell} comes after a later time)"));
+            return Err(format!(
+                "{shown}:{line}: times must be sorted ({cell} comes after a later time)"
+            ));
         }
         times.push(time);
     }

@@ -8,7 +8,9 @@
 use std::fmt::Write;
 
 use super::traffic::traffic;
-use crate::model::{Arrivals, Backoff, Discipline, ExchangeKind, Model, Overflow, Partitioner, Route};
+use crate::model::{
+    Arrivals, Backoff, Discipline, ExchangeKind, Model, Overflow, Partitioner, Route,
+};
 
 /// Renders `model` as indented text, one node per paragraph.
 pub fn describe(model: &Model) -> String {
@@ -143,8 +145,11 @@ topic {}: {} partitions ({}), partitioned {partitioner}",
                 )?;
                 let pool = &m.pools[c.pool];
                 if pool.queues.len() > 1 {
-                    let shared: Vec<&str> =
-                        pool.queues.iter().map(|&q| m.queues[q].name.as_str()).collect();
+                    let shared: Vec<&str> = pool
+                        .queues
+                        .iter()
+                        .map(|&q| m.queues[q].name.as_str())
+                        .collect();
                     writeln!(out, "    consumer shared by {}", shared.join(", "))?;
                 }
                 if c.service_per_byte_s > 0.0 {

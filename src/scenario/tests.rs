@@ -269,7 +269,9 @@ fn unsupported_key_is_refused_not_ignored() {
     );
     has(
         &err(&text),
-        &["s.toml:24: `topics.clicks.consumers.failure`: not supported by this version of queuesim yet"],
+        &[
+            "s.toml:24: `topics.clicks.consumers.failure`: not supported by this version of queuesim yet",
+        ],
     );
 }
 

@@ -10,9 +10,7 @@
 use super::error::ErrorKind;
 use super::raw::{RawAssignment, RawBatch, RawLink, RawPartitioner, RawTopic};
 use super::validate::Validator;
-use crate::model::{
-    Batch, Discipline, Link, Overflow, Partitioner, Pool, Queue, QueueId, Topic,
-};
+use crate::model::{Batch, Discipline, Link, Overflow, Partitioner, Pool, Queue, QueueId, Topic};
 use crate::units::QuantityKind;
 
 type Result<T> = std::result::Result<T, super::ScenarioError>;
@@ -124,7 +122,9 @@ impl Validator<'_> {
             ("batch", c.batch.is_some()),
         ];
         if let Some((name, _)) = refused.iter().find(|(_, set)| *set) {
-            return Err(self.src.error(&format!("{key}.{name}"), ErrorKind::Unsupported));
+            return Err(self
+                .src
+                .error(&format!("{key}.{name}"), ErrorKind::Unsupported));
         }
         self.consumers(key, c)
     }

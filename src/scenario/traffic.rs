@@ -149,8 +149,13 @@ fn partition_shares(model: &Model, t: usize) -> Vec<f64> {
     let mut total = 0.0;
     for p in model.producers.iter().filter(|p| p.to == Target::Topic(t)) {
         let rate = p.arrivals.mean_rate_per_s(horizon_s);
-        let spread = p.keys.map_or_else(|| even.clone(), |k| k.partition_shares(partitions));
-        shares.iter_mut().zip(spread).for_each(|(s, x)| *s += rate * x);
+        let spread = p
+            .keys
+            .map_or_else(|| even.clone(), |k| k.partition_shares(partitions));
+        shares
+            .iter_mut()
+            .zip(spread)
+            .for_each(|(s, x)| *s += rate * x);
         total += rate;
     }
     if total > 0.0 {
