@@ -50,6 +50,10 @@ pub struct Simulation {
     pub duration_s: f64,
     /// Simulated seconds discarded before measuring.
     pub warmup_s: f64,
+    /// Whether the scenario left `warmup` out: `queuesim run` then chooses
+    /// the warm-up by MSER-5 ([`crate::engine::auto_warmup`]); `warmup_s`
+    /// holds the fixed fallback (10 % of the duration) for everything else.
+    pub warmup_auto: bool,
     /// Number of independent replications (at least 1).
     pub replications: u32,
     /// Root of every random stream.

@@ -347,8 +347,8 @@ fn class_rows(model: &Model, reps: &[ReplicationResult]) -> Vec<ClassRow> {
     let mut rows = Vec::new();
     for (q, queue) in model.queues.iter().enumerate() {
         for (c, &priority) in classes.iter().enumerate() {
-            let class = |metric: &dyn Fn(&crate::engine::ClassObservations) -> f64| {
-                estimate(reps, |r| metric(&r.nodes[q].classes[c]))
+            let class = |metric: &dyn Fn(crate::engine::ClassView<'_>) -> f64| {
+                estimate(reps, |r| metric(r.nodes[q].class(c)))
             };
             rows.push(ClassRow {
                 node: queue.name.clone(),

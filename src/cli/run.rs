@@ -38,6 +38,11 @@ pub(crate) fn run_one(
         eprintln!("{} {warning}", warning_prefix());
     }
     let started = Instant::now();
+    let auto = engine::auto_warmup(model);
+    let model = auto.as_ref().map_or(model, |(chosen, _)| chosen);
+    if let Some((_, choice)) = &auto {
+        tell_warmup(choice, quiet);
+    }
     let replications = simulate_all(model, !quiet);
     let elapsed_s = started.elapsed().as_secs_f64();
     let result = results::summarize(model, &replications);
@@ -80,6 +85,28 @@ pub(crate) fn run_one(
         ));
     }
     Ok(())
+}
+
+/// Says on stderr which warm-up was chosen automatically, and warns when
+/// the pilots suggest the run is too short to settle.
+fn tell_warmup(choice: &engine::WarmupChoice, quiet: bool) {
+    if !quiet {
+        let how = if choice.detected {
+            format!("chosen by MSER-5 on {} pilot replications", choice.pilots)
+        } else {
+            "10% of the duration: too few deliveries for MSER-5".to_string()
+        };
+        eprintln!(
+            "warm-up: {} s, {how} (set `simulation.warmup` to fix it)",
+            choice.warmup_s
+        );
+    }
+    if choice.at_limit {
+        eprintln!(
+            "{} latency was still drifting at mid-run in a pilot replication: the run may be too short to reach steady state; lengthen `simulation.duration`",
+            warning_prefix()
+        );
+    }
 }
 
 /// Runs every replication in parallel, in replication order (as

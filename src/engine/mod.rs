@@ -13,15 +13,19 @@ mod rng;
 mod service;
 mod simulation;
 mod store;
+mod warmup;
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 
 pub use calendar::Calendar;
-pub use observe::{ClassObservations, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
+pub use observe::{ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
 pub use rng::{StreamKind, StreamRng, stream};
 pub use simulation::{run_classes, simulate};
+pub use warmup::{
+    PILOT_REPLICATIONS, WarmupChoice, auto_warmup, choose_warmup, run_with_auto_warmup,
+};
 
 use crate::model::Model;
 

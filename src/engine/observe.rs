@@ -17,6 +17,21 @@ pub struct ClassObservations {
     pub sojourn: Tally,
 }
 
+/// A priority class's observations, borrowed from wherever they are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassView<'a> {
+    /// Arrivals (re-publications included).
+    pub arrivals: u64,
+    /// Completed service attempts.
+    pub served: u64,
+    /// Waiting time before service, seconds.
+    pub wait: &'a Tally,
+    /// Distribution of waiting time.
+    pub wait_hist: &'a LatencyHistogram,
+    /// Waiting plus service time, seconds.
+    pub sojourn: &'a Tally,
+}
+
 /// Observations of one queue over the measured window.
 #[derive(Debug, Clone)]
 pub struct NodeObservations {
@@ -46,7 +61,8 @@ pub struct NodeObservations {
     pub in_queue: TimeWeighted,
     /// Number of messages in service over time.
     pub in_service: TimeWeighted,
-    /// Per priority class (index 0 = highest).
+    /// Per priority class (index 0 = highest); empty when the run has a
+    /// single class, whose observations are the node's own (see [`Self::class`]).
     pub classes: Vec<ClassObservations>,
 }
 
@@ -67,7 +83,31 @@ impl NodeObservations {
             sojourn_hist: LatencyHistogram::new(),
             in_queue: TimeWeighted::new(0.0),
             in_service: TimeWeighted::new(0.0),
-            classes: vec![ClassObservations::default(); classes],
+            classes: if classes > 1 {
+                vec![ClassObservations::default(); classes]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Observations of priority class `c`.
+    pub fn class(&self, c: usize) -> ClassView<'_> {
+        match self.classes.get(c) {
+            Some(k) => ClassView {
+                arrivals: k.arrivals,
+                served: k.served,
+                wait: &k.wait,
+                wait_hist: &k.wait_hist,
+                sojourn: &k.sojourn,
+            },
+            None => ClassView {
+                arrivals: self.arrivals,
+                served: self.served,
+                wait: &self.wait,
+                wait_hist: &self.wait_hist,
+                sojourn: &self.sojourn,
+            },
         }
     }
 

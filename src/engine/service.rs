@@ -47,7 +47,9 @@ impl Simulation<'_> {
         };
         let node = &mut self.nodes[q];
         node.arrivals += 1;
-        node.classes[class].arrivals += 1;
+        if let Some(k) = node.classes.get_mut(class) {
+            k.arrivals += 1;
+        }
         let queue = &self.model.queues[q];
         if let Some(consumers) = &queue.consumers
             && consumers.batch.is_none()
@@ -161,9 +163,10 @@ impl Simulation<'_> {
             let node = &mut self.nodes[q];
             node.wait.record(wait_s);
             node.wait_hist.record(wait_s);
-            let class_obs = &mut node.classes[class];
-            class_obs.wait.record(wait_s);
-            class_obs.wait_hist.record(wait_s);
+            if let Some(k) = node.classes.get_mut(class) {
+                k.wait.record(wait_s);
+                k.wait_hist.record(wait_s);
+            }
         }
         self.nodes[q].in_service.set(now_s, busy_servers);
         service_s
@@ -206,8 +209,10 @@ impl Simulation<'_> {
         node.served += 1;
         node.sojourn.record(sojourn_s);
         node.sojourn_hist.record(sojourn_s);
-        node.classes[class].served += 1;
-        node.classes[class].sojourn.record(sojourn_s);
+        if let Some(k) = node.classes.get_mut(class) {
+            k.served += 1;
+            k.sojourn.record(sojourn_s);
+        }
         failed
     }
 

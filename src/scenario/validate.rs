@@ -7,7 +7,8 @@
 //! line of the key in the user's file.
 //!
 //! Defaults: `name` is the file stem; `simulation.duration` 1000 s,
-//! `warmup` 10 % of the duration, `replications` 10, `seed` 1,
+//! `warmup` chosen automatically by `queuesim run` (MSER-5), 10 % of the
+//! duration elsewhere, `replications` 10, `seed` 1,
 //! `sample_every` duration / 1000; producer `priority` 0; route `weight` 1;
 //! queue `overflow = "drop-head"`, `discipline = "fifo"`, no capacity limit;
 //! consumer `count` 1, `failure` 0; no `retry` table means retry forever
@@ -253,6 +254,7 @@ impl Validator<'_> {
         Ok(Simulation {
             duration_s,
             warmup_s,
+            warmup_auto: raw.warmup.is_none(),
             replications,
             seed: raw.seed.unwrap_or(1),
             sample_every_s,

@@ -10,6 +10,7 @@ mod estimate;
 mod histogram;
 mod tally;
 mod time_weighted;
+pub mod warmup;
 
 pub use estimate::{Estimate, student_t_975};
 pub use histogram::LatencyHistogram;

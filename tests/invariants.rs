@@ -1,0 +1,290 @@
+//! Invariants that every run must keep, checked on random valid scenarios
+//! (proptest): small networks of queues with random capacities, overflow
+//! policies, disciplines, failures and retries, TTLs, dead-letter queues,
+//! an exchange and a partitioned topic.
+//!
+//! For each generated scenario: conservation holds exactly in every
+//! replication; every time is finite and non-negative; utilization is at
+//! most 1; percentiles are monotone; and the CSV tables are byte-identical
+//! whether the replications run on 1 or 2 threads. (Per-message delivery
+//! order is not observable from the results, so FIFO order is covered by
+//! the engine's own unit tests, not here.)
+
+use std::fmt::Write;
+use std::path::Path;
+
+use proptest::prelude::*;
+use queuesim::engine::{self, ReplicationResult};
+use queuesim::model::Model;
+use queuesim::report;
+use queuesim::results::{self, RunResult};
+use queuesim::scenario;
+
+/// One queue of a generated chain.
+#[derive(Debug, Clone)]
+struct QueueSpec {
+    capacity: Option<u64>,
+    reject: bool,
+    discipline: &'static str,
+    ttl_s: Option<f64>,
+    consumers: u32,
+    service_s: f64,
+    failure: f64,
+    max_attempts: Option<u32>,
+    backoff_s: f64,
+    dead_letter: bool,
+}
+
+/// A generated scenario: producers into a chain of queues `q0 -> q1 -> ...`,
+/// optionally through an exchange, plus an optional topic.
+#[derive(Debug, Clone)]
+struct ScenarioSpec {
+    seed: u64,
+    rates_per_s: Vec<(f64, i64)>,
+    exchange: Option<bool>,
+    queues: Vec<QueueSpec>,
+    topic: Option<(u32, u32, bool)>,
+}
+
+fn queue_spec() -> impl Strategy<Value = QueueSpec> {
+    (
+        (proptest::option::of(0u64..8), any::<bool>()),
+        prop_oneof![Just("fifo"), Just("lifo"), Just("priority")],
+        proptest::option::of(0.2f64..5.0),
+        (1u32..4, 0.05f64..1.0),
+        (0.0f64..0.4, proptest::option::of(1u32..4), 0.0f64..0.5),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                (capacity, reject),
+                discipline,
+                ttl_s,
+                (consumers, service_s),
+                retry,
+                dead_letter,
+            )| {
+                QueueSpec {
+                    capacity,
+                    reject,
+                    discipline,
+                    ttl_s,
+                    consumers,
+                    service_s,
+                    failure: retry.0,
+                    max_attempts: retry.1,
+                    backoff_s: retry.2,
+                    dead_letter,
+                }
+            },
+        )
+}
+
+fn scenario_spec() -> impl Strategy<Value = ScenarioSpec> {
+    (
+        any::<u64>(),
+        proptest::collection::vec((0.2f64..4.0, 0i64..3), 1..3),
+        proptest::option::of(any::<bool>()),
+        proptest::collection::vec(queue_spec(), 1..4),
+        proptest::option::of((1u32..4, 1u32..3, any::<bool>())),
+    )
+        .prop_map(
+            |(seed, rates_per_s, exchange, queues, topic)| ScenarioSpec {
+                seed,
+                rates_per_s,
+                exchange,
+                queues,
+                topic,
+            },
+        )
+}
+
+/// The TOML text of a generated scenario.
+fn render_scenario(spec: &ScenarioSpec) -> String {
+    let mut t = format!(
+        "[simulation]\nduration = 40\nwarmup = 5\nreplications = 3\nseed = {}\n\n",
+        spec.seed
+    );
+    let entry = if spec.exchange.is_some() { "x" } else { "q0" };
+    for (i, (rate, priority)) in spec.rates_per_s.iter().enumerate() {
+        writeln!(
+            t,
+            "[[producers]]\nname = \"p{i}\"\nto = \"{entry}\"\nrate = {rate}\npriority = {priority}\ndeadline = 3\n"
+        )
+        .unwrap();
+    }
+    if let Some(fanout) = spec.exchange {
+        let kind = if fanout { "fanout" } else { "weighted" };
+        let last = spec.queues.len() - 1;
+        let routes = if last == 0 {
+            "{ to = \"q0\" }".to_string()
+        } else {
+            format!("{{ to = \"q0\", weight = 2 }}, {{ to = \"q{last}\" }}")
+        };
+        writeln!(
+            t,
+            "[[exchanges]]\nname = \"x\"\nkind = \"{kind}\"\nroutes = [{routes}]\n"
+        )
+        .unwrap();
+    }
+    for (i, q) in spec.queues.iter().enumerate() {
+        render_queue(&mut t, i, q, i + 1 < spec.queues.len());
+    }
+    if spec.queues.iter().any(|q| q.dead_letter) {
+        t.push_str("[[queues]]\nname = \"dlq\"\n\n");
+    }
+    if let Some((partitions, consumers, keyed)) = spec.topic {
+        let (partitioner, keys) = if keyed {
+            ("key", "keys = { count = 20, skew = 1.0 }\n")
+        } else {
+            ("round-robin", "")
+        };
+        writeln!(
+            t,
+            "[[producers]]\nname = \"tp\"\nto = \"t\"\nrate = 3\n{keys}\n[[topics]]\nname = \"t\"\npartitions = {partitions}\npartitioner = \"{partitioner}\"\n[topics.consumers]\ncount = {consumers}\nservice = {{ dist = \"exponential\", mean = 0.2 }}\n"
+        )
+        .unwrap();
+    }
+    t
+}
+
+fn render_queue(t: &mut String, i: usize, q: &QueueSpec, has_next: bool) {
+    writeln!(
+        t,
+        "[[queues]]\nname = \"q{i}\"\ndiscipline = \"{}\"",
+        q.discipline
+    )
+    .unwrap();
+    if let Some(capacity) = q.capacity {
+        let overflow = if q.reject {
+            "reject-publish"
+        } else {
+            "drop-head"
+        };
+        writeln!(t, "capacity = {capacity}\noverflow = \"{overflow}\"").unwrap();
+    }
+    if let Some(ttl) = q.ttl_s {
+        writeln!(t, "ttl = {ttl}").unwrap();
+    }
+    if q.dead_letter {
+        t.push_str("dead_letter = \"dlq\"\n");
+    }
+    writeln!(
+        t,
+        "[queues.consumers]\ncount = {}\nservice = {{ dist = \"exponential\", mean = {} }}\nfailure = {}",
+        q.consumers, q.service_s, q.failure
+    )
+    .unwrap();
+    let attempts = q
+        .max_attempts
+        .map_or(String::new(), |n| format!("max_attempts = {n}, "));
+    writeln!(
+        t,
+        "retry = {{ {attempts}backoff = \"constant\", initial = {} }}",
+        q.backoff_s
+    )
+    .unwrap();
+    if has_next {
+        writeln!(t, "next = \"q{}\"", i + 1).unwrap();
+    }
+    t.push('\n');
+}
+
+fn model(text: &str) -> Model {
+    scenario::from_str(text, Path::new("gen.toml"), &[])
+        .unwrap_or_else(|e| panic!("generated scenario rejected: {e}\n{text}"))
+}
+
+/// Runs the replications of `model` on a pool of `threads` threads.
+fn run_on(model: &Model, threads: usize) -> Vec<ReplicationResult> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(|| engine::run(model))
+}
+
+fn non_negative_time(what: &str, value: f64) -> Result<(), TestCaseError> {
+    prop_assert!(
+        value.is_nan() || (value.is_finite() && value >= 0.0),
+        "{what} = {value}"
+    );
+    Ok(())
+}
+
+/// Conservation and sane times in one replication.
+fn check_replication(r: &ReplicationResult) -> Result<(), TestCaseError> {
+    prop_assert!(r.conserves(), "conservation broken: {r:?}");
+    prop_assert!(r.on_time <= r.delivered);
+    non_negative_time("latency mean", r.latency.mean())?;
+    non_negative_time("latency max", r.latency.max())?;
+    for node in &r.nodes {
+        non_negative_time("wait mean", node.wait.mean())?;
+        non_negative_time("sojourn mean", node.sojourn.mean())?;
+    }
+    for &(sum, _) in &r.latency_by_time {
+        non_negative_time("latency by time", sum)?;
+    }
+    Ok(())
+}
+
+/// Utilization, monotone percentiles and sane times in the summary.
+fn check_summary(result: &RunResult) -> Result<(), TestCaseError> {
+    prop_assert!(result.conservation_failures.is_empty());
+    let s = &result.summary;
+    let percentiles = [
+        s.p50_latency.mean,
+        s.p95_latency.mean,
+        s.p99_latency.mean,
+        s.p999_latency.mean,
+    ];
+    for p in percentiles {
+        non_negative_time("latency percentile", p)?;
+    }
+    prop_assert!(
+        percentiles
+            .windows(2)
+            .all(|w| w[0].is_nan() || w[0] <= w[1]),
+        "{percentiles:?}"
+    );
+    let quantiles: Vec<f64> = result.quantiles.iter().map(|q| q.latency.mean).collect();
+    prop_assert!(
+        quantiles.windows(2).all(|w| w[0].is_nan() || w[0] <= w[1]),
+        "{quantiles:?}"
+    );
+    for node in &result.nodes {
+        let u = node.utilization.mean;
+        prop_assert!(
+            u.is_nan() || (0.0..=1.0 + 1e-12).contains(&u),
+            "{}: utilization {u}",
+            node.node
+        );
+        non_negative_time("mean wait", node.mean_wait.mean)?;
+        non_negative_time("p99 wait", node.p99_wait.mean)?;
+        non_negative_time("mean sojourn", node.mean_sojourn.mean)?;
+        non_negative_time("p99 sojourn", node.p99_sojourn.mean)?;
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_scenarios_keep_every_invariant(spec in scenario_spec()) {
+        let text = render_scenario(&spec);
+        let model = model(&text);
+        let one = run_on(&model, 1);
+        for r in &one {
+            check_replication(r)?;
+        }
+        let result = results::summarize(&model, &one);
+        check_summary(&result)?;
+        let two = results::summarize(&model, &run_on(&model, 2));
+        prop_assert_eq!(report::render_tables(&result), report::render_tables(&two), "{}", text);
+    }
+}
