@@ -6,7 +6,8 @@
 //! Exchanges and topics hold nothing, so every route is expanded down to
 //! the queues it reaches, with a multiplier: the route's weight for a
 //! weighted or direct exchange, 1 for each copy of a fanout, the partition
-//! share for a topic. A queue with consumers whose attempts fail with
+//! share for a topic (the producer's Zipf key mass hashed to the partition
+//! for a keyed topic, an even share otherwise). A queue with consumers whose attempts fail with
 //! probability `p`, with at most `k` attempts, makes
 //! `T = (1 − pᵏ)/(1 − p)` attempts per message (`1/(1 − p)` unlimited),
 //! forwards `1 − pᵏ` of its messages along `next` and `pᵏ` to its dead
@@ -22,7 +23,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::model::{Arrivals, ExchangeKind, Model, Partitioner, QueueId, Target};
+use crate::model::{Arrivals, ExchangeKind, Keys, Model, Partitioner, QueueId, Target};
 
 /// One share of a route expanded down to a queue.
 #[derive(Debug, Clone, Copy)]
@@ -68,8 +69,17 @@ impl Routing {
     }
 }
 
-/// Expands `target` into the queues it reaches.
-fn expand(model: &Model, target: Target, share: f64, in_turn: bool, out: &mut Vec<Hop>) {
+/// Expands `target` into the queues it reaches. `keys` are the keys of the
+/// messages sent (a producer's; unknown further down the network, where a
+/// keyed topic is taken to spread messages evenly).
+fn expand(
+    model: &Model,
+    target: Target,
+    share: f64,
+    in_turn: bool,
+    keys: Option<Keys>,
+    out: &mut Vec<Hop>,
+) {
     match target {
         Target::Queue(queue) => out.push(Hop {
             queue,
@@ -82,25 +92,30 @@ fn expand(model: &Model, target: Target, share: f64, in_turn: bool, out: &mut Ve
             for (r, route) in exchange.routes.iter().enumerate() {
                 let start = out.len();
                 if exchange.kind == ExchangeKind::Fanout {
-                    expand(model, route.to, share, in_turn, out);
+                    expand(model, route.to, share, in_turn, keys, out);
                     out[start..]
                         .iter_mut()
                         .for_each(|h| h.fanout = h.fanout.or(Some((e, r))));
                 } else {
-                    expand(model, route.to, share * route.weight, in_turn, out);
+                    expand(model, route.to, share * route.weight, in_turn, keys, out);
                 }
             }
         }
         Target::Topic(t) => {
             let topic = &model.topics[t];
-            let n = topic.partitions.len() as f64;
+            let n = topic.partitions.len();
             let keyed = topic.partitioner == Partitioner::Key;
-            for &partition in &topic.partitions {
+            let shares = match keys {
+                Some(k) if keyed => k.partition_shares(n),
+                _ => vec![1.0 / n as f64; n],
+            };
+            for (&partition, partition_share) in topic.partitions.iter().zip(shares) {
                 expand(
                     model,
                     Target::Queue(partition),
-                    share / n,
+                    share * partition_share,
                     in_turn || !keyed,
+                    keys,
                     out,
                 );
             }
@@ -150,10 +165,10 @@ pub(super) fn routing(model: &Model) -> Result<Routing, String> {
         tries[q] = t;
         let mut hops = Vec::new();
         for route in &c.next {
-            expand(model, route.to, route.weight * success, false, &mut hops);
+            expand(model, route.to, route.weight * success, false, None, &mut hops);
         }
         if let (Some(dl), true) = (queue.dead_letter, dead > 0.0) {
-            expand(model, Target::Queue(dl), dead, false, &mut hops);
+            expand(model, Target::Queue(dl), dead, false, None, &mut hops);
         }
         for hop in &hops {
             forward[(q, hop.queue)] += hop.share;
@@ -166,7 +181,7 @@ pub(super) fn routing(model: &Model) -> Result<Routing, String> {
     let mut producer_hops = Vec::with_capacity(model.producers.len());
     for producer in &model.producers {
         let mut hops = Vec::new();
-        expand(model, producer.to, 1.0, false, &mut hops);
+        expand(model, producer.to, 1.0, false, producer.keys, &mut hops);
         let rate = producer_rate(model, &producer.arrivals);
         let mut gamma = DVector::<f64>::zeros(nq);
         hops.iter().for_each(|h| gamma[h.queue] += h.share * rate);
