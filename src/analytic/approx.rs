@@ -70,16 +70,7 @@ pub fn allen_cunneen_ggc(
     let rho = stable(lambda * mean / cf)?;
     let wait = erlang_c(c, lambda * mean)? / (cf / mean - lambda) * (ca2 + cs2) / 2.0;
     let sojourn = wait + mean;
-    Ok(QueueMetrics {
-        arrival_rate: lambda,
-        throughput: lambda,
-        utilization: rho,
-        loss_probability: 0.0,
-        mean_wait_s: wait,
-        mean_sojourn_s: sojourn,
-        mean_in_queue: lambda * wait,
-        mean_in_system: lambda * sojourn,
-    })
+    Ok(QueueMetrics::lossless(lambda, rho, wait, sojourn))
 }
 
 #[cfg(test)]

@@ -67,6 +67,29 @@ pub struct QueueMetrics {
     pub mean_in_system: f64,
 }
 
+impl QueueMetrics {
+    /// The metrics of a stable queue that rejects nothing: all of the
+    /// arrival rate λ is served, and the mean numbers follow from the mean
+    /// times by Little's law, `Lq = λ · W_q` and `L = λ · W`.
+    pub(crate) fn lossless(
+        arrival_rate: f64,
+        utilization: f64,
+        mean_wait_s: f64,
+        mean_sojourn_s: f64,
+    ) -> Self {
+        Self {
+            arrival_rate,
+            throughput: arrival_rate,
+            utilization,
+            loss_probability: 0.0,
+            mean_wait_s,
+            mean_sojourn_s,
+            mean_in_queue: arrival_rate * mean_wait_s,
+            mean_in_system: arrival_rate * mean_sojourn_s,
+        }
+    }
+}
+
 /// Why a queueing formula could not be evaluated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnalyticError {

@@ -98,16 +98,7 @@ pub fn mmc(lambda: f64, mu: f64, c: u32) -> Result<QueueMetrics, AnalyticError> 
     let rho = stable(lambda / (cf * mu))?;
     let wait = erlang_c(c, lambda / mu)? / (cf * mu - lambda);
     let sojourn = wait + 1.0 / mu;
-    Ok(QueueMetrics {
-        arrival_rate: lambda,
-        throughput: lambda,
-        utilization: rho,
-        loss_probability: 0.0,
-        mean_wait_s: wait,
-        mean_sojourn_s: sojourn,
-        mean_in_queue: lambda * wait,
-        mean_in_system: lambda * sojourn,
-    })
+    Ok(QueueMetrics::lossless(lambda, rho, wait, sojourn))
 }
 
 /// Exact steady state of the M/M/c/K queue: `c` exponential servers and at

@@ -34,16 +34,7 @@ pub fn mm1(lambda: f64, mu: f64) -> Result<QueueMetrics, AnalyticError> {
     let rho = stable(lambda / mu)?;
     let wait = rho / (mu - lambda);
     let sojourn = 1.0 / (mu - lambda);
-    Ok(QueueMetrics {
-        arrival_rate: lambda,
-        throughput: lambda,
-        utilization: rho,
-        loss_probability: 0.0,
-        mean_wait_s: wait,
-        mean_sojourn_s: sojourn,
-        mean_in_queue: lambda * wait,
-        mean_in_system: lambda * sojourn,
-    })
+    Ok(QueueMetrics::lossless(lambda, rho, wait, sojourn))
 }
 
 /// Exact steady state of the M/M/1/K queue: one exponential server and at
@@ -102,16 +93,7 @@ pub fn mg1(
     let rho = stable(lambda * mean)?;
     let wait = lambda * second / (2.0 * (1.0 - rho));
     let sojourn = wait + mean;
-    Ok(QueueMetrics {
-        arrival_rate: lambda,
-        throughput: lambda,
-        utilization: rho,
-        loss_probability: 0.0,
-        mean_wait_s: wait,
-        mean_sojourn_s: sojourn,
-        mean_in_queue: lambda * wait,
-        mean_in_system: lambda * sojourn,
-    })
+    Ok(QueueMetrics::lossless(lambda, rho, wait, sojourn))
 }
 
 /// Validates a second moment `E[S²]` against the mean: the variance
@@ -184,16 +166,7 @@ pub fn mm1_feedback(lambda: f64, mu: f64, p_feedback: f64) -> Result<QueueMetric
     let rho = stable(total_rate / mu)?;
     let wait = visits * rho / (mu - total_rate);
     let sojourn = visits / (mu - total_rate);
-    Ok(QueueMetrics {
-        arrival_rate: lambda,
-        throughput: lambda,
-        utilization: rho,
-        loss_probability: 0.0,
-        mean_wait_s: wait,
-        mean_sojourn_s: sojourn,
-        mean_in_queue: lambda * wait,
-        mean_in_system: lambda * sojourn,
-    })
+    Ok(QueueMetrics::lossless(lambda, rho, wait, sojourn))
 }
 
 /// Quantile `t_q` of the M/M/1 (FIFO) sojourn time, which is exponential

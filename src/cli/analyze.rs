@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::{Failure, print_stdout};
 use crate::analytic::scenario::{Applies, ScenarioAnalysis, analyze};
 use crate::model::Model;
-use crate::report::table::short;
+use crate::report::table::{grid, short};
 
 /// Analyses `model` and prints the result.
 pub(crate) fn analyze_command(model: &Model, json: bool) -> Result<(), Failure> {
@@ -21,34 +21,6 @@ pub(crate) fn analyze_command(model: &Model, json: bool) -> Result<(), Failure> 
     };
     print_stdout(&text);
     Ok(())
-}
-
-/// Left-aligned first column, right-aligned others, two spaces apart.
-fn grid(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (cell, &w))| {
-                if i == 0 {
-                    format!("{cell:<w$}")
-                } else {
-                    format!("{cell:>w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
-    out
 }
 
 /// The terminal rendering: a table per queue, the reasons, classes,

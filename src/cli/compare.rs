@@ -1,18 +1,18 @@
 //! `queuesim compare`: scenarios side by side under common random numbers.
 
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Failure, ScenarioOptions, print_stdout};
-use crate::experiment::compare::{Difference, compare, table};
+use crate::experiment::compare::{Difference, compare_runs, table};
 use crate::report::csv::to_csv;
-use crate::report::table::short;
+use crate::report::plots::render_compare;
+use crate::report::table::{grid, short};
 use crate::report::write_all;
 use crate::scenario;
 
 /// Loads every scenario with the baseline's seed and replications (unless
-/// `--seed`/`--replications` set them), compares, writes `compare.csv` to
-/// `out` and prints the side-by-side table.
+/// `--seed`/`--replications` set them), compares, writes `compare.csv` and
+/// the overlay plots to `out` and prints the side-by-side table.
 pub(crate) fn compare_command(
     scenarios: &[PathBuf],
     out: Option<&Path>,
@@ -34,18 +34,19 @@ pub(crate) fn compare_command(
         .iter()
         .map(|path| scenario::load(path, &common.all_overrides()).map_err(input))
         .collect::<Result<Vec<_>, _>>()?;
-    let differences = compare(&models).map_err(|e| Failure::Input(e.to_string()))?;
+    let comparison = compare_runs(&models).map_err(|e| Failure::Input(e.to_string()))?;
+    let differences = comparison.differences;
     let dir = out.map_or_else(|| Path::new("reports").join("compare"), Path::to_path_buf);
-    write_all(
-        &dir,
-        &[("compare.csv".to_owned(), to_csv(&table(&differences)))],
-    )
-    .map_err(|e| Failure::Run(e.to_string()))?;
+    let mut files = vec![("compare.csv".to_owned(), to_csv(&table(&differences)))];
+    for plot in render_compare(&comparison.runs).map_err(|e| Failure::Run(e.to_string()))? {
+        files.extend(plot.files());
+    }
+    write_all(&dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
     if !quiet {
         let s = &models[0].simulation;
         print_stdout(&format!(
             "common random numbers: seed {}, {} replications per scenario; differences are \
-             candidate - baseline with paired 95% CIs (* = significant)\n\n{}\nwrote compare.csv to {}\n",
+             candidate - baseline with paired 95% CIs (* = significant)\n\n{}\nwrote compare.csv and overlay plots to {}\n",
             s.seed,
             s.replications,
             side_by_side(&differences),
@@ -100,33 +101,6 @@ fn side_by_side(differences: &[Difference]) -> String {
         ];
         out.push_str(&grid(&header, &rows));
         out.push('\n');
-    }
-    out
-}
-
-/// Aligned columns: the first left-aligned, the others right-aligned.
-pub(crate) fn grid(header: &[String], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (cell, &w))| {
-                if i == 0 {
-                    format!("{cell:<w$}")
-                } else {
-                    format!("{cell:>w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
     }
     out
 }

@@ -3,13 +3,12 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::compare::grid;
 use super::{Failure, ScenarioOptions, print_stdout};
 use crate::experiment::metrics::metric_names;
 use crate::experiment::plan::{Outcome, Probe, Search, Verdict};
 use crate::experiment::range::parse_axis;
 use crate::experiment::slo::{Decision, Slo};
-use crate::report::table::short;
+use crate::report::table::{grid, short};
 use crate::scenario;
 
 /// Loads the scenario at every value of `vary`, reads the SLOs against its

@@ -34,6 +34,7 @@ pub(crate) fn run_one(
             origin.path.display()
         ))
     })?;
+    check_output_dir(dir)?;
     for warning in &model.warnings {
         eprintln!("{} {warning}", warning_prefix());
     }
@@ -85,6 +86,46 @@ pub(crate) fn run_one(
         ));
     }
     Ok(())
+}
+
+/// Whether `name` is a file a queuesim report writes: its CSV tables,
+/// plots and HTML page, or a temporary file of an interrupted write.
+fn is_report_file(name: &str) -> bool {
+    let temporary = name.starts_with('.') && name.ends_with(".tmp");
+    let extension = Path::new(name).extension().and_then(|e| e.to_str());
+    temporary || name == report::HTML_FILE || matches!(extension, Some("csv" | "svg" | "png"))
+}
+
+/// Refuses, before simulating, an output directory that is not one:
+/// a path that is a file, or a directory holding anything but report
+/// files (so that `--out` never overwrites someone's data).
+fn check_output_dir(dir: &Path) -> Result<(), Failure> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Failure::Input(format!(
+                "cannot use {} as the output directory: {e}",
+                dir.display()
+            )));
+        }
+    };
+    let foreign: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !(e.file_type().is_ok_and(|t| t.is_file()) && is_report_file(&name))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Input(format!(
+        "refusing to write the report into {}: it holds files that are not queuesim report files ({}); choose another --out",
+        dir.display(),
+        foreign.join(", ")
+    )))
 }
 
 /// Says on stderr which warm-up was chosen automatically, and warns when

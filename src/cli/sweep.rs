@@ -2,13 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use super::compare::grid;
 use super::progress::with_progress;
 use super::{Failure, print_stdout};
 use crate::experiment::range::{Setting, parse_setting};
 use crate::experiment::shard::{FORMAT, Manifest, Shard, Work, write_sweep};
 use crate::experiment::sweep::{Sweep, prepare, run, table};
 use crate::report::csv::to_csv;
+use crate::report::plots::render_sweep;
+use crate::report::table::grid;
 use crate::report::write_all;
 
 /// The arguments of `queuesim sweep`.
@@ -29,7 +30,7 @@ pub(crate) struct SweepArgs {
 }
 
 /// Loads every point, simulates the (owned part of the) grid and writes
-/// `sweep.csv` or, with `--shard`, the shard's records.
+/// `sweep.csv` with its curves or, with `--shard`, the shard's records.
 pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     let mut fixed = Vec::new();
     let mut axes = Vec::new();
@@ -82,11 +83,16 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
         None => {
             let dir = args.out.clone().unwrap_or(default_out);
             let csv = table(&sweep.layout, &records);
-            write_all(&dir, &[("sweep.csv".to_owned(), to_csv(&csv))])
-                .map_err(|e| Failure::Run(e.to_string()))?;
+            let mut files = vec![("sweep.csv".to_owned(), to_csv(&csv))];
+            for plot in
+                render_sweep(&sweep.layout, &csv).map_err(|e| Failure::Run(e.to_string()))?
+            {
+                files.extend(plot.files());
+            }
+            write_all(&dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
             if !args.quiet {
                 print_stdout(&format!(
-                    "{}\nwrote sweep.csv to {}\n",
+                    "{}\nwrote sweep.csv and sweep_curves.png/.svg to {}\n",
                     overview(&sweep, &csv),
                     dir.display()
                 ));

@@ -2,6 +2,7 @@
 //! that name the key, the file and line, and the valid choices.
 
 use super::FAMILIES;
+use super::column::ColumnError;
 use crate::units::UnitError;
 
 /// Why a distribution could not be built.
@@ -61,38 +62,10 @@ pub enum DistError {
         /// The cv of that many phases.
         suggested_cv: f64,
     },
-    /// The file of an empirical distribution could not be read as CSV.
-    #[error("cannot read {file}: {error}")]
-    Csv {
-        /// The file.
-        file: String,
-        /// The reader's error (with its line where known).
-        error: csv::Error,
-    },
-    /// The CSV file has no such column.
-    #[error("{file} has no column {column:?}; available columns: {available}")]
-    MissingColumn {
-        /// The file.
-        file: String,
-        /// The column asked for.
-        column: String,
-        /// The header of the file.
-        available: String,
-    },
-    /// A cell of the column is not a finite number >= 0.
-    #[error("{file}, line {line}, column {column:?}: {value:?} {reason}")]
-    BadValue {
-        /// The file.
-        file: String,
-        /// The 1-based line.
-        line: u64,
-        /// The column.
-        column: String,
-        /// The cell as written.
-        value: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
+    /// The file of an empirical distribution could not be read: not CSV,
+    /// no such column, or a cell that is not a finite number >= 0.
+    #[error(transparent)]
+    Column(#[from] ColumnError),
     /// The column has no values.
     #[error("{file}: column {column:?} has no values")]
     EmptyColumn {

@@ -70,51 +70,11 @@ fn read(key: &'static str, value: &Quantity, kind: QuantityKind) -> Result<f64, 
 }
 
 fn load_column(path: &Path, column: &str) -> Result<Dist, DistError> {
+    let values = super::column::read(path, column, |value| {
+        (value < 0.0).then_some("is negative; values must be >= 0")
+    })?
+    .values;
     let file = path.display().to_string();
-    let csv_error = |error| DistError::Csv {
-        file: file.clone(),
-        error,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(csv_error)?;
-    let headers = reader.headers().map_err(csv_error)?.clone();
-    let Some(index) = headers.iter().position(|h| h == column) else {
-        let available = headers
-            .iter()
-            .map(|h| format!("{h:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(DistError::MissingColumn {
-            file,
-            column: column.to_owned(),
-            available,
-        });
-    };
-    let mut values = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(csv_error)?;
-        let cell = record.get(index).unwrap_or_default();
-        if cell.is_empty() {
-            continue;
-        }
-        let bad = |reason| DistError::BadValue {
-            file: file.clone(),
-            line: record.position().map_or(0, csv::Position::line),
-            column: column.to_owned(),
-            value: cell.to_owned(),
-            reason,
-        };
-        let value: f64 = cell.parse().map_err(|_| bad("is not a number"))?;
-        if !value.is_finite() {
-            return Err(bad("is not a finite number"));
-        }
-        if value < 0.0 {
-            return Err(bad("is negative; values must be >= 0"));
-        }
-        values.push(value);
-    }
     if values.is_empty() {
         return Err(DistError::EmptyColumn {
             file,

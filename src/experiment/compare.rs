@@ -14,6 +14,7 @@ use super::metrics::Samples;
 use crate::engine;
 use crate::model::Model;
 use crate::report::csv::{Table, number};
+use crate::results::{RunResult, summarize};
 use crate::stats::Estimate;
 
 /// One metric of one candidate against the baseline.
@@ -55,16 +56,27 @@ pub enum CompareError {
     },
 }
 
-/// Simulates every model and returns each model's per-replication metrics.
-pub fn simulate_all(models: &[Model]) -> Vec<Samples> {
+/// Simulates every model and returns each model's per-replication metrics
+/// and its run result (what `queuesim run` would report).
+pub fn simulate_all(models: &[Model]) -> Vec<(Samples, RunResult)> {
     models
         .iter()
         .map(|model| {
+            let replications = engine::run(model);
             let mut samples = Samples::new(model);
-            samples.extend(model, &engine::run(model));
-            samples
+            samples.extend(model, &replications);
+            (samples, summarize(model, &replications))
         })
         .collect()
+}
+
+/// The outcome of [`compare_runs`].
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// Every candidate against the baseline, as [`compare`] returns them.
+    pub differences: Vec<Difference>,
+    /// The run result of every model, baseline first (for overlay plots).
+    pub runs: Vec<RunResult>,
 }
 
 /// Compares every model after the first with the first (the baseline), on
@@ -75,6 +87,15 @@ pub fn simulate_all(models: &[Model]) -> Vec<Samples> {
 ///
 /// [`CompareError`] with fewer than two models or unequal replication counts.
 pub fn compare(models: &[Model]) -> Result<Vec<Difference>, CompareError> {
+    compare_runs(models).map(|c| c.differences)
+}
+
+/// [`compare`], also returning every model's run result.
+///
+/// # Errors
+///
+/// [`CompareError`] with fewer than two models or unequal replication counts.
+pub fn compare_runs(models: &[Model]) -> Result<Comparison, CompareError> {
     let Some((baseline, candidates)) = models.split_first() else {
         return Err(CompareError::TooFew);
     };
@@ -92,12 +113,13 @@ pub fn compare(models: &[Model]) -> Result<Vec<Difference>, CompareError> {
             found: m.simulation.replications,
         });
     }
-    let samples = simulate_all(models);
-    Ok(candidates
+    let (samples, runs): (Vec<Samples>, Vec<RunResult>) = simulate_all(models).into_iter().unzip();
+    let differences = candidates
         .iter()
         .zip(&samples[1..])
         .flat_map(|(candidate, s)| differences(baseline, &samples[0], candidate, s))
-        .collect())
+        .collect();
+    Ok(Comparison { differences, runs })
 }
 
 /// Paired differences of the metrics `candidate` shares with `baseline`.

@@ -5,14 +5,7 @@ use std::path::Path;
 
 use super::FitError;
 
-/// The values of one column.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Column {
-    /// The values, in file order.
-    pub values: Vec<f64>,
-    /// Rows whose cell was empty (skipped, e.g. a request that timed out).
-    pub empty_cells: usize,
-}
+pub use crate::dist::Column;
 
 /// Reads column `column` of the CSV file at `path` (header row, cells
 /// trimmed; empty cells skipped and counted).
@@ -23,61 +16,16 @@ pub struct Column {
 /// column (listing the available ones), or a cell that is not a positive
 /// finite number (naming its line and column).
 pub fn read_column(path: &Path, column: &str) -> Result<Column, FitError> {
-    let file = path.display().to_string();
-    let csv_error = |error| FitError::Csv {
-        file: file.clone(),
-        error,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(csv_error)?;
-    let headers = reader.headers().map_err(csv_error)?.clone();
-    let Some(index) = headers.iter().position(|h| h == column) else {
-        return Err(FitError::MissingColumn {
-            file,
-            column: column.to_owned(),
-            available: headers
-                .iter()
-                .map(|h| format!("{h:?}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    };
-    let mut values = Vec::new();
-    let mut empty_cells = 0;
-    for record in reader.records() {
-        let record = record.map_err(csv_error)?;
-        let cell = record.get(index).unwrap_or_default();
-        if cell.is_empty() {
-            empty_cells += 1;
-            continue;
-        }
-        let bad = |reason| FitError::BadValue {
-            file: file.clone(),
-            line: record.position().map_or(0, csv::Position::line),
-            column: column.to_owned(),
-            value: cell.to_owned(),
-            reason,
-        };
-        let value: f64 = cell.parse().map_err(|_| bad("is not a number"))?;
-        if !value.is_finite() {
-            return Err(bad("is not a finite number"));
-        }
+    let reject = |value: f64| {
         if value < 0.0 {
-            return Err(bad("is negative; times must be > 0"));
+            Some("is negative; times must be > 0")
+        } else if value == 0.0 {
+            Some("is zero; the fitted families need times > 0 (is the clock too coarse?)")
+        } else {
+            None
         }
-        if value == 0.0 {
-            return Err(bad(
-                "is zero; the fitted families need times > 0 (is the clock too coarse?)",
-            ));
-        }
-        values.push(value);
-    }
-    Ok(Column {
-        values,
-        empty_cells,
-    })
+    };
+    Ok(crate::dist::column::read(path, column, reject)?)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub mod mle;
 pub mod plot;
 pub mod text;
 
-use crate::dist::Dist;
+use crate::dist::{ColumnError, Dist};
 use gof::Model;
 pub use gof::{Dispersion, PoissonCheck};
 pub use mle::Param;
@@ -103,38 +103,10 @@ impl Kind {
 /// Why values could not be fitted.
 #[derive(Debug, thiserror::Error)]
 pub enum FitError {
-    /// The file could not be read as CSV with a header row.
-    #[error("cannot read {file}: {error}")]
-    Csv {
-        /// The file.
-        file: String,
-        /// The reader's error (with its line where known).
-        error: csv::Error,
-    },
-    /// The CSV file has no such column.
-    #[error("{file} has no column {column:?}; available columns: {available}")]
-    MissingColumn {
-        /// The file.
-        file: String,
-        /// The column asked for.
-        column: String,
-        /// The header of the file.
-        available: String,
-    },
-    /// A cell of the column is not a positive finite number.
-    #[error("{file}, line {line}, column {column:?}: {value:?} {reason}")]
-    BadValue {
-        /// The file.
-        file: String,
-        /// The 1-based line.
-        line: u64,
-        /// The column.
-        column: String,
-        /// The cell as written.
-        value: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
+    /// The file could not be read: not CSV, no such column, or a cell
+    /// that is not a positive finite number.
+    #[error(transparent)]
+    Column(#[from] ColumnError),
     /// A value passed to [`fit`] is not positive and finite.
     #[error("value #{index} = {value} is not a positive finite number")]
     NotPositive {

@@ -5,16 +5,12 @@
 //! Text is set in DejaVu Sans from the `dejavu` crate, registered with
 //! plotters' `ab_glyph` renderer, so no system font is needed.
 
-use std::sync::OnceLock;
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
 
 use super::{FitError, FitReport};
+use crate::report::plots::style::{FAMILY, register_fonts};
 
-/// Font family the plot's text is set in.
-const FAMILY: &str = "sans-serif";
 /// Size of the SVG in pixels, (width, height).
 const SIZE: (u32, u32) = (760, 640);
 /// Most quantiles drawn (evenly spaced probabilities), to keep the file small.
@@ -29,7 +25,9 @@ const POINT: RGBColor = RGBColor(0, 114, 178);
 ///
 /// When the embedded font is rejected or plotters fails to draw.
 pub fn qq_svg(report: &FitReport, values: &[f64], source: &str) -> Result<String, FitError> {
-    register_fonts()?;
+    register_fonts().map_err(|message| FitError::Plot {
+        message: message.into(),
+    })?;
     let best = report.best();
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -103,20 +101,6 @@ fn draw<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.5))
         .draw()
-}
-
-/// Registers DejaVu Sans as plotters' `sans-serif` family, once per process.
-fn register_fonts() -> Result<(), FitError> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED
-        .get_or_init(|| register_font(FAMILY, FontStyle::Normal, dejavu::sans::regular()).is_ok());
-    if ok {
-        Ok(())
-    } else {
-        Err(FitError::Plot {
-            message: "the embedded DejaVu Sans font was rejected by the font renderer".into(),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -46,15 +46,17 @@ fn push_row(out: &mut String, cells: &[String], widths: &[usize]) {
     let _ = writeln!(out, "{}", line.join("  ").trim_end());
 }
 
-fn render_grid(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+/// Aligned columns, two spaces apart: the first left-aligned, the others
+/// right-aligned, each as wide as its widest cell.
+pub(crate) fn grid<H: AsRef<str>>(header: &[H], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.as_ref().chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let header: Vec<String> = header.iter().map(|h| h.as_ref().to_owned()).collect();
     push_row(&mut out, &header, &widths);
     rows.iter().for_each(|row| push_row(&mut out, row, &widths));
     out
@@ -80,7 +82,7 @@ pub fn summary(result: &RunResult) -> String {
         .iter()
         .map(|(name, e)| vec![name.to_string(), with_ci(*e)])
         .collect();
-    let mut out = render_grid(&["metric", "mean ± 95% CI"], &rows);
+    let mut out = grid(&["metric", "mean ± 95% CI"], &rows);
     out.push('\n');
     let node_rows: Vec<Vec<String>> = result
         .nodes
@@ -98,7 +100,7 @@ pub fn summary(result: &RunResult) -> String {
             ]
         })
         .collect();
-    out.push_str(&render_grid(
+    out.push_str(&grid(
         &[
             "node",
             "utilization",
@@ -148,7 +150,7 @@ mod tests {
 
     #[test]
     fn grid_aligns_columns() {
-        let grid = render_grid(&["a", "bb"], &[vec!["long".into(), "1".into()]]);
+        let grid = grid(&["a", "bb"], &[vec!["long".into(), "1".into()]]);
         assert_eq!(grid, "a     bb\nlong   1\n");
     }
 }

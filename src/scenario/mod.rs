@@ -31,6 +31,7 @@ mod arrivals;
 mod describe;
 mod error;
 mod graph;
+mod limits;
 mod locate;
 mod overrides;
 mod raw;
@@ -104,7 +105,9 @@ pub fn from_str(text: &str, origin: &Path, overrides: &[String]) -> Result<Model
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    limits::check_size(&raw, &src)?;
     let mut model = validate::build(&raw, &src, origin, base_dir)?;
+    limits::check_budget(&model, &src)?;
     graph::check(&model, &src)?;
     model.warnings.extend(traffic::warnings(&model));
     Ok(model)

@@ -203,17 +203,12 @@ impl Figure for LatencyFigure<'_> {
         "End-to-end latency".to_string()
     }
 
-    fn size(&self) -> (u32, u32) {
-        (1200, 560)
-    }
-
-    fn draw<DB: DrawingBackend>(
+    fn draw_body<DB: DrawingBackend>(
         &self,
-        root: &DrawingArea<DB, Shift>,
+        body: &DrawingArea<DB, Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let body = style::titled(root, &self.title())?;
         let Some(x_max_s) = self.x_upper_s() else {
-            return style::note(&body, "no message was delivered: no latency to plot");
+            return style::note(body, "no message was delivered: no latency to plot");
         };
         let (left, right) = body.split_horizontally(600);
         self.draw_cdf(&left, x_max_s)?;

@@ -7,20 +7,23 @@
 //! The SVG files name the generic `sans-serif` family, so a browser shows
 //! them with its own sans-serif font.
 
+mod compare;
 mod latency;
 mod nodes;
 mod queues;
-mod style;
+pub(crate) mod style;
+mod sweep;
 mod waits;
+
+pub use compare::render_compare;
+pub use sweep::render_sweep;
 
 use std::fs;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
 
 use crate::model::Model;
 use crate::results::RunResult;
@@ -38,6 +41,16 @@ pub struct Plot {
     pub svg: String,
     /// The PNG file's bytes.
     pub png: Vec<u8>,
+}
+
+impl Plot {
+    /// The plot's two files, `(file name, bytes)`: SVG, then PNG.
+    pub fn files(&self) -> [(String, Vec<u8>); 2] {
+        [
+            (format!("{}.svg", self.name), self.svg.clone().into_bytes()),
+            (format!("{}.png", self.name), self.png.clone()),
+        ]
+    }
 }
 
 /// A plot could not be drawn or encoded.
@@ -69,18 +82,28 @@ trait Figure {
     fn name(&self) -> &'static str;
     /// Title drawn at the top.
     fn title(&self) -> String;
-    /// Size in pixels.
-    fn size(&self) -> (u32, u32);
-    /// Draws the whole plot on `root`.
+    /// Size in pixels; 1200 × 560 unless the figure needs another.
+    fn size(&self) -> (u32, u32) {
+        (1200, 560)
+    }
+    /// Draws the plot's content on `body`, the area below the title.
+    fn draw_body<DB: DrawingBackend>(
+        &self,
+        body: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+    /// Draws the whole plot on `root`: the title, then the content.
     fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
-    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let body = style::titled(root, &self.title())?;
+        self.draw_body(&body)
+    }
 }
 
 /// Every plot of a run of `model`, in a fixed order.
 pub fn render_all(model: &Model, result: &RunResult) -> Result<Vec<Plot>, PlotError> {
-    register_fonts()?;
+    with_fonts()?;
     Ok(vec![
         render(&latency::LatencyFigure::new(model, result))?,
         render(&queues::QueueLengthFigure::new(model, result))?,
@@ -89,22 +112,12 @@ pub fn render_all(model: &Model, result: &RunResult) -> Result<Vec<Plot>, PlotEr
     ])
 }
 
-/// Registers DejaVu Sans (regular and bold) as plotters' `sans-serif`
-/// family, once per process.
-fn register_fonts() -> Result<(), PlotError> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok()
-            && register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold()).is_ok()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(PlotError::Draw {
-            plot: "fonts",
-            message: "the embedded DejaVu Sans font was rejected by the font renderer".into(),
-        })
-    }
+/// Registers the embedded font, as every set of plots needs first.
+fn with_fonts() -> Result<(), PlotError> {
+    style::register_fonts().map_err(|message| PlotError::Draw {
+        plot: "fonts",
+        message: message.into(),
+    })
 }
 
 fn render<F: Figure>(figure: &F) -> Result<Plot, PlotError> {

@@ -7,13 +7,15 @@ use plotters::prelude::*;
 use super::Figure;
 use super::latency::legend;
 use super::style::{self, AXIS_PX, CAPTION_PX, LABEL_PX};
-use crate::results::{NodeRow, RunResult};
+use crate::results::{NodeRow, NodeTheory, RunResult};
 use crate::stats::Estimate;
 
 /// Half-width of a bar, in slots (one slot per queue).
 const BAR_HALF_WIDTH: f64 = 0.35;
 /// Half-width of a whisker's end caps, pixels.
 const CAP_PX: i32 = 8;
+/// Where theory's marker sits, in slots right of the bar's centre.
+const THEORY_OFFSET: f64 = 0.42;
 
 /// The utilization and loss plot (`node_utilization_loss.png` / `.svg`).
 pub struct NodeFigure<'a> {
@@ -27,6 +29,8 @@ struct Metric {
     /// Smallest upper end of the value axis.
     at_least: f64,
     value: fn(&NodeRow) -> Estimate,
+    /// Theory's value, drawn beside the bar where an exact result applies.
+    theory: fn(&NodeTheory) -> f64,
 }
 
 const METRICS: [Metric; 2] = [
@@ -35,12 +39,14 @@ const METRICS: [Metric; 2] = [
         axis: "busy fraction of consumers",
         at_least: 1.0,
         value: |n| n.utilization,
+        theory: |t| t.utilization,
     },
     Metric {
         caption: "loss",
         axis: "lost / arrivals at the queue",
         at_least: 0.01,
         value: |n| n.loss_ratio,
+        theory: |t| t.loss,
     },
 ];
 
@@ -58,10 +64,18 @@ impl<'a> NodeFigure<'a> {
         metric: &Metric,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let estimates: Vec<Estimate> = self.nodes.iter().map(metric.value).collect();
+        let theory: Vec<(usize, f64)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((i, (metric.theory)(n.theory.as_ref()?))))
+            .filter(|(_, v)| v.is_finite())
+            .collect();
         let y_max = style::upper(
             estimates
                 .iter()
                 .map(|e| e.mean + e.ci95.max(0.0))
+                .chain(theory.iter().map(|&(_, v)| v))
                 .chain([metric.at_least / 1.05]),
         )
         .unwrap_or(metric.at_least);
@@ -127,8 +141,35 @@ impl<'a> NodeFigure<'a> {
                         + PathElement::new([(-CAP_PX, 0), (CAP_PX, 0)], whisker)
                 }),
         )?;
+        draw_theory(&mut chart, &theory)?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
+}
+
+/// Theory's `(queue slot, value)` as diamonds beside the bars; a legend
+/// entry only when theory applies to some queue.
+fn draw_theory<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<
+            plotters::coord::types::RangedCoordf64,
+            plotters::coord::types::RangedCoordf64,
+        >,
+    >,
+    theory: &[(usize, f64)],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    if theory.is_empty() {
+        return Ok(());
+    }
+    let colour = style::colour(1);
+    chart
+        .draw_series(theory.iter().map(|&(i, value)| {
+            TriangleMarker::new((i as f64 + THEORY_OFFSET, value), 7, colour.filled())
+        }))?
+        .label("theory")
+        .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 7, colour.filled()));
+    Ok(())
 }
 
 impl Figure for NodeFigure<'_> {
@@ -144,13 +185,12 @@ impl Figure for NodeFigure<'_> {
         (1200, 520)
     }
 
-    fn draw<DB: DrawingBackend>(
+    fn draw_body<DB: DrawingBackend>(
         &self,
-        root: &DrawingArea<DB, Shift>,
+        body: &DrawingArea<DB, Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let body = style::titled(root, &self.title())?;
         if self.nodes.is_empty() {
-            return style::note(&body, "no queue to plot");
+            return style::note(body, "no queue to plot");
         }
         let (left, right) = body.split_horizontally(600);
         self.draw_metric(&left, &METRICS[0])?;

@@ -149,13 +149,12 @@ impl Figure for QueueLengthFigure<'_> {
         )
     }
 
-    fn draw<DB: DrawingBackend>(
+    fn draw_body<DB: DrawingBackend>(
         &self,
-        root: &DrawingArea<DB, Shift>,
+        body: &DrawingArea<DB, Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let body = style::titled(root, &self.title())?;
         if self.panels.is_empty() {
-            return style::note(&body, "no queue to plot");
+            return style::note(body, "no queue to plot");
         }
         let areas = body.split_evenly((self.panels.len(), 1));
         for (panel, area) in self.panels.iter().zip(&areas) {

@@ -1,6 +1,9 @@
 //! The look shared by every plot: fonts, colours, axis ranges.
 
+use std::sync::OnceLock;
+
 use plotters::prelude::*;
+use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Font family registered from DejaVu Sans.
@@ -31,6 +34,25 @@ pub const LIMIT: RGBColor = RGBColor(200, 30, 30);
 /// The `i`-th series colour (cycling).
 pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// Registers DejaVu Sans (regular and bold), embedded by the `dejavu`
+/// crate, as plotters' [`FAMILY`], once per process.
+///
+/// # Errors
+///
+/// What to tell the user when the font renderer rejects the embedded font.
+pub(crate) fn register_fonts() -> Result<(), &'static str> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        register_font(FAMILY, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && register_font(FAMILY, FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err("the embedded DejaVu Sans font was rejected by the font renderer")
+    }
 }
 
 /// Text style of a given size.

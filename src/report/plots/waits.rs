@@ -41,17 +41,12 @@ impl Figure for WaitFigure<'_> {
         "Waiting time per queue".to_string()
     }
 
-    fn size(&self) -> (u32, u32) {
-        (1200, 560)
-    }
-
-    fn draw<DB: DrawingBackend>(
+    fn draw_body<DB: DrawingBackend>(
         &self,
-        root: &DrawingArea<DB, Shift>,
+        body: &DrawingArea<DB, Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let body = style::titled(root, &self.title())?;
         if self.queues.is_empty() {
-            return style::note(&body, "no queue with consumers");
+            return style::note(body, "no queue with consumers");
         }
         let x_max_s = style::upper(
             self.queues
@@ -60,7 +55,7 @@ impl Figure for WaitFigure<'_> {
         )
         .unwrap_or(MIN_AXIS_S)
         .max(MIN_AXIS_S);
-        let mut chart = ChartBuilder::on(&body)
+        let mut chart = ChartBuilder::on(body)
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(70)

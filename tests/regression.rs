@@ -1,0 +1,75 @@
+//! One test per bug found by the hostile-input and fuzzing work of issue 8,
+//! named after what broke.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use queuesim::scenario;
+
+fn load(text: &str) -> Result<queuesim::model::Model, String> {
+    scenario::from_str(text, Path::new("x.toml"), &[]).map_err(|e| e.to_string())
+}
+
+fn mm1(simulation: &str, rate: &str) -> String {
+    format!(
+        "[simulation]\n{simulation}\n[[producers]]\nname = \"p\"\nto = \"q\"\nrate = {rate}\n\
+         [[queues]]\nname = \"q\"\n[queues.consumers]\n\
+         service = {{ dist = \"exponential\", mean = 1.0 }}\n"
+    )
+}
+
+/// Issue 8: 10^5 queues made validation allocate an n×n matrix (80 GB)
+/// for the traffic equations and abort.
+#[test]
+fn issue_8_a_hundred_thousand_queues_is_an_error_not_an_abort() {
+    let mut text = mm1("duration = 1", "1");
+    for i in 0..100_000 {
+        write!(text, "[[queues]]\nname = \"extra{i}\"\n").unwrap();
+    }
+    let err = load(&text).unwrap_err();
+    assert!(
+        err.contains("100001 nodes") && err.contains("1000"),
+        "{err}"
+    );
+}
+
+/// Issue 8: partitions count as nodes too (a topic may have up to 10^5).
+#[test]
+fn issue_8_huge_topics_count_their_partitions() {
+    let text = "[[producers]]\nname = \"p\"\nto = \"t\"\nrate = 1\n[[topics]]\nname = \"t\"\n\
+                partitions = 100000\n[topics.consumers]\ncount = 1\n\
+                service = { dist = \"exponential\", mean = 0.001 }\n";
+    let err = load(text).unwrap_err();
+    assert!(err.contains("`topics`") && err.contains("nodes"), "{err}");
+}
+
+/// Issue 8: a rate of 1e300/s was accepted; the clock stopped advancing
+/// (gaps below its resolution) while the backlog grew without bound.
+#[test]
+fn issue_8_an_absurd_rate_is_an_error() {
+    let err = load(&mm1("duration = 100", "1e300")).unwrap_err();
+    assert!(err.contains("producers.p") && err.contains("2^40"), "{err}");
+}
+
+/// Issue 8: a duration of 1e300 s ran (effectively) forever.
+#[test]
+fn issue_8_an_endless_duration_is_an_error() {
+    let err = load(&mm1("duration = 1e300", "0.8")).unwrap_err();
+    assert!(err.contains("messages"), "{err}");
+}
+
+/// Issue 8: `sample_every = 1e-300` tried to record 10^302 samples.
+#[test]
+fn issue_8_a_tiny_sample_interval_is_an_error() {
+    let err = load(&mm1("duration = 100\nsample_every = 1e-300", "0.8")).unwrap_err();
+    assert!(
+        err.contains("simulation.sample_every") && err.contains("use at least"),
+        "{err}"
+    );
+}
+
+/// The limits leave the largest sensible runs alone: 10^9 s at a low rate.
+#[test]
+fn issue_8_limits_accept_long_runs() {
+    load(&mm1("duration = 1e9\nsample_every = 1e6", "0.001")).unwrap();
+}
