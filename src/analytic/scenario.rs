@@ -7,7 +7,7 @@
 //! 1. the traffic equations over producers, exchanges, topics, `next`
 //!    routes, retries (Bernoulli feedback, `1/(1 − p)` attempts per
 //!    message) and dead-letter routes give each queue's arrival and
-//!    attempt rates ([`routing`]);
+//!    attempt rates (`routing`);
 //! 2. a queue is *Poisson-fed* when every producer that reaches it is
 //!    Poisson, every queue upstream of it is an exponential, unbounded,
 //!    stable queue without TTL, and no two copies of one fanout merge

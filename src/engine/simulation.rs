@@ -273,14 +273,8 @@ impl<'m> Simulation<'m> {
                 Event::Publish(p) => self.publish(p as usize),
                 Event::ServiceEnd(copy) => self.service_end(copy),
                 Event::BatchEnd(batch) => self.batch_end(batch),
-                Event::Republish(copy) | Event::LinkArrival(copy) => {
-                    let queue = self.store.copies.get(copy).queue as usize;
-                    if matches!(event, Event::Republish(_)) {
-                        self.arrive(queue, copy);
-                    } else {
-                        self.enqueue(queue, copy);
-                    }
-                }
+                Event::Republish(copy) => self.arrive(self.queue_of(copy), copy),
+                Event::LinkArrival(copy) => self.enqueue(self.queue_of(copy), copy),
                 Event::Expiry(queue) => self.expire(queue as usize),
                 Event::BatchTimeout(queue) => {
                     self.queues[queue as usize].batch_timer_armed = false;
@@ -291,6 +285,11 @@ impl<'m> Simulation<'m> {
             }
         }
         self.now_s = self.end_s;
+    }
+
+    /// The queue a copy is at or heading to.
+    fn queue_of(&self, copy: CopyId) -> usize {
+        self.store.copies.get(copy).queue as usize
     }
 
     fn publish(&mut self, p: usize) {

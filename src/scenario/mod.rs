@@ -4,17 +4,17 @@
 //! Loading runs in stages, each in its own module:
 //!
 //! 1. bytes to text (UTF-8 is required) and `--set KEY=VALUE` edits applied
-//!    to the document ([`overrides`]), keeping the file's layout;
+//!    to the document (`overrides`), keeping the file's layout;
 //! 2. the text is deserialized into structs that mirror the file
-//!    ([`raw`]); unknown keys and wrong types stop here;
-//! 3. the raw structs become the [`Model`] ([`validate`]): defaults, units,
+//!    (`raw`); unknown keys and wrong types stop here;
+//! 3. the raw structs become the [`Model`] (`validate`): defaults, units,
 //!    distributions, names resolved to indices, ranges checked;
-//! 4. the routing graph is checked ([`graph`]): a message source exists,
+//! 4. the routing graph is checked (`graph`): a message source exists,
 //!    every node is reachable and has an exit;
-//! 5. the traffic equations ([`traffic`]) give each queue's offered load;
+//! 5. the traffic equations (`traffic`) give each queue's offered load;
 //!    an unstable unbounded queue becomes a warning in [`Model::warnings`].
 //!
-//! [`describe`] renders the result for `queuesim validate`.
+//! `describe` renders the result for `queuesim validate`.
 //!
 //! # Examples
 //!
