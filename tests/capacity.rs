@@ -33,6 +33,32 @@ fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stderr).to_string()
 }
 
+/// Checks the plot `name` written to `dir`: a PNG with its signature and
+/// `size`, and an SVG of that size showing every one of `texts`.
+fn assert_plot(dir: &Path, name: &str, size: (u32, u32), texts: &[&str]) {
+    let png = fs::read(dir.join(format!("{name}.png"))).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{name}.png signature"
+    );
+    assert_eq!(&png[12..16], b"IHDR", "{name}.png");
+    let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
+    assert_eq!(
+        (be(&png[16..20]), be(&png[20..24])),
+        size,
+        "{name}.png size"
+    );
+    let svg = fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
+    let (width, height) = size;
+    assert!(
+        svg.contains(&format!("width=\"{width}\" height=\"{height}\"")),
+        "{name}.svg size"
+    );
+    for text in texts {
+        assert!(svg.contains(text), "{name}.svg lacks the text {text:?}");
+    }
+}
+
 #[test]
 fn plan_finds_eleven_consumers_for_mmc_as_theory_says() {
     let assert = queuesim()
@@ -124,6 +150,28 @@ fn identical_scenarios_differ_by_exactly_zero() {
         rows += 1;
     }
     assert!(rows > 20, "{text}");
+    assert_plot(
+        out.path(),
+        "compare_latency_cdf",
+        (1200, 560),
+        &[
+            "End-to-end latency by scenario",
+            "end-to-end latency (s)",
+            "P(latency ≤ x)",
+            "small",
+        ],
+    );
+    assert_plot(
+        out.path(),
+        "compare_utilization",
+        (1200, 520),
+        &[
+            "Utilization per queue by scenario",
+            "queue",
+            "busy fraction of consumers",
+            "95% confidence interval",
+        ],
+    );
 }
 
 /// Mean sojourn of M/M/2 (mu = 1) minus that of M/M/1 (mu = 2), lambda = 1.6.
@@ -213,6 +261,21 @@ fn a_sweep_sharded_three_ways_merges_byte_identical() {
         "{text}"
     );
     assert!(text.contains("orders.utilization,orders.utilization_ci95"));
+    assert_plot(
+        &whole,
+        "sweep_curves",
+        (1200, 900),
+        &[
+            "Sweep over queues.orders.consumers.count (one curve per producers.web.rate)",
+            "p50 latency",
+            "p99 latency",
+            "latency (s)",
+            "success ratio",
+            "busy fraction of consumers",
+            "producers.web.rate=8",
+            "95% confidence band",
+        ],
+    );
     let err = queuesim().arg("merge").args(&shards[..2]).assert().code(2);
     assert!(stderr_of(&err).contains("missing: 2"));
 }

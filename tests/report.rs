@@ -227,4 +227,9 @@ fn the_report_shows_the_legends_of_deadlines_and_capacities() {
     let queues = String::from_utf8_lossy(file(&files, "queue_length.svg")).into_owned();
     assert!(queues.contains("capacity 4"), "capacity legend");
     assert!(queues.contains("waiting (ready)"), "series legend");
+    let nodes = String::from_utf8_lossy(file(&files, "node_utilization_loss.svg")).into_owned();
+    assert!(
+        nodes.contains(">\ntheory\n<"),
+        "theory beside the bars (M/M/1/K)"
+    );
 }

@@ -3,6 +3,7 @@
 //! with 95% CI whiskers.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::latency::legend;
@@ -189,14 +190,7 @@ impl Figure for UtilizationBars<'_> {
 
 /// 95% CI whiskers, with end caps, on every bar that has one.
 fn draw_whiskers<'b, DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<
-            plotters::coord::types::RangedCoordf64,
-            plotters::coord::types::RangedCoordf64,
-        >,
-    >,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     bars: impl Iterator<Item = &'b (f64, Estimate)>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let whisker = BLACK.stroke_width(2);

@@ -2,6 +2,7 @@
 //! whiskers at its 95% confidence interval.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::Figure;
@@ -146,17 +147,10 @@ impl<'a> NodeFigure<'a> {
     }
 }
 
-/// Theory's `(queue slot, value)` as diamonds beside the bars; a legend
+/// Theory's `(queue slot, value)` as triangles beside the bars; a legend
 /// entry only when theory applies to some queue.
 fn draw_theory<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<
-            plotters::coord::types::RangedCoordf64,
-            plotters::coord::types::RangedCoordf64,
-        >,
-    >,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     theory: &[(usize, f64)],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     if theory.is_empty() {

@@ -7,6 +7,7 @@
 //! so the plot shows exactly the numbers of the file next to it.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::latency::legend;
@@ -18,6 +19,8 @@ use crate::stats::Estimate;
 
 /// Suffix of a queue's utilization metric in `sweep.csv`.
 const UTILIZATION: &str = ".utilization";
+/// Top of a ratio's value axis (a panel not drawn from zero is a ratio).
+const RATIO_MAX: f64 = 1.0;
 
 /// The sweep plot (`sweep_curves.png` / `.svg`) of a sweep's table.
 ///
@@ -33,7 +36,8 @@ pub fn render_sweep(layout: &Layout, table: &Table) -> Result<Vec<Plot>, PlotErr
 struct Panel {
     caption: String,
     axis: &'static str,
-    /// Whether the value axis starts at zero (otherwise it spans the data).
+    /// Whether the value axis starts at zero (otherwise the panel is a
+    /// ratio and the axis spans its data, up to 1).
     from_zero: bool,
     /// Per point, in table row order.
     estimates: Vec<Estimate>,
@@ -266,14 +270,19 @@ fn busiest(layout: &Layout, table: &Table) -> Option<String> {
         .map(|(node, _)| node.to_owned())
 }
 
-/// The value axis of a panel: from zero (or the lowest lower CI end) to
-/// the highest upper CI end, with headroom.
+/// The value axis of a panel: from zero (or, for a ratio, the lowest lower
+/// CI end) to the highest upper CI end, with headroom; a ratio's axis stops
+/// at 1.
 fn y_range(panel: &Panel) -> (f64, f64) {
     let ends = || {
-        panel.estimates.iter().filter(|e| e.mean.is_finite()).map(|e| {
-            let half = if e.ci95.is_finite() { e.ci95 } else { 0.0 };
-            (e.mean - half, e.mean + half)
-        })
+        panel
+            .estimates
+            .iter()
+            .filter(|e| e.mean.is_finite())
+            .map(|e| {
+                let half = if e.ci95.is_finite() { e.ci95 } else { 0.0 };
+                (e.mean - half, e.mean + half)
+            })
     };
     let hi = ends().map(|(_, h)| h).fold(f64::NEG_INFINITY, f64::max);
     let lo = ends().map(|(l, _)| l).fold(f64::INFINITY, f64::min);
@@ -284,23 +293,17 @@ fn y_range(panel: &Panel) -> (f64, f64) {
         return (0.0, style::upper([hi]).unwrap_or(1.0));
     }
     let pad = ((hi - lo) * 0.05).max(1e-3);
-    ((lo - pad).max(0.0), hi + pad)
+    ((lo - 2.0 * pad).max(0.0), (hi + pad).min(RATIO_MAX))
 }
 
 /// The 95% confidence band of curve `i`: the area between mean ± ci95.
 fn draw_band<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<
-            plotters::coord::types::RangedCoordf64,
-            plotters::coord::types::RangedCoordf64,
-        >,
-    >,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     points: &[(f64, Estimate)],
     i: usize,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let with_ci: Vec<&(f64, Estimate)> = points.iter().filter(|(_, e)| e.ci95.is_finite()).collect();
+    let with_ci: Vec<&(f64, Estimate)> =
+        points.iter().filter(|(_, e)| e.ci95.is_finite()).collect();
     if with_ci.len() < 2 {
         return Ok(());
     }
@@ -348,5 +351,40 @@ impl Figure for SweepFigure {
             self.draw_panel(area, panel, i == 0)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_values_become_categories_in_order_of_appearance() {
+        let XAxis::Categories { slots, labels } = XAxis::new(&["lifo", "fifo", "lifo"]) else {
+            panic!("text values are categories");
+        };
+        assert_eq!(slots, [0.0, 1.0, 0.0]);
+        assert_eq!(labels, ["lifo", "fifo"]);
+        assert!(matches!(XAxis::new(&["1", "2.5"]), XAxis::Numeric(_)));
+    }
+
+    #[test]
+    fn a_ratio_axis_stops_at_one_and_latency_starts_at_zero() {
+        let estimate = |mean, ci95| Estimate { mean, ci95 };
+        let mut panel = Panel {
+            caption: String::new(),
+            axis: "",
+            from_zero: false,
+            estimates: vec![
+                estimate(1.0, 0.0),
+                estimate(0.9, 0.05),
+                estimate(f64::NAN, 0.1),
+            ],
+        };
+        let (lo, hi) = y_range(&panel);
+        assert_eq!(hi, 1.0);
+        assert!(lo < 0.85 && lo > 0.8, "{lo}");
+        panel.from_zero = true;
+        assert_eq!(y_range(&panel).0, 0.0);
     }
 }
