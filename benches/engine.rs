@@ -66,13 +66,21 @@ fn minimal_loop(servers: u32, duration_s: f64) -> u64 {
             push(&mut heap, now + arrivals.sample::<f64, _>(Exp1) / 0.8, true);
             if busy < servers {
                 busy += 1;
-                push(&mut heap, now + services.sample::<f64, _>(Exp1) * mean_service, false);
+                push(
+                    &mut heap,
+                    now + services.sample::<f64, _>(Exp1) * mean_service,
+                    false,
+                );
             } else {
                 waiting += 1;
             }
         } else if waiting > 0 {
             waiting -= 1;
-            push(&mut heap, now + services.sample::<f64, _>(Exp1) * mean_service, false);
+            push(
+                &mut heap,
+                now + services.sample::<f64, _>(Exp1) * mean_service,
+                false,
+            );
         } else {
             busy -= 1;
         }

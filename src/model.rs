@@ -139,8 +139,7 @@ impl Arrivals {
                 rate_on_per_s,
                 rate_off_per_s,
             } => {
-                (on_mean_s * rate_on_per_s + off_mean_s * rate_off_per_s)
-                    / (on_mean_s + off_mean_s)
+                (on_mean_s * rate_on_per_s + off_mean_s * rate_off_per_s) / (on_mean_s + off_mean_s)
             }
             Arrivals::Piecewise {
                 times_s,
@@ -148,7 +147,11 @@ impl Arrivals {
             } => {
                 let mut messages = 0.0;
                 for (i, (&start, &rate)) in times_s.iter().zip(rates_per_s).enumerate() {
-                    let end = times_s.get(i + 1).copied().unwrap_or(horizon_s).min(horizon_s);
+                    let end = times_s
+                        .get(i + 1)
+                        .copied()
+                        .unwrap_or(horizon_s)
+                        .min(horizon_s);
                     messages += rate * (end - start).max(0.0);
                 }
                 messages / horizon_s

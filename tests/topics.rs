@@ -62,7 +62,10 @@ fn keyed_topic_with_one_consumer_per_partition_is_mm1_per_partition() {
             node.utilization,
             theory.utilization,
         );
-        let column = node.theory.as_ref().expect("theory applies to each partition");
+        let column = node
+            .theory
+            .as_ref()
+            .expect("theory applies to each partition");
         assert!((column.mean_sojourn_s - theory.mean_sojourn_s).abs() < 1e-12);
     }
     assert!(queuesim::results::theory_disagreements(&result).is_empty());

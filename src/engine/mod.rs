@@ -20,7 +20,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 pub use calendar::Calendar;
-pub use observe::{ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
+pub use observe::{
+    ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample,
+};
 pub use rng::{StreamKind, StreamRng, stream};
 pub use simulation::{run_classes, simulate};
 pub use warmup::{

@@ -231,7 +231,8 @@ impl<'m> Simulation<'m> {
     /// initial backlog, the warm-up end and the first sample.
     fn start(&mut self) {
         for p in 0..self.model.producers.len() {
-            if let Some(first_s) = self.producers[p].next_after(&self.model.producers[p].arrivals, 0.0)
+            if let Some(first_s) =
+                self.producers[p].next_after(&self.model.producers[p].arrivals, 0.0)
             {
                 self.calendar.schedule(first_s, Event::Publish(p as u32));
             }

@@ -36,7 +36,12 @@ type Result<T> = std::result::Result<T, ScenarioError>;
 
 /// Builds the model of `raw`; relative file paths in distributions are
 /// resolved against `base_dir`. Graph checks and warnings come after.
-pub(super) fn build(raw: &RawScenario, src: &Source, origin: &Path, base_dir: &Path) -> Result<Model> {
+pub(super) fn build(
+    raw: &RawScenario,
+    src: &Source,
+    origin: &Path,
+    base_dir: &Path,
+) -> Result<Model> {
     let mut v = Validator {
         src,
         base_dir,
@@ -171,7 +176,13 @@ impl Validator<'_> {
 
     /// A time, rate or size: converted to its base unit, finite, and
     /// `> 0` (when `positive`) or `>= 0`.
-    pub(super) fn quantity(&self, key: &str, q: &Quantity, kind: QuantityKind, positive: bool) -> Result<f64> {
+    pub(super) fn quantity(
+        &self,
+        key: &str,
+        q: &Quantity,
+        kind: QuantityKind,
+        positive: bool,
+    ) -> Result<f64> {
         let value = q
             .to_base(kind)
             .map_err(|e| self.invalid(key, e.to_string()))?;

@@ -165,7 +165,14 @@ pub(super) fn routing(model: &Model) -> Result<Routing, String> {
         tries[q] = t;
         let mut hops = Vec::new();
         for route in &c.next {
-            expand(model, route.to, route.weight * success, false, None, &mut hops);
+            expand(
+                model,
+                route.to,
+                route.weight * success,
+                false,
+                None,
+                &mut hops,
+            );
         }
         if let (Some(dl), true) = (queue.dead_letter, dead > 0.0) {
             expand(model, Target::Queue(dl), dead, false, None, &mut hops);
