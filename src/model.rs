@@ -302,6 +302,44 @@ pub struct Consumers {
     pub next: Vec<Route>,
 }
 
+/// Mean outcome of one message at a queue whose attempts fail independently.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttemptShares {
+    /// Mean attempts per message, `(1 − pᵏ)/(1 − p)` (`1/(1 − p)` without a limit).
+    pub tries: f64,
+    /// Share of messages that finally succeed, `1 − pᵏ`.
+    pub success: f64,
+    /// Share of messages dead-lettered after their last attempt, `pᵏ`.
+    pub dead: f64,
+}
+
+impl Consumers {
+    /// Attempts and outcomes per message, from `failure` (p) and
+    /// `retry.max_attempts` (k).
+    pub fn attempt_shares(&self) -> AttemptShares {
+        let p = self.failure;
+        let (tries, success, dead) = match self.retry.max_attempts {
+            _ if p == 0.0 => (1.0, 1.0, 0.0),
+            None if p < 1.0 => (1.0 / (1.0 - p), 1.0, 0.0),
+            None => (f64::INFINITY, 0.0, 0.0),
+            Some(k) => {
+                let pk = p.powf(f64::from(k));
+                let tries = if p < 1.0 {
+                    (1.0 - pk) / (1.0 - p)
+                } else {
+                    f64::from(k)
+                };
+                (tries, 1.0 - pk, pk)
+            }
+        };
+        AttemptShares {
+            tries,
+            success,
+            dead,
+        }
+    }
+}
+
 /// Retry policy of a consumer group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Retry {

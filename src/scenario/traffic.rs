@@ -26,7 +26,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::model::{Model, Partitioner, Target};
+use crate::model::{AttemptShares, Model, Partitioner, Target};
 
 /// Mean traffic at one queue.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,21 +70,11 @@ pub fn traffic(model: &Model) -> Option<Traffic> {
     let mut attempts = vec![1.0; nq];
     for (q, queue) in model.queues.iter().enumerate() {
         let Some(c) = &queue.consumers else { continue };
-        let p = c.failure;
-        let (tries, success, dead) = match c.retry.max_attempts {
-            _ if p == 0.0 => (1.0, 1.0, 0.0),
-            None if p < 1.0 => (1.0 / (1.0 - p), 1.0, 0.0),
-            None => (f64::INFINITY, 0.0, 0.0),
-            Some(k) => {
-                let pk = p.powf(f64::from(k));
-                let tries = if p < 1.0 {
-                    (1.0 - pk) / (1.0 - p)
-                } else {
-                    f64::from(k)
-                };
-                (tries, 1.0 - pk, pk)
-            }
-        };
+        let AttemptShares {
+            tries,
+            success,
+            dead,
+        } = c.attempt_shares();
         attempts[q] = tries;
         for r in &c.next {
             a[(index(r.to), q)] -= success * r.weight;

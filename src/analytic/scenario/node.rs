@@ -144,7 +144,8 @@ pub(super) fn analyze_nodes(model: &Model, routing: &Routing) -> Vec<NodeAnalysi
                 attempt_rate: attempts,
                 offered_load,
                 dead_letter_share: queue.consumers.as_ref().map_or(0.0, |c| {
-                    let (tries, _, dead) = routing::attempts(c.failure, c.retry.max_attempts);
+                    let shares = c.attempt_shares();
+                    let (tries, dead) = (shares.tries, shares.dead);
                     dead / tries
                 }),
                 poisson_arrivals: poisson[q],

@@ -23,7 +23,9 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::model::{Arrivals, ExchangeKind, Keys, Model, Partitioner, QueueId, Target};
+use crate::model::{
+    Arrivals, AttemptShares, ExchangeKind, Keys, Model, Partitioner, QueueId, Target,
+};
 
 /// One share of a route expanded down to a queue.
 #[derive(Debug, Clone, Copy)]
@@ -123,25 +125,6 @@ fn expand(
     }
 }
 
-/// Attempts per message `T`, success share and dead-letter share of a queue
-/// whose attempts fail with probability `p`, at most `max_attempts` times.
-pub(super) fn attempts(p: f64, max_attempts: Option<u32>) -> (f64, f64, f64) {
-    match max_attempts {
-        _ if p == 0.0 => (1.0, 1.0, 0.0),
-        None if p < 1.0 => (1.0 / (1.0 - p), 1.0, 0.0),
-        None => (f64::INFINITY, 0.0, 0.0),
-        Some(k) => {
-            let pk = p.powf(f64::from(k));
-            let tries = if p < 1.0 {
-                (1.0 - pk) / (1.0 - p)
-            } else {
-                f64::from(k)
-            };
-            (tries, 1.0 - pk, pk)
-        }
-    }
-}
-
 /// Mean rate of a producer, per second, over the measured horizon.
 pub(super) fn producer_rate(model: &Model, arrivals: &Arrivals) -> f64 {
     let s = &model.simulation;
@@ -161,7 +144,11 @@ pub(super) fn routing(model: &Model) -> Result<Routing, String> {
     let mut queue_hops = vec![Vec::new(); nq];
     for (q, queue) in model.queues.iter().enumerate() {
         let Some(c) = &queue.consumers else { continue };
-        let (t, success, dead) = attempts(c.failure, c.retry.max_attempts);
+        let AttemptShares {
+            tries: t,
+            success,
+            dead,
+        } = c.attempt_shares();
         tries[q] = t;
         let mut hops = Vec::new();
         for route in &c.next {
