@@ -3,10 +3,10 @@
 //! with 95% CI whiskers.
 
 use plotters::coord::Shift;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::latency::legend;
+use super::parts;
 use super::style::{self, AXIS_PX, LABEL_PX};
 use super::{Figure, Plot, PlotError, render, with_fonts};
 use crate::results::RunResult;
@@ -70,19 +70,12 @@ impl Figure for LatencyOverlay<'_> {
             .label_style(style::font(LABEL_PX))
             .draw()?;
         for (i, run) in self.runs.iter().enumerate() {
-            let colour = style::colour(i);
-            chart
-                .draw_series(LineSeries::new(
-                    run.quantiles
-                        .iter()
-                        .filter(|q| q.latency.mean.is_finite())
-                        .map(|q| (q.latency.mean, q.quantile)),
-                    colour.stroke_width(2),
-                ))?
-                .label(run.summary.scenario.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
+            let points = run
+                .quantiles
+                .iter()
+                .filter(|q| q.latency.mean.is_finite())
+                .map(|q| (q.latency.mean, q.quantile));
+            parts::draw_curve(&mut chart, points, style::colour(i), &run.summary.scenario)?;
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
@@ -183,36 +176,7 @@ impl Figure for UtilizationBars<'_> {
                 .label(run.summary.scenario.as_str())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], fill.filled()));
         }
-        draw_whiskers(&mut chart, all.iter().flatten())?;
+        parts::draw_whiskers(&mut chart, all.iter().flatten().copied(), CAP_PX)?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
-}
-
-/// 95% CI whiskers, with end caps, on every bar that has one.
-fn draw_whiskers<'b, DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
-    bars: impl Iterator<Item = &'b (f64, Estimate)>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let whisker = BLACK.stroke_width(2);
-    let intervals: Vec<(f64, f64, f64)> = bars
-        .filter(|(_, e)| e.ci95.is_finite())
-        .map(|&(x, e)| (x, e.mean - e.ci95, e.mean + e.ci95))
-        .collect();
-    chart
-        .draw_series(
-            intervals
-                .iter()
-                .map(|&(x, low, high)| PathElement::new([(x, low), (x, high)], whisker)),
-        )?
-        .label("95% confidence interval")
-        .legend(move |(x, y)| PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], whisker));
-    chart.draw_series(
-        intervals
-            .iter()
-            .flat_map(|&(x, low, high)| [(x, low), (x, high)])
-            .map(|end| {
-                EmptyElement::at(end) + PathElement::new([(-CAP_PX, 0), (CAP_PX, 0)], whisker)
-            }),
-    )?;
-    Ok(())
 }

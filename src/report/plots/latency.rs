@@ -7,6 +7,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::Figure;
+use super::parts;
 use super::style::{self, AXIS_PX, CAPTION_PX, LABEL_PX, LIMIT};
 use crate::model::Model;
 use crate::results::{QuantileRow, RunResult};
@@ -64,15 +65,12 @@ impl<'a> LatencyFigure<'a> {
             .draw()?;
         let rows = || self.quantiles.iter().filter(|r| r.latency.mean.is_finite());
         self.draw_band(&mut chart, rows().map(|r| (r, r.quantile)))?;
-        chart
-            .draw_series(LineSeries::new(
-                rows().map(|r| (r.latency.mean, r.quantile)),
-                style::colour(0).stroke_width(2),
-            ))?
-            .label("simulated (mean of replications)")
-            .legend(|(x, y)| {
-                PathElement::new([(x, y), (x + 20, y)], style::colour(0).stroke_width(2))
-            });
+        parts::draw_curve(
+            &mut chart,
+            rows().map(|r| (r.latency.mean, r.quantile)),
+            style::colour(0),
+            "simulated (mean of replications)",
+        )?;
         self.draw_deadlines(&mut chart, 0.0, (0.0, 1.0))?;
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
@@ -110,15 +108,12 @@ impl<'a> LatencyFigure<'a> {
             .label_style(style::font(LABEL_PX))
             .draw()?;
         self.draw_band(&mut chart, tail.iter().map(|&r| (r, 1.0 - r.quantile)))?;
-        chart
-            .draw_series(LineSeries::new(
-                tail.iter().map(|r| (r.latency.mean, 1.0 - r.quantile)),
-                style::colour(0).stroke_width(2),
-            ))?
-            .label("simulated")
-            .legend(|(x, y)| {
-                PathElement::new([(x, y), (x + 20, y)], style::colour(0).stroke_width(2))
-            });
+        parts::draw_curve(
+            &mut chart,
+            tail.iter().map(|r| (r.latency.mean, 1.0 - r.quantile)),
+            style::colour(0),
+            "simulated",
+        )?;
         chart.draw_series(tail.iter().filter(|r| r.quantile >= 0.99).map(|r| {
             Circle::new(
                 (r.latency.mean, 1.0 - r.quantile),

@@ -10,6 +10,7 @@
 mod compare;
 mod latency;
 mod nodes;
+mod parts;
 mod queues;
 pub(crate) mod style;
 mod sweep;

@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use super::Figure;
 use super::latency::legend;
+use super::parts;
 use super::style::{self, AXIS_PX, CAPTION_PX, LABEL_PX};
 use crate::results::{NodeRow, NodeTheory, RunResult};
 use crate::stats::Estimate;
@@ -122,26 +123,7 @@ impl<'a> NodeFigure<'a> {
             }))?
             .label("mean of replications")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], bar.filled()));
-        let whisker = BLACK.stroke_width(2);
-        let intervals: Vec<(usize, f64, f64)> = defined()
-            .filter(|(_, e)| e.ci95.is_finite())
-            .map(|(i, e)| (i, e.mean - e.ci95, e.mean + e.ci95))
-            .collect();
-        chart
-            .draw_series(intervals.iter().map(|&(i, low, high)| {
-                PathElement::new([(i as f64, low), (i as f64, high)], whisker)
-            }))?
-            .label("95% confidence interval")
-            .legend(move |(x, y)| PathElement::new([(x + 10, y - 6), (x + 10, y + 6)], whisker));
-        chart.draw_series(
-            intervals
-                .iter()
-                .flat_map(|&(i, low, high)| [(i, low), (i, high)])
-                .map(|(i, end)| {
-                    EmptyElement::at((i as f64, end))
-                        + PathElement::new([(-CAP_PX, 0), (CAP_PX, 0)], whisker)
-                }),
-        )?;
+        parts::draw_whiskers(&mut chart, defined().map(|(i, e)| (i as f64, *e)), CAP_PX)?;
         draw_theory(&mut chart, &theory)?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }

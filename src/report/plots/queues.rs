@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use super::Figure;
 use super::latency::legend;
+use super::parts;
 use super::style::{self, AXIS_PX, CAPTION_PX, LABEL_PX, LIMIT};
 use crate::model::Model;
 use crate::results::{RunResult, TimeseriesRow};
@@ -98,16 +99,8 @@ impl Panel<'_> {
             ("in service, mean of replications", |r| r.in_service),
         ];
         for (i, (label, value)) in series.into_iter().enumerate() {
-            let colour = style::colour(i);
-            chart
-                .draw_series(LineSeries::new(
-                    self.rows.iter().map(|r| (r.time, value(r))),
-                    colour.stroke_width(2),
-                ))?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
+            let points = self.rows.iter().map(|r| (r.time, value(r)));
+            parts::draw_curve(&mut chart, points, style::colour(i), label)?;
         }
         if let Some(capacity) = capacity {
             let level = capacity as f64;

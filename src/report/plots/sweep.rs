@@ -11,6 +11,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::latency::legend;
+use super::parts;
 use super::style::{self, AXIS_PX, CAPTION_PX, LABEL_PX};
 use super::{Figure, Plot, PlotError, render, with_fonts};
 use crate::experiment::sweep::{Layout, describe_point};
@@ -193,18 +194,13 @@ impl SweepFigure {
                 .collect();
             draw_band(&mut chart, &defined, i)?;
             let colour = style::colour(i);
-            let line = chart.draw_series(LineSeries::new(
-                defined.iter().map(|&(x, e)| (x, e.mean)),
-                colour.stroke_width(2),
-            ))?;
             let name = if label.is_empty() {
                 "mean of replications"
             } else {
                 label
             };
-            line.label(name).legend(move |(x, y)| {
-                PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
-            });
+            let points = defined.iter().map(|&(x, e)| (x, e.mean));
+            parts::draw_curve(&mut chart, points, colour, name)?;
             chart.draw_series(
                 defined
                     .iter()

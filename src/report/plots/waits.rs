@@ -6,6 +6,7 @@ use plotters::prelude::*;
 
 use super::Figure;
 use super::latency::legend;
+use super::parts;
 use super::style::{self, AXIS_PX, LABEL_PX};
 use crate::results::{RunResult, WaitQuantileRow};
 
@@ -68,17 +69,11 @@ impl Figure for WaitFigure<'_> {
             .label_style(style::font(LABEL_PX))
             .draw()?;
         for (i, (node, rows)) in self.queues.iter().enumerate() {
-            let colour = style::colour(i);
             let points = rows
                 .iter()
                 .filter(|r| r.wait_s.mean.is_finite())
                 .map(|r| (r.wait_s.mean, r.quantile));
-            chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
-                .label(*node)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
+            parts::draw_curve(&mut chart, points, style::colour(i), *node)?;
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
