@@ -4,17 +4,9 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{assert_agrees, simulate};
+use common::{assert_agrees, inline, simulate};
 use queuesim::analytic;
-use queuesim::model::Model;
-use queuesim::scenario;
 use queuesim::stats::Estimate;
-
-fn model(text: &str) -> Model {
-    scenario::from_str(text, Path::new("inline.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
-}
 
 const SIMULATION: &str = r#"
 [simulation]
@@ -26,8 +18,9 @@ seed = 42
 
 #[test]
 fn unlimited_retries_without_backoff_are_a_jackson_feedback_queue() {
-    let model = model(&format!(
-        r#"{SIMULATION}
+    let model = inline(
+        &format!(
+            r#"{SIMULATION}
         [[producers]]
         name = "p"
         to = "q"
@@ -39,7 +32,9 @@ fn unlimited_retries_without_backoff_are_a_jackson_feedback_queue() {
         failure = 0.5
         retry = {{ backoff = "constant", initial = 0 }}
         "#
-    ));
+        ),
+        &[],
+    );
     let (_, result) = simulate(&model);
     let theory = analytic::mm1_feedback(300.0, 1000.0, 0.5).unwrap();
     let expected_latency_s = (1.0 / 0.5) / (1000.0 - 300.0 / 0.5);
@@ -59,8 +54,9 @@ fn unlimited_retries_without_backoff_are_a_jackson_feedback_queue() {
 
 #[test]
 fn dead_lettered_fraction_is_failure_probability_to_the_max_attempts() {
-    let model = model(&format!(
-        r#"{SIMULATION}
+    let model = inline(
+        &format!(
+            r#"{SIMULATION}
         [[producers]]
         name = "p"
         to = "work"
@@ -76,7 +72,9 @@ fn dead_lettered_fraction_is_failure_probability_to_the_max_attempts() {
         [[queues]]
         name = "dlq"
         "#
-    ));
+        ),
+        &[],
+    );
     let (reps, result) = simulate(&model);
     let fraction = Estimate::from_replications(
         reps.iter()
@@ -103,8 +101,9 @@ fn dead_lettered_fraction_is_failure_probability_to_the_max_attempts() {
 
 #[test]
 fn ttl_expiry_matches_mm1_with_deterministic_patience() {
-    let model = model(&format!(
-        r#"{SIMULATION}
+    let model = inline(
+        &format!(
+            r#"{SIMULATION}
         [[producers]]
         name = "p"
         to = "q"
@@ -115,7 +114,9 @@ fn ttl_expiry_matches_mm1_with_deterministic_patience() {
         [queues.consumers]
         service = {{ dist = "exponential", mean = "1ms" }}
         "#
-    ));
+        ),
+        &[],
+    );
     let (reps, result) = simulate(&model);
     let theory = analytic::mm1_ttl_expired_fraction(800.0, 1000.0, 0.002).unwrap();
     let expired = Estimate::from_replications(
@@ -131,8 +132,9 @@ fn ttl_expiry_matches_mm1_with_deterministic_patience() {
 
 #[test]
 fn deadline_success_ratio_is_the_sojourn_distribution() {
-    let model = model(&format!(
-        r#"{SIMULATION}
+    let model = inline(
+        &format!(
+            r#"{SIMULATION}
         [[producers]]
         name = "p"
         to = "q"
@@ -143,7 +145,9 @@ fn deadline_success_ratio_is_the_sojourn_distribution() {
         [queues.consumers]
         service = {{ dist = "exponential", mean = "1ms" }}
         "#
-    ));
+        ),
+        &[],
+    );
     let (_, result) = simulate(&model);
     let on_time = 1.0 - (-(1000.0f64 - 800.0) * 0.005).exp();
     assert_agrees(
@@ -155,8 +159,9 @@ fn deadline_success_ratio_is_the_sojourn_distribution() {
 
 #[test]
 fn weighted_exchange_splits_poisson_traffic_into_independent_mm1_queues() {
-    let model = model(&format!(
-        r#"{SIMULATION}
+    let model = inline(
+        &format!(
+            r#"{SIMULATION}
         [[producers]]
         name = "p"
         to = "split"
@@ -174,7 +179,9 @@ fn weighted_exchange_splits_poisson_traffic_into_independent_mm1_queues() {
         [queues.consumers]
         service = {{ dist = "exponential", mean = "1ms" }}
         "#
-    ));
+        ),
+        &[],
+    );
     let (_, result) = simulate(&model);
     for (node, lambda) in result.nodes.iter().zip([300.0, 700.0]) {
         let theory = analytic::mm1(lambda, 1000.0).unwrap();
@@ -193,8 +200,9 @@ fn weighted_exchange_splits_poisson_traffic_into_independent_mm1_queues() {
 
 #[test]
 fn fanout_exchange_copies_to_every_queue_and_delivers_when_all_copies_are() {
-    let model = model(&format!(
-        r#"{SIMULATION}
+    let model = inline(
+        &format!(
+            r#"{SIMULATION}
         [[producers]]
         name = "p"
         to = "events"
@@ -212,7 +220,9 @@ fn fanout_exchange_copies_to_every_queue_and_delivers_when_all_copies_are() {
         [queues.consumers]
         service = {{ dist = "exponential", mean = "1.25ms" }}
         "#
-    ));
+        ),
+        &[],
+    );
     let (_, result) = simulate(&model);
     let audit = analytic::mm1(500.0, 1000.0).unwrap();
     let billing = analytic::mm1(500.0, 800.0).unwrap();

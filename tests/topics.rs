@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{assert_agrees, simulate};
 use queuesim::analytic;
 use queuesim::model::{Model, Target};
@@ -11,10 +9,7 @@ use queuesim::report;
 use queuesim::scenario;
 use queuesim::stats::Estimate;
 
-fn model(text: &str, overrides: &[&str]) -> Model {
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    scenario::from_str(text, Path::new("inline.toml"), &overrides).unwrap_or_else(|e| panic!("{e}"))
-}
+use common::inline as model;
 
 const TOPIC: &str = r#"
 [simulation]

@@ -4,14 +4,11 @@
 
 mod common;
 
-use std::path::Path;
-
 use assert_cmd::Command;
 use common::{SLACK, assert_agrees};
 use queuesim::engine;
 use queuesim::model::Model;
 use queuesim::results;
-use queuesim::scenario;
 
 /// M/M/1 at ρ = 0.8 (λ = 0.8/s, μ = 1/s) that starts with 100 messages
 /// waiting: the backlog takes about 100 / (μ − λ) = 500 s to drain.
@@ -25,7 +22,7 @@ fn backlog_scenario(warmup: &str) -> String {
 }
 
 fn model(text: &str) -> Model {
-    scenario::from_str(text, Path::new("x.toml"), &[]).unwrap_or_else(|e| panic!("{e}"))
+    common::inline(text, &[])
 }
 
 /// Mean wait in steady state: ρ / (μ − λ).

@@ -25,6 +25,12 @@ pub fn load(path: &Path, overrides: &[&str]) -> Model {
     scenario::load(path, &overrides).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Builds a model from scenario text written in a test, with `--set` overrides.
+pub fn inline(text: &str, overrides: &[&str]) -> Model {
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    scenario::from_str(text, Path::new("inline.toml"), &overrides).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Simulates a model, checks conservation in every replication and
 /// returns the replications and their summary.
 pub fn simulate(model: &Model) -> (Vec<ReplicationResult>, RunResult) {
