@@ -27,12 +27,19 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
     }
     let s = &m.simulation;
     writeln!(out)?;
+    let warmup = if s.warmup_auto {
+        format!(
+            "an automatic (MSER-5) warm-up, {} s if it cannot be chosen",
+            num(s.warmup_s)
+        )
+    } else {
+        format!("a {} s warm-up", num(s.warmup_s))
+    };
     writeln!(
         out,
-        "simulation: {} s measured after a {} s warm-up, {} replication{}, seed {}, \
+        "simulation: {} s measured after {warmup}, {} replication{}, seed {}, \
          sampled every {} s",
         num(s.duration_s),
-        num(s.warmup_s),
         s.replications,
         if s.replications == 1 { "" } else { "s" },
         s.seed,
