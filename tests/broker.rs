@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_agrees, inline, simulate};
+use common::{assert_agrees, assert_node_agrees, inline, simulate};
 use queuesim::analytic;
 use queuesim::stats::Estimate;
 
@@ -185,16 +185,7 @@ fn weighted_exchange_splits_poisson_traffic_into_independent_mm1_queues() {
     let (_, result) = simulate(&model);
     for (node, lambda) in result.nodes.iter().zip([300.0, 700.0]) {
         let theory = analytic::mm1(lambda, 1000.0).unwrap();
-        assert_agrees(
-            &format!("{} sojourn", node.node),
-            node.mean_sojourn,
-            theory.mean_sojourn_s,
-        );
-        assert_agrees(
-            &format!("{} utilization", node.node),
-            node.utilization,
-            theory.utilization,
-        );
+        assert_node_agrees(node, &theory);
     }
 }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_agrees, simulate};
+use common::{assert_agrees, assert_node_agrees, simulate};
 use queuesim::analytic;
 use queuesim::model::{Model, Target};
 use queuesim::report;
@@ -47,16 +47,7 @@ fn keyed_topic_with_one_consumer_per_partition_is_mm1_per_partition() {
     for (p, node) in result.nodes.iter().enumerate() {
         assert_eq!(node.node, format!("clicks/p{p}"));
         let theory = analytic::mm1(2000.0 * shares[p], 1000.0).unwrap();
-        assert_agrees(
-            &format!("{} sojourn", node.node),
-            node.mean_sojourn,
-            theory.mean_sojourn_s,
-        );
-        assert_agrees(
-            &format!("{} utilization", node.node),
-            node.utilization,
-            theory.utilization,
-        );
+        assert_node_agrees(node, &theory);
         let column = node
             .theory
             .as_ref()

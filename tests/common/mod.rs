@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use queuesim::analytic::QueueMetrics;
 use queuesim::engine::{self, ReplicationResult};
 use queuesim::model::Model;
-use queuesim::results::{self, RunResult};
+use queuesim::results::{self, NodeRow, RunResult};
 use queuesim::scenario;
 use queuesim::stats::Estimate;
 
@@ -64,5 +65,21 @@ pub fn assert_agrees(what: &str, simulated: Estimate, theory: f64) {
         "{what}: simulated {} ± {} vs theory {theory}: off by {error}, allowed {allowed}",
         simulated.mean,
         simulated.ci95
+    );
+}
+
+/// Asserts that a queue's simulated sojourn and utilization agree with a
+/// closed form (see [`assert_agrees`]).
+#[track_caller]
+pub fn assert_node_agrees(node: &NodeRow, theory: &QueueMetrics) {
+    assert_agrees(
+        &format!("{} sojourn", node.node),
+        node.mean_sojourn,
+        theory.mean_sojourn_s,
+    );
+    assert_agrees(
+        &format!("{} utilization", node.node),
+        node.utilization,
+        theory.utilization,
     );
 }
