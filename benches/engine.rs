@@ -1,14 +1,16 @@
-//! Events per second of the engine on M/M/1, M/M/10 and M/M/100, one
-//! replication on one core with statistics on, beside a minimal
-//! binary-heap event loop measured in the same run (the budget the engine
-//! is held against). Run with `cargo bench --bench engine`.
+//! Events per second of the event engine and of the Lindley fast path on
+//! M/M/1, M/M/10 and M/M/100, one replication on one core with statistics
+//! on, beside a minimal binary-heap event loop and a bare Lindley
+//! recursion measured in the same run (the budgets they are held
+//! against), and of the event engine on a 10-node network with retries
+//! and a partitioned topic. Run with `cargo bench --bench engine`.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use queuesim::engine::{StreamKind, simulate, stream};
+use queuesim::engine::{StreamKind, simulate_events, simulate_lindley, stream};
 use queuesim::scenario;
 use rand::RngExt;
 use rand_distr::Exp1;
@@ -88,14 +90,101 @@ fn minimal_loop(servers: u32, duration_s: f64) -> u64 {
     events
 }
 
+/// Lindley's recursion with nothing else: customers through an M/M/1
+/// queue in `duration_s`, returned as events (an arrival and a departure
+/// each) to compare with the event loops.
+fn bare_lindley(duration_s: f64) -> u64 {
+    let mut arrivals = stream(1, 0, StreamKind::Interarrival, 0);
+    let mut services = stream(1, 0, StreamKind::Service, 0);
+    let (mut arrival_s, mut free_s, mut sojourn_sum_s) = (0.0f64, 0.0f64, 0.0f64);
+    let mut customers = 0u64;
+    loop {
+        arrival_s += arrivals.sample::<f64, _>(Exp1) / 0.8;
+        if arrival_s > duration_s {
+            break;
+        }
+        free_s = free_s.max(arrival_s) + services.sample::<f64, _>(Exp1);
+        sojourn_sum_s += free_s - arrival_s;
+        customers += 1;
+    }
+    std::hint::black_box(sojourn_sum_s);
+    2 * customers
+}
+
+/// Ten queues: a producer into a keyed 4-partition topic whose partitions
+/// feed a weighted exchange into three retrying workers (dead letters
+/// parked in a tenth queue), all ending in a store and an audit queue.
+fn network() -> queuesim::model::Model {
+    let text = format!(
+        r#"
+        [simulation]
+        duration = {duration}
+        warmup = 0
+        replications = 1
+        sample_every = {duration}
+        [[producers]]
+        name = "source"
+        to = "events"
+        rate = 0.8
+        keys = {{ count = 1000, skew = 0.8 }}
+        [[topics]]
+        name = "events"
+        partitions = 4
+        partitioner = "key"
+        [topics.consumers]
+        count = 4
+        service = {{ dist = "exponential", mean = 0.5 }}
+        next = "work"
+        [[exchanges]]
+        name = "work"
+        kind = "weighted"
+        routes = [{{ to = "w1" }}, {{ to = "w2" }}, {{ to = "w3" }}]
+        {workers}
+        [[queues]]
+        name = "store"
+        [queues.consumers]
+        service = {{ dist = "exponential", mean = 0.6 }}
+        next = "audit"
+        [[queues]]
+        name = "parked"
+        [queues.consumers]
+        service = {{ dist = "exponential", mean = 1.0 }}
+        [[queues]]
+        name = "audit"
+        [queues.consumers]
+        service = {{ dist = "exponential", mean = 0.5 }}
+        "#,
+        duration = DURATION_S / 10.0,
+        workers = ["w1", "w2", "w3"]
+            .map(|w| format!(
+                r#"
+        [[queues]]
+        name = "{w}"
+        dead_letter = "parked"
+        [queues.consumers]
+        service = {{ dist = "exponential", mean = 2.0 }}
+        failure = 0.1
+        retry = {{ max_attempts = 3, backoff = "constant", initial = 1.0 }}
+        next = "store""#
+            ))
+            .join(""),
+    );
+    scenario::from_str(&text, Path::new("network.toml"), &[]).expect("bench network is valid")
+}
+
 fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
     for servers in [1, 10, 100] {
         let model = model(servers);
-        let events = simulate(&model, 0).events;
+        let events = simulate_events(&model, 0).events;
         group.throughput(Throughput::Elements(events));
-        group.bench_function(format!("mm{servers}"), |b| b.iter(|| simulate(&model, 0)));
+        group.bench_function(format!("mm{servers}"), |b| {
+            b.iter(|| simulate_events(&model, 0))
+        });
+        group.bench_function(format!("lindley_mm{servers}"), |b| {
+            b.iter(|| simulate_lindley(&model, 0).expect("M/M/c takes the fast path"))
+        });
         let duration_s = DURATION_S / f64::from(servers);
         let baseline_events = minimal_loop(servers, duration_s);
         group.throughput(Throughput::Elements(baseline_events));
@@ -103,6 +192,12 @@ fn engine(c: &mut Criterion) {
             b.iter(|| minimal_loop(servers, duration_s))
         });
     }
+    let bare_events = bare_lindley(DURATION_S);
+    group.throughput(Throughput::Elements(bare_events));
+    group.bench_function("bare_lindley_mm1", |b| b.iter(|| bare_lindley(DURATION_S)));
+    let network = network();
+    group.throughput(Throughput::Elements(simulate_events(&network, 0).events));
+    group.bench_function("network10", |b| b.iter(|| simulate_events(&network, 0)));
     group.finish();
 }
 

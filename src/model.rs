@@ -62,6 +62,18 @@ pub struct Simulation {
     pub sample_every_s: f64,
     /// Messages already waiting at time 0, per queue: `(queue, count)`.
     pub initial: Vec<(QueueId, u64)>,
+    /// Which engine may run the model.
+    pub engine: EngineChoice,
+}
+
+/// Which engine may run a model (`[simulation] engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineChoice {
+    /// The Lindley fast path where the model allows it, else the event engine.
+    #[default]
+    Auto,
+    /// Always the event engine (to compare the two, or to time the event engine).
+    Events,
 }
 
 /// Where a message goes next: a queue or an exchange.

@@ -1,13 +1,16 @@
 //! The discrete-event engine: an event calendar, producers, queues,
 //! consumers and routing, run as independent replications.
 //!
-//! [`simulate`] runs one replication; [`run`] runs all replications of a
-//! model in parallel and returns them in replication order, so the result
-//! does not depend on the number of threads.
+//! [`simulate`] runs one replication, on the Lindley fast path when the
+//! model is a feed-forward network of FIFO queues ([`engine_for`]) and on
+//! the event calendar otherwise; [`run`] runs all replications of a model
+//! in parallel and returns them in replication order, so the result does
+//! not depend on the number of threads.
 
 mod arrivals;
 mod buffer;
 mod calendar;
+mod lindley;
 mod observe;
 mod rng;
 mod service;
@@ -20,16 +23,23 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 pub use calendar::Calendar;
+pub use lindley::{Engine, engine_for, simulate_lindley};
 pub use observe::{
     ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample,
 };
 pub use rng::{StreamKind, StreamRng, stream};
-pub use simulation::{run_classes, simulate};
+pub use simulation::{run_classes, simulate_events};
 pub use warmup::{
     PILOT_REPLICATIONS, WarmupChoice, auto_warmup, choose_warmup, run_with_auto_warmup,
 };
 
 use crate::model::Model;
+
+/// Runs replication number `replication` of `model` to completion, on the
+/// fast path when the model allows it (see [`engine_for`]).
+pub fn simulate(model: &Model, replication: u32) -> ReplicationResult {
+    simulate_lindley(model, replication).unwrap_or_else(|| simulate_events(model, replication))
+}
 
 /// Runs every replication of `model` (in parallel) and returns them in order.
 pub fn run(model: &Model) -> Vec<ReplicationResult> {

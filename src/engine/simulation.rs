@@ -126,8 +126,9 @@ pub fn run_classes(model: &Model) -> Vec<i64> {
     classes
 }
 
-/// Runs replication number `replication` of `model` to completion.
-pub fn simulate(model: &Model, replication: u32) -> ReplicationResult {
+/// Runs replication number `replication` of `model` to completion on the
+/// event calendar, whatever the model.
+pub fn simulate_events(model: &Model, replication: u32) -> ReplicationResult {
     let mut sim = Simulation::new(model, replication);
     sim.start();
     sim.run_until_end();

@@ -8,6 +8,7 @@
 use std::fmt::Write;
 
 use super::traffic::traffic;
+use crate::engine::{Engine, engine_for};
 use crate::model::{
     Arrivals, Backoff, Discipline, ExchangeKind, Model, Overflow, Partitioner, Route,
 };
@@ -45,6 +46,13 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
         s.seed,
         num(s.sample_every_s)
     )?;
+    match engine_for(m) {
+        Engine::Lindley => writeln!(
+            out,
+            "engine: Lindley fast path (a feed-forward network of FIFO queues)"
+        )?,
+        Engine::Events { reason } => writeln!(out, "engine: event calendar, because {reason}")?,
+    }
     if !s.initial.is_empty() {
         let backlog: Vec<String> = (s.initial.iter())
             .map(|&(q, n)| format!("{} = {n}", m.queues[q].name))

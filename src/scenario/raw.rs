@@ -42,6 +42,7 @@ pub struct RawSimulation {
     pub seed: Option<u64>,
     pub sample_every: Option<Quantity>,
     pub initial: Option<BTreeMap<String, u64>>,
+    pub engine: Option<String>,
 }
 
 /// One `[[producers]]` element.

@@ -27,8 +27,8 @@ use super::raw::{
 };
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
-    Backoff, Consumers, Discipline, Exchange, ExchangeKind, Model, Overflow, Pool, Producer, Queue,
-    Retry, Route, Simulation, Target,
+    Backoff, Consumers, Discipline, EngineChoice, Exchange, ExchangeKind, Model, Overflow, Pool,
+    Producer, Queue, Retry, Route, Simulation, Target,
 };
 use crate::units::{Quantity, QuantityKind};
 
@@ -262,6 +262,14 @@ impl Validator<'_> {
             }
         }
         initial.sort_unstable();
+        let engine = match raw.engine.as_deref() {
+            None | Some("auto") => EngineChoice::Auto,
+            Some("events") => EngineChoice::Events,
+            Some(other) => {
+                let why = format!("must be \"auto\" or \"events\", not \"{other}\"");
+                return Err(self.invalid("simulation.engine", why));
+            }
+        };
         Ok(Simulation {
             duration_s,
             warmup_s,
@@ -270,6 +278,7 @@ impl Validator<'_> {
             seed: raw.seed.unwrap_or(1),
             sample_every_s,
             initial,
+            engine,
         })
     }
 

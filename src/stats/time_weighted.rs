@@ -22,6 +22,18 @@ impl TimeWeighted {
         }
     }
 
+    /// Observations over `[start_s, end_s]` already integrated elsewhere:
+    /// `area` under the level, the `level` at `end_s` and its `max`.
+    pub fn from_area(start_s: f64, end_s: f64, area: f64, level: f64, max: f64) -> Self {
+        Self {
+            level,
+            since_s: end_s,
+            start_s,
+            area,
+            max,
+        }
+    }
+
     /// The level changes to `level` at time `now_s`.
     #[inline]
     pub fn set(&mut self, now_s: f64, level: f64) {

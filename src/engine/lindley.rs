@@ -1,0 +1,990 @@
+//! The fast path: feed-forward networks of FIFO queues, computed by the
+//! Lindley / Kiefer–Wolfowitz recursion instead of an event calendar.
+//!
+//! In a FIFO queue with `c` servers a message starts service at the later
+//! of its arrival and the moment the earliest of the `c` servers frees up
+//! (Kiefer–Wolfowitz; Lindley's recursion when `c = 1`): its start and
+//! departure follow from its arrival and the servers' free times alone, so
+//! nothing needs scheduling. When no message can come back to a queue it
+//! has left (acyclic routing) and nothing else changes the fate of a
+//! waiting message (no retries, TTL, batches, drop-head overflow, shared
+//! consumer pools, priority classes, links or fanout copies), a whole
+//! network is computed queue by queue in routing order.
+//!
+//! Time advances in windows: producers publish up to the window's end,
+//! then each queue, upstream first, serves the window's arrivals and hands
+//! on its departures up to the window's end. Memory holds the messages in
+//! the system and one window's arrivals, not the whole run.
+//!
+//! Every stream is drawn in the order the event engine draws it wherever
+//! that order is unambiguous (a producer's gaps, keys and sizes in
+//! publication order, a queue's service times in start order, its route
+//! choices in departure order), so both engines follow the same sample
+//! path on a single queue or a tandem, and agree in distribution where
+//! several senders share an exchange or a topic (tested).
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+use rand::RngExt;
+
+use super::arrivals::ArrivalProcess;
+use super::observe::{LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
+use super::rng::{StreamKind, StreamRng, stream};
+use super::simulation::{cumulative, pick, run_classes};
+use crate::model::{
+    Consumers, Discipline, EngineChoice, ExchangeKind, Model, Overflow, Partitioner, QueueId,
+    Target, partition_of_key,
+};
+use crate::stats::{LatencyHistogram, Tally, TimeWeighted};
+
+/// Publications per window, on average: enough to amortise the per-window
+/// pass over the queues, few enough to keep a window's arrivals small.
+const PUBLICATIONS_PER_WINDOW: f64 = 8192.0;
+
+/// The engine that runs a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// The Lindley / Kiefer–Wolfowitz fast path.
+    Lindley,
+    /// The event calendar, for the reason given.
+    Events {
+        /// What in the model needs the event engine.
+        reason: String,
+    },
+}
+
+/// The engine [`super::simulate`] runs `model` on: the fast path whenever
+/// the model allows it.
+pub fn engine_for(model: &Model) -> Engine {
+    match routing_order(model) {
+        Ok(_) => Engine::Lindley,
+        Err(reason) => Engine::Events { reason },
+    }
+}
+
+/// Runs replication `replication` on the fast path, or `None` when the
+/// model needs the event engine (see [`engine_for`]).
+pub fn simulate_lindley(model: &Model, replication: u32) -> Option<ReplicationResult> {
+    let order = routing_order(model).ok()?;
+    let mut run = Run::new(model, &order, replication);
+    run.run_windows(&order);
+    Some(run.finish(replication))
+}
+
+/// The queues messages can reach, upstream first, or why the fast path
+/// cannot run the model.
+fn routing_order(model: &Model) -> Result<Vec<QueueId>, String> {
+    if model.simulation.engine == EngineChoice::Events {
+        return Err("the scenario asks for it (`simulation.engine = \"events\"`)".into());
+    }
+    if run_classes(model).len() > 1 {
+        return Err("producers publish with several priorities".into());
+    }
+    if !model.simulation.initial.is_empty() {
+        return Err("queues start with a backlog (`simulation.initial`)".into());
+    }
+    let mut successors = vec![Vec::new(); model.queues.len()];
+    let mut reached = vec![false; model.queues.len()];
+    let mut frontier = Vec::new();
+    for producer in &model.producers {
+        queues_of(model, producer.to, &mut frontier)?;
+    }
+    while let Some(q) = frontier.pop() {
+        if std::mem::replace(&mut reached[q], true) {
+            continue;
+        }
+        let consumers = fast_path_consumers(model, q)?;
+        for route in &consumers.next {
+            queues_of(model, route.to, &mut successors[q])?;
+        }
+        frontier.extend(&successors[q]);
+    }
+    topological_order(model, &successors, &reached)
+}
+
+/// The consumers of queue `q`, when the fast path can compute the queue.
+fn fast_path_consumers(model: &Model, q: QueueId) -> Result<&Consumers, String> {
+    let queue = &model.queues[q];
+    let name = &queue.name;
+    let refuse = |what: &str| Err(format!("queue `{name}` {what}"));
+    let Some(consumers) = &queue.consumers else {
+        return refuse("has no consumers");
+    };
+    if queue.discipline == Discipline::Lifo {
+        return refuse("serves LIFO");
+    }
+    if queue.ttl_s.is_some() {
+        return refuse("has a TTL");
+    }
+    if queue.link.is_some() {
+        return refuse("sits behind a network link");
+    }
+    if queue.capacity.is_some() && queue.overflow == Overflow::DropHead {
+        return refuse("drops the oldest message when full");
+    }
+    if consumers.batch.is_some() {
+        return refuse("is consumed in batches");
+    }
+    if consumers.failure > 0.0 {
+        return refuse("has failing attempts (retries, dead letters)");
+    }
+    if model.pools[consumers.pool].queues.len() > 1 {
+        return refuse("shares its consumers with other queues");
+    }
+    Ok(consumers)
+}
+
+/// Appends the queues a message sent to `target` may land in.
+fn queues_of(model: &Model, target: Target, out: &mut Vec<QueueId>) -> Result<(), String> {
+    match target {
+        Target::Queue(q) => out.push(q),
+        Target::Exchange(e) => {
+            let exchange = &model.exchanges[e];
+            if exchange.kind == ExchangeKind::Fanout {
+                return Err(format!(
+                    "exchange `{}` copies messages (fanout)",
+                    exchange.name
+                ));
+            }
+            for route in &exchange.routes {
+                queues_of(model, route.to, out)?;
+            }
+        }
+        Target::Topic(t) => out.extend(&model.topics[t].partitions),
+    }
+    Ok(())
+}
+
+/// Kahn's order of the reached queues, or the cycle that prevents one.
+fn topological_order(
+    model: &Model,
+    successors: &[Vec<QueueId>],
+    reached: &[bool],
+) -> Result<Vec<QueueId>, String> {
+    let mut indegree = vec![0usize; successors.len()];
+    for &s in successors.iter().flatten() {
+        indegree[s] += 1;
+    }
+    let mut ready: Vec<QueueId> = (0..successors.len())
+        .filter(|&q| reached[q] && indegree[q] == 0)
+        .collect();
+    let mut order = Vec::new();
+    while let Some(q) = ready.pop() {
+        order.push(q);
+        for &s in &successors[q] {
+            indegree[s] -= 1;
+            if indegree[s] == 0 {
+                ready.push(s);
+            }
+        }
+    }
+    match (0..successors.len()).find(|&q| reached[q] && indegree[q] > 0) {
+        Some(q) => Err(format!(
+            "messages can come back to queue `{}` (a routing cycle)",
+            model.queues[q].name
+        )),
+        None => Ok(order),
+    }
+}
+
+/// Length of the overlap of `[from_s, to_s]` and `[start_s, end_s]`.
+#[inline]
+fn overlap_s(from_s: f64, to_s: f64, start_s: f64, end_s: f64) -> f64 {
+    (to_s.min(end_s) - from_s.max(start_s)).max(0.0)
+}
+
+/// A message on its way through the network.
+#[derive(Debug, Clone, Copy)]
+struct Message {
+    /// When it reaches its current queue, or leaves it once served.
+    at_s: f64,
+    created_s: f64,
+    due_s: f64,
+    size_bytes: f64,
+    key: u64,
+}
+
+/// A served message waiting for the window to reach its departure; ordered
+/// so that a max-heap pops the earliest, ties in the order they were served.
+#[derive(Debug, Clone, Copy)]
+struct Departure {
+    message: Message,
+    served: u64,
+}
+
+impl Ord for Departure {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.message.at_s.total_cmp(&self.message.at_s)).then(other.served.cmp(&self.served))
+    }
+}
+
+impl PartialOrd for Departure {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Departure {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Departure {}
+
+/// Served messages of a queue that routes onwards, until their departure.
+enum Outbox {
+    /// One server: messages leave in the order they arrived.
+    InOrder(VecDeque<Message>),
+    /// Several servers: messages leave in order of departure time.
+    Sorted(BinaryHeap<Departure>, u64),
+}
+
+impl Outbox {
+    fn new(servers: u32) -> Self {
+        if servers == 1 {
+            Self::InOrder(VecDeque::new())
+        } else {
+            Self::Sorted(BinaryHeap::new(), 0)
+        }
+    }
+
+    fn push(&mut self, message: Message) {
+        match self {
+            Self::InOrder(queue) => queue.push_back(message),
+            Self::Sorted(heap, served) => {
+                *served += 1;
+                heap.push(Departure {
+                    message,
+                    served: *served,
+                });
+            }
+        }
+    }
+
+    /// The next message to leave by `until_s`, if any.
+    fn pop_until(&mut self, until_s: f64) -> Option<Message> {
+        match self {
+            Self::InOrder(queue) => queue.pop_front_if(|m| m.at_s <= until_s),
+            Self::Sorted(heap, _) => heap
+                .peek()
+                .is_some_and(|d| d.message.at_s <= until_s)
+                .then(|| heap.pop().expect("peeked").message),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::InOrder(queue) => queue.len(),
+            Self::Sorted(heap, _) => heap.len(),
+        }
+    }
+}
+
+/// When a busy server frees up; a max-heap of these pops the earliest.
+#[derive(Debug, Clone, Copy)]
+struct FreeAt(f64);
+
+impl Ord for FreeAt {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0)
+    }
+}
+
+impl PartialOrd for FreeAt {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for FreeAt {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for FreeAt {}
+
+/// The `c` servers of a FIFO queue (Kiefer–Wolfowitz's workload vector).
+enum Servers {
+    /// One server, busy until the given time (Lindley's recursion).
+    One { busy_until_s: f64 },
+    /// Several servers: when each busy one frees up.
+    Many {
+        count: usize,
+        busy_until: BinaryHeap<FreeAt>,
+    },
+}
+
+impl Servers {
+    fn new(count: u32) -> Self {
+        if count == 1 {
+            Self::One {
+                busy_until_s: f64::NEG_INFINITY,
+            }
+        } else {
+            Self::Many {
+                count: count as usize,
+                busy_until: BinaryHeap::with_capacity(count as usize),
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        match self {
+            Self::One { .. } => 1,
+            Self::Many { count, .. } => *count,
+        }
+    }
+
+    /// Frees the servers done by `now_s`.
+    #[inline]
+    fn release_until(&mut self, now_s: f64) {
+        match self {
+            Self::One { busy_until_s } => {
+                if *busy_until_s <= now_s {
+                    *busy_until_s = f64::NEG_INFINITY;
+                }
+            }
+            Self::Many { busy_until, .. } => {
+                while busy_until.peek().is_some_and(|f| f.0 <= now_s) {
+                    busy_until.pop();
+                }
+            }
+        }
+    }
+
+    /// Servers busy now (after [`Self::release_until`]).
+    #[inline]
+    fn busy(&self) -> usize {
+        match self {
+            Self::One { busy_until_s } => usize::from(*busy_until_s > f64::NEG_INFINITY),
+            Self::Many { busy_until, .. } => busy_until.len(),
+        }
+    }
+
+    #[inline]
+    fn has_free(&self) -> bool {
+        self.busy() < self.count()
+    }
+
+    /// Takes the earliest free server for a message arriving at
+    /// `arrival_s` (after [`Self::release_until`]) until `start_s +
+    /// service_s`; returns `start_s`.
+    #[inline]
+    fn take(&mut self, arrival_s: f64, service_s: f64) -> f64 {
+        match self {
+            Self::One { busy_until_s } => {
+                let start_s = busy_until_s.max(arrival_s);
+                *busy_until_s = start_s + service_s;
+                start_s
+            }
+            Self::Many { count, busy_until } => {
+                let start_s = if busy_until.len() < *count {
+                    arrival_s
+                } else {
+                    busy_until.pop().expect("all servers are busy").0
+                };
+                busy_until.push(FreeAt(start_s + service_s));
+                start_s
+            }
+        }
+    }
+}
+
+/// Queue lengths at the sampling instants, as differences: an interval in
+/// queue or in service adds one from its first instant to its last.
+struct SeriesCounts {
+    in_queue: Vec<i64>,
+    in_service: Vec<i64>,
+}
+
+/// The sampling instants of the event engine, with index lookups.
+struct SampleTimes {
+    times_s: Vec<f64>,
+    every_s: f64,
+}
+
+impl SampleTimes {
+    /// Instants 0, every, 2 every… up to `end_s`, summed as the event engine does.
+    fn new(every_s: f64, end_s: f64) -> Self {
+        let mut times_s = vec![0.0];
+        let mut t = 0.0;
+        loop {
+            t += every_s;
+            if t > end_s {
+                break;
+            }
+            times_s.push(t);
+        }
+        Self { times_s, every_s }
+    }
+
+    /// Index of the first instant at or after `t_s` (`len` when none).
+    fn first_at_or_after(&self, t_s: f64) -> usize {
+        let len = self.times_s.len();
+        let mut k = ((t_s / self.every_s).ceil().max(0.0) as usize).min(len);
+        while k > 0 && self.times_s[k - 1] >= t_s {
+            k -= 1;
+        }
+        while k < len && self.times_s[k] < t_s {
+            k += 1;
+        }
+        k
+    }
+
+    /// [`Self::first_at_or_after`] for a `t_s` known to lie at or after
+    /// instant `from`'s predecessor: a few steps forward, else a lookup.
+    #[inline]
+    fn first_from(&self, from: usize, t_s: f64) -> usize {
+        let len = self.times_s.len();
+        let mut k = from;
+        for _ in 0..4 {
+            if k == len || self.times_s[k] >= t_s {
+                return k;
+            }
+            k += 1;
+        }
+        self.first_at_or_after(t_s).max(k)
+    }
+}
+
+/// Adds one to the instants `first..past` of `counts`.
+#[inline]
+fn count_interval(counts: &mut [i64], first: usize, past: usize) {
+    if first < past {
+        counts[first] += 1;
+        counts[past] -= 1;
+    }
+}
+
+/// One queue of the fast path.
+struct Station {
+    servers: Servers,
+    /// Start times of the messages waiting now (non-decreasing).
+    waiting_starts: VecDeque<f64>,
+    inbox: Vec<Message>,
+    /// `None` when served messages are delivered.
+    outbox: Option<Outbox>,
+    service_rng: StreamRng,
+    next_rng: StreamRng,
+    next_cumulative: Vec<f64>,
+    observations: NodeObservations,
+    queue_area: f64,
+    service_area: f64,
+    max_in_queue: f64,
+    max_in_service: f64,
+    warmup_levels_known: bool,
+    series: SeriesCounts,
+    /// First sampling instant at or after the latest arrival.
+    sample_cursor: usize,
+}
+
+/// What the whole replication counts, apart from the queues.
+struct Outcomes {
+    produced: u64,
+    delivered: u64,
+    on_time: u64,
+    lost: u64,
+    in_flight: u64,
+    latency: Tally,
+    latency_hist: LatencyHistogram,
+    latency_by_time: Vec<(f64, u64)>,
+    events: u64,
+}
+
+/// The window being computed and the measured window.
+#[derive(Clone, Copy)]
+struct Clock {
+    warmup_s: f64,
+    end_s: f64,
+}
+
+impl Clock {
+    fn measured(&self, created_s: f64) -> bool {
+        created_s >= self.warmup_s
+    }
+
+    fn in_window(&self, t_s: f64) -> bool {
+        t_s >= self.warmup_s && t_s <= self.end_s
+    }
+}
+
+impl Outcomes {
+    fn deliver(&mut self, message: &Message, at_s: f64, clock: Clock) {
+        let latency_s = at_s - message.created_s;
+        let slice = (at_s / clock.end_s * LATENCY_BUCKETS as f64) as usize;
+        let bucket = &mut self.latency_by_time[slice.min(LATENCY_BUCKETS - 1)];
+        bucket.0 += latency_s;
+        bucket.1 += 1;
+        if !clock.measured(message.created_s) {
+            return;
+        }
+        self.delivered += 1;
+        if at_s <= message.due_s {
+            self.on_time += 1;
+        }
+        self.latency.record(latency_s);
+        self.latency_hist.record(latency_s);
+    }
+}
+
+impl Station {
+    /// The levels at the end of the warm-up start the maxima of the measured window.
+    fn note_warmup_levels(&mut self, clock: Clock) {
+        self.warmup_levels_known = true;
+        let (in_queue, in_service) = self.levels_at(clock.warmup_s);
+        self.max_in_queue = in_queue;
+        self.max_in_service = in_service;
+    }
+
+    /// Waiting messages and busy servers at `t_s`, no earlier than any
+    /// arrival served so far.
+    fn levels_at(&mut self, t_s: f64) -> (f64, f64) {
+        self.servers.release_until(t_s);
+        while self.waiting_starts.pop_front_if(|s| *s <= t_s).is_some() {}
+        let waiting = self.waiting_starts.len();
+        let busy = if waiting > 0 {
+            self.servers.count()
+        } else {
+            self.servers.busy()
+        };
+        (waiting as f64, busy as f64)
+    }
+
+    /// Serves one arrival: rejected when full, or started as soon as a
+    /// server is free; returns the served message with its departure time.
+    fn serve(
+        &mut self,
+        queue: &crate::model::Queue,
+        consumers: &Consumers,
+        message: Message,
+        clock: Clock,
+        times: &SampleTimes,
+        outcomes: &mut Outcomes,
+    ) -> Option<Message> {
+        let arrival_s = message.at_s;
+        if !self.warmup_levels_known && arrival_s >= clock.warmup_s {
+            self.note_warmup_levels(clock);
+        }
+        self.servers.release_until(arrival_s);
+        while (self.waiting_starts)
+            .pop_front_if(|s| *s <= arrival_s)
+            .is_some()
+        {}
+        let measuring = arrival_s >= clock.warmup_s;
+        if measuring {
+            self.observations.arrivals += 1;
+        }
+        if !self.servers.has_free()
+            && queue
+                .capacity
+                .is_some_and(|k| self.waiting_starts.len() as u64 >= k)
+        {
+            if measuring {
+                self.observations.dropped += 1;
+            }
+            if clock.measured(message.created_s) {
+                outcomes.lost += 1;
+            }
+            return None;
+        }
+        let service_s = consumers.service.sample(&mut self.service_rng)
+            + consumers.service_per_byte_s * message.size_bytes;
+        let start_s = self.servers.take(arrival_s, service_s);
+        let depart_s = start_s + service_s;
+        let waited = start_s > arrival_s;
+        if waited {
+            self.waiting_starts.push_back(start_s);
+            if measuring {
+                self.max_in_queue = self.max_in_queue.max(self.waiting_starts.len() as f64);
+            }
+        }
+        self.record(arrival_s, start_s, depart_s, waited, clock, times);
+        if depart_s > clock.end_s {
+            if clock.measured(message.created_s) {
+                outcomes.in_flight += 1;
+            }
+            return None;
+        }
+        outcomes.events += 1;
+        if depart_s >= clock.warmup_s {
+            let node = &mut self.observations;
+            node.served += 1;
+            node.succeeded += 1;
+            node.sojourn.record(depart_s - arrival_s);
+            node.sojourn_hist.record(depart_s - arrival_s);
+        }
+        Some(Message {
+            at_s: depart_s,
+            ..message
+        })
+    }
+
+    /// Waiting time, busy servers, the areas under the levels and the
+    /// sampled levels of one served message.
+    #[inline]
+    fn record(
+        &mut self,
+        arrival_s: f64,
+        start_s: f64,
+        depart_s: f64,
+        waited: bool,
+        clock: Clock,
+        times: &SampleTimes,
+    ) {
+        if clock.in_window(start_s) {
+            let node = &mut self.observations;
+            node.wait.record(start_s - arrival_s);
+            node.wait_hist.record(start_s - arrival_s);
+            let busy = if waited {
+                self.servers.count()
+            } else {
+                self.servers.busy()
+            };
+            self.max_in_service = self.max_in_service.max(busy as f64);
+        }
+        let (w, e) = (clock.warmup_s, clock.end_s);
+        self.queue_area += overlap_s(arrival_s, start_s, w, e);
+        self.service_area += overlap_s(start_s, depart_s, w, e);
+        let arrived = times.first_from(self.sample_cursor, arrival_s);
+        self.sample_cursor = arrived;
+        let started = if waited {
+            times.first_from(arrived, start_s)
+        } else {
+            arrived
+        };
+        let departed = times.first_from(started, depart_s);
+        count_interval(&mut self.series.in_queue, arrived, started);
+        count_interval(&mut self.series.in_service, started, departed);
+    }
+
+    /// The queue's observations over the measured window.
+    fn finish(mut self, clock: Clock) -> NodeObservations {
+        if !self.warmup_levels_known {
+            self.note_warmup_levels(clock);
+        }
+        let (in_queue, in_service) = self.levels_at(clock.end_s);
+        let (w, e) = (clock.warmup_s, clock.end_s);
+        let max_in_queue = self.max_in_queue;
+        let max_in_service = self.max_in_service;
+        let mut observations = self.observations;
+        observations.in_queue =
+            TimeWeighted::from_area(w, e, self.queue_area, in_queue, max_in_queue);
+        observations.in_service =
+            TimeWeighted::from_area(w, e, self.service_area, in_service, max_in_service);
+        observations
+    }
+}
+
+/// State of one replication on the fast path.
+struct Run<'m> {
+    model: &'m Model,
+    clock: Clock,
+    producers: Vec<ArrivalProcess>,
+    next_publish_s: Vec<f64>,
+    size_rngs: Vec<StreamRng>,
+    exchange_rngs: Vec<StreamRng>,
+    exchange_cumulative: Vec<Vec<f64>>,
+    topic_turns: Vec<usize>,
+    stations: Vec<Station>,
+    times: SampleTimes,
+    outcomes: Outcomes,
+    peak_messages: usize,
+}
+
+impl<'m> Run<'m> {
+    fn new(model: &'m Model, order: &[QueueId], replication: u32) -> Self {
+        let seed = model.simulation.seed;
+        let rng = |kind, index| stream(seed, replication, kind, index);
+        let warmup_s = model.simulation.warmup_s;
+        let end_s = warmup_s + model.simulation.duration_s;
+        let times = SampleTimes::new(model.simulation.sample_every_s, end_s);
+        let mut producers: Vec<ArrivalProcess> = (model.producers.iter().enumerate())
+            .map(|(i, p)| {
+                ArrivalProcess::new(
+                    &p.arrivals,
+                    p.keys,
+                    rng(StreamKind::Interarrival, i),
+                    rng(StreamKind::Key, i),
+                )
+            })
+            .collect();
+        let next_publish_s = (producers.iter_mut().zip(&model.producers))
+            .map(|(process, p)| {
+                process
+                    .next_after(&p.arrivals, 0.0)
+                    .unwrap_or(f64::INFINITY)
+            })
+            .collect();
+        let mut routes_onwards = vec![false; model.queues.len()];
+        for &q in order {
+            routes_onwards[q] = model.queues[q]
+                .consumers
+                .as_ref()
+                .is_some_and(|c| !c.next.is_empty());
+        }
+        let stations = (model.queues.iter().enumerate())
+            .map(|(i, queue)| {
+                let servers = queue.consumers.as_ref().map_or(1, |c| c.count);
+                Station {
+                    servers: Servers::new(servers),
+                    waiting_starts: VecDeque::new(),
+                    inbox: Vec::new(),
+                    outbox: routes_onwards[i].then(|| Outbox::new(servers)),
+                    service_rng: rng(StreamKind::Service, i),
+                    next_rng: rng(StreamKind::NextRoute, i),
+                    next_cumulative: (queue.consumers.as_ref())
+                        .map(|c| cumulative(&c.next))
+                        .unwrap_or_default(),
+                    observations: NodeObservations::new(1),
+                    queue_area: 0.0,
+                    service_area: 0.0,
+                    max_in_queue: 0.0,
+                    max_in_service: 0.0,
+                    warmup_levels_known: false,
+                    series: SeriesCounts {
+                        in_queue: vec![0; times.times_s.len() + 1],
+                        in_service: vec![0; times.times_s.len() + 1],
+                    },
+                    sample_cursor: 0,
+                }
+            })
+            .collect();
+        let samples = times.times_s.len() as u64;
+        Self {
+            model,
+            clock: Clock { warmup_s, end_s },
+            producers,
+            next_publish_s,
+            size_rngs: (0..model.producers.len())
+                .map(|i| rng(StreamKind::Size, i))
+                .collect(),
+            exchange_rngs: (0..model.exchanges.len())
+                .map(|i| rng(StreamKind::ExchangeRoute, i))
+                .collect(),
+            exchange_cumulative: (model.exchanges.iter())
+                .map(|e| cumulative(&e.routes))
+                .collect(),
+            topic_turns: vec![0; model.topics.len()],
+            stations,
+            times,
+            outcomes: Outcomes {
+                produced: 0,
+                delivered: 0,
+                on_time: 0,
+                lost: 0,
+                in_flight: 0,
+                latency: Tally::new(),
+                latency_hist: LatencyHistogram::new(),
+                latency_by_time: vec![(0.0, 0); LATENCY_BUCKETS],
+                events: samples + u64::from(warmup_s > 0.0),
+            },
+            peak_messages: 0,
+        }
+    }
+
+    /// Number of windows: about [`PUBLICATIONS_PER_WINDOW`] publications each.
+    fn window_count(&self) -> u64 {
+        let rate_per_s: f64 = (self.model.producers.iter())
+            .map(|p| p.arrivals.mean_rate_per_s(self.clock.end_s))
+            .sum();
+        let windows = (rate_per_s * self.clock.end_s / PUBLICATIONS_PER_WINDOW).ceil();
+        if windows.is_finite() {
+            (windows as u64).clamp(1, 1 << 32)
+        } else {
+            1
+        }
+    }
+
+    fn run_windows(&mut self, order: &[QueueId]) {
+        let windows = self.window_count();
+        for window in 1..=windows {
+            let until_s = if window == windows {
+                self.clock.end_s
+            } else {
+                self.clock.end_s * (window as f64 / windows as f64)
+            };
+            self.publish_until(until_s);
+            for &q in order {
+                self.serve_inbox(q);
+                self.hand_on(q, until_s);
+            }
+            self.note_peak(order);
+        }
+    }
+
+    /// Every producer publishes its messages up to `until_s`.
+    fn publish_until(&mut self, until_s: f64) {
+        for p in 0..self.producers.len() {
+            while self.next_publish_s[p] <= until_s {
+                let now_s = self.next_publish_s[p];
+                let producer = &self.model.producers[p];
+                self.outcomes.events += 1;
+                if self.clock.measured(now_s) {
+                    self.outcomes.produced += 1;
+                }
+                let message = Message {
+                    at_s: now_s,
+                    created_s: now_s,
+                    due_s: now_s + producer.deadline_s.unwrap_or(f64::INFINITY),
+                    key: self.producers[p].next_key(),
+                    size_bytes: (producer.size_bytes.as_ref())
+                        .map_or(0.0, |size| size.sample(&mut self.size_rngs[p])),
+                };
+                self.next_publish_s[p] = self.producers[p]
+                    .next_after(&producer.arrivals, now_s)
+                    .unwrap_or(f64::INFINITY);
+                self.send(producer.to, message);
+            }
+        }
+    }
+
+    /// Puts a message into the inbox of the queue `target` leads to.
+    fn send(&mut self, target: Target, message: Message) {
+        match target {
+            Target::Queue(q) => self.stations[q].inbox.push(message),
+            Target::Exchange(e) => {
+                let u: f64 = self.exchange_rngs[e].random();
+                let route = pick(&self.exchange_cumulative[e], u);
+                self.send(self.model.exchanges[e].routes[route].to, message);
+            }
+            Target::Topic(t) => {
+                let topic = &self.model.topics[t];
+                let partitions = topic.partitions.len();
+                let partition = match topic.partitioner {
+                    Partitioner::Key if message.key != 0 => {
+                        partition_of_key(message.key, partitions)
+                    }
+                    _ => {
+                        let turn = self.topic_turns[t];
+                        self.topic_turns[t] = (turn + 1) % partitions;
+                        turn
+                    }
+                };
+                self.stations[topic.partitions[partition]]
+                    .inbox
+                    .push(message);
+            }
+        }
+    }
+
+    /// Queue `q` serves this window's arrivals, in arrival order.
+    fn serve_inbox(&mut self, q: QueueId) {
+        let model = self.model;
+        let queue = &model.queues[q];
+        let consumers = queue
+            .consumers
+            .as_ref()
+            .expect("the fast path serves only queues with consumers");
+        let station = &mut self.stations[q];
+        let mut inbox = std::mem::take(&mut station.inbox);
+        inbox.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        for &message in &inbox {
+            let clock = self.clock;
+            let Some(served) = station.serve(
+                queue,
+                consumers,
+                message,
+                clock,
+                &self.times,
+                &mut self.outcomes,
+            ) else {
+                continue;
+            };
+            match &mut station.outbox {
+                Some(outbox) => outbox.push(served),
+                None => self.outcomes.deliver(&served, served.at_s, clock),
+            }
+        }
+        inbox.clear();
+        station.inbox = inbox;
+    }
+
+    /// Queue `q`'s messages served by `until_s` go on, in departure order.
+    fn hand_on(&mut self, q: QueueId, until_s: f64) {
+        let model = self.model;
+        let Some(consumers) = model.queues[q].consumers.as_ref() else {
+            return;
+        };
+        let next = &consumers.next;
+        loop {
+            let station = &mut self.stations[q];
+            let Some(message) = station.outbox.as_mut().and_then(|o| o.pop_until(until_s)) else {
+                break;
+            };
+            let route = if next.len() == 1 {
+                0
+            } else {
+                let u: f64 = station.next_rng.random();
+                pick(&station.next_cumulative, u)
+            };
+            self.send(next[route].to, message);
+        }
+    }
+
+    /// Messages held between windows: waiting, in service or about to move on.
+    fn note_peak(&mut self, order: &[QueueId]) {
+        let held: usize = (order.iter().map(|&q| &self.stations[q]))
+            .map(|s| {
+                s.waiting_starts.len() + s.servers.busy() + s.outbox.as_ref().map_or(0, Outbox::len)
+            })
+            .sum();
+        self.peak_messages = self.peak_messages.max(held);
+    }
+
+    fn finish(self, replication: u32) -> ReplicationResult {
+        let clock = self.clock;
+        let queues = self.stations.len();
+        let mut series = Vec::with_capacity(queues);
+        let nodes = (self.stations.into_iter())
+            .map(|mut station| {
+                series.push(std::mem::replace(
+                    &mut station.series,
+                    SeriesCounts {
+                        in_queue: Vec::new(),
+                        in_service: Vec::new(),
+                    },
+                ));
+                station.finish(clock)
+            })
+            .collect();
+        let timeseries = samples(&self.times, &series);
+        ReplicationResult {
+            replication,
+            measured_s: self.model.simulation.duration_s,
+            produced: self.outcomes.produced,
+            delivered: self.outcomes.delivered,
+            on_time: self.outcomes.on_time,
+            lost: self.outcomes.lost,
+            in_flight: self.outcomes.in_flight,
+            latency: self.outcomes.latency,
+            latency_hist: self.outcomes.latency_hist,
+            latency_by_time: self.outcomes.latency_by_time,
+            nodes,
+            timeseries,
+            events: self.outcomes.events,
+            peak_messages: self.peak_messages,
+        }
+    }
+}
+
+/// The queue-length rows, instant by instant, from the per-queue differences.
+fn samples(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<Sample> {
+    let mut rows = Vec::with_capacity(times.times_s.len() * series.len());
+    let mut levels = vec![(0i64, 0i64); series.len()];
+    for (k, &time_s) in times.times_s.iter().enumerate() {
+        for (q, (counts, level)) in series.iter().zip(&mut levels).enumerate() {
+            level.0 += counts.in_queue[k];
+            level.1 += counts.in_service[k];
+            rows.push(Sample {
+                time_s,
+                queue: q as u32,
+                in_queue: level.0 as u32,
+                in_service: level.1 as u32,
+            });
+        }
+    }
+    rows
+}

@@ -1,0 +1,340 @@
+//! The Lindley fast path against the event engine: the same sample path
+//! where both draw their streams in the same order, the same distribution
+//! where they cannot, and the event engine wherever the fast path does not
+//! apply.
+
+mod common;
+
+use common::inline;
+use queuesim::engine::{
+    self, Engine, ReplicationResult, engine_for, simulate_events, simulate_lindley,
+};
+use queuesim::model::Model;
+use queuesim::results;
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// Relative difference allowed between two sums of the same numbers
+/// added in a different order.
+const ROUNDING: f64 = 1e-9;
+
+#[track_caller]
+fn assert_close(what: &str, fast: f64, events: f64) {
+    let scale = fast.abs().max(events.abs()).max(1e-300);
+    assert!(
+        (fast - events).abs() <= ROUNDING * scale || (fast.is_nan() && events.is_nan()),
+        "{what}: fast path {fast} vs event engine {events}"
+    );
+}
+
+/// Asserts that both engines observed the same sample path.
+fn assert_same_path(model: &Model) {
+    assert_eq!(engine_for(model), Engine::Lindley);
+    for replication in 0..2 {
+        let fast = simulate_lindley(model, replication).expect("the fast path applies");
+        let events = simulate_events(model, replication);
+        assert_same_replication(&fast, &events);
+    }
+}
+
+fn assert_same_replication(fast: &ReplicationResult, events: &ReplicationResult) {
+    let counts = |r: &ReplicationResult| (r.produced, r.delivered, r.on_time, r.lost, r.in_flight);
+    assert_eq!(
+        counts(fast),
+        counts(events),
+        "produced, delivered, on time, lost, in flight"
+    );
+    assert!(fast.conserves());
+    assert_eq!(fast.events, events.events, "events");
+    assert!(fast.delivered > 1000, "too few deliveries to compare");
+    assert_close("mean latency", fast.latency.mean(), events.latency.mean());
+    for q in [0.5, 0.9, 0.99, 0.999] {
+        assert_eq!(
+            fast.latency_hist.quantile(q),
+            events.latency_hist.quantile(q),
+            "latency quantile {q}"
+        );
+    }
+    let slices = |r: &ReplicationResult| r.latency_by_time.iter().map(|s| s.1).collect::<Vec<_>>();
+    assert_eq!(slices(fast), slices(events), "deliveries by time");
+    assert_eq!(fast.timeseries, events.timeseries, "queue-length samples");
+    for (q, (f, e)) in fast.nodes.iter().zip(&events.nodes).enumerate() {
+        let counts = |n: &engine::NodeObservations| (n.arrivals, n.served, n.succeeded, n.dropped);
+        assert_eq!(
+            counts(f),
+            counts(e),
+            "queue {q}: arrivals, served, succeeded, dropped"
+        );
+        assert_close(&format!("queue {q} wait"), f.wait.mean(), e.wait.mean());
+        assert_close(
+            &format!("queue {q} sojourn"),
+            f.sojourn.mean(),
+            e.sojourn.mean(),
+        );
+        assert_eq!(f.sojourn_hist.quantile(0.99), e.sojourn_hist.quantile(0.99));
+        assert_eq!(f.wait_hist.quantile(0.99), e.wait_hist.quantile(0.99));
+        let end_s = WARMUP_S + fast.measured_s;
+        let (fq, eq) = (f.in_queue.mean(end_s), e.in_queue.mean(end_s));
+        assert_close(&format!("queue {q} mean in queue"), fq, eq);
+        let (fs, es) = (f.in_service.mean(end_s), e.in_service.mean(end_s));
+        assert_close(&format!("queue {q} busy servers"), fs, es);
+        assert_eq!(f.in_queue.max(), e.in_queue.max(), "queue {q} max in queue");
+        assert_eq!(f.in_service.max(), e.in_service.max(), "queue {q} max busy");
+    }
+}
+
+/// The warm-up of every scenario below: time averages end at it plus the
+/// measured window.
+const WARMUP_S: f64 = 5.0;
+
+const MM1: &str = r#"
+[simulation]
+duration = "300s"
+warmup = "5s"
+replications = 2
+seed = 11
+sample_every = "7s"
+
+[[producers]]
+name = "source"
+to = "q"
+rate = "800/s"
+
+[[queues]]
+name = "q"
+[queues.consumers]
+service = { dist = "exponential", mean = "1ms" }
+"#;
+
+#[test]
+fn single_queue_follows_the_event_engine_path() {
+    assert_same_path(&inline(MM1, &[]));
+}
+
+#[test]
+fn multi_server_queue_with_deadlines_and_sizes_follows_the_event_engine_path() {
+    let model = inline(
+        r#"
+[simulation]
+duration = "200s"
+warmup = "5s"
+seed = 5
+sample_every = "3s"
+
+[[producers]]
+name = "source"
+to = "q"
+rate = "2500/s"
+deadline = "6ms"
+size = { dist = "uniform", min = "100B", max = "900B" }
+
+[[queues]]
+name = "q"
+[queues.consumers]
+count = 3
+service = { dist = "lognormal", mean = "1ms", cv = 1.5 }
+service_per_byte = 1e-7
+"#,
+        &[],
+    );
+    assert_same_path(&model);
+}
+
+#[test]
+fn bounded_queue_rejecting_publishes_follows_the_event_engine_path() {
+    let model = inline(
+        MM1,
+        &[
+            "queues.q.capacity=4",
+            "queues.q.overflow=\"reject-publish\"",
+            "producers.source.rate=\"1100/s\"",
+        ],
+    );
+    assert_same_path(&model);
+    let lost = simulate_lindley(&model, 0).expect("fast path").lost;
+    assert!(lost > 1000, "the bounded queue should reject publishes");
+}
+
+/// A split by an exchange, a multi-server stage, a weighted `next` and a
+/// merge of two queues into a third.
+const NETWORK: &str = r#"
+[simulation]
+duration = "200s"
+warmup = "5s"
+seed = 23
+sample_every = "2s"
+
+[[producers]]
+name = "source"
+to = "split"
+rate = "900/s"
+
+[[exchanges]]
+name = "split"
+kind = "weighted"
+routes = [{ to = "a", weight = 2 }, { to = "b", weight = 1 }]
+
+[[queues]]
+name = "a"
+[queues.consumers]
+count = 2
+service = { dist = "gamma", mean = "2ms", cv = 0.5 }
+next = [{ to = "c", weight = 3 }, { to = "d", weight = 1 }]
+
+[[queues]]
+name = "b"
+[queues.consumers]
+service = { dist = "exponential", mean = "2ms" }
+next = "c"
+
+[[queues]]
+name = "c"
+[queues.consumers]
+service = { dist = "exponential", mean = "1ms" }
+
+[[queues]]
+name = "d"
+[queues.consumers]
+service = { dist = "constant", value = "1ms" }
+"#;
+
+#[test]
+fn feed_forward_network_follows_the_event_engine_path() {
+    assert_same_path(&inline(NETWORK, &[]));
+}
+
+#[test]
+fn keyed_topic_follows_the_event_engine_path() {
+    let model = inline(
+        r#"
+[simulation]
+duration = "100s"
+warmup = "5s"
+seed = 9
+sample_every = "1s"
+
+[[producers]]
+name = "clicks-api"
+to = "clicks"
+rate = "2000/s"
+keys = { count = 1000, skew = 1.1 }
+
+[[topics]]
+name = "clicks"
+partitions = 4
+partitioner = "key"
+[topics.consumers]
+count = 4
+service = { dist = "exponential", mean = "1ms" }
+"#,
+        &[],
+    );
+    assert_same_path(&model);
+}
+
+/// Two producers share an exchange: the engines interleave its route draws
+/// differently, so only the distributions agree.
+#[test]
+fn shared_exchange_agrees_in_distribution_with_the_event_engine() {
+    let model = inline(
+        NETWORK,
+        &[
+            "simulation.replications=20",
+            "producers.source.rate=\"500/s\"",
+        ],
+    );
+    let mut model = model;
+    let mut second = model.producers[0].clone();
+    second.name = "second".into();
+    model.producers.push(second);
+    assert_eq!(engine_for(&model), Engine::Lindley);
+    let fast: Vec<_> = (0..20)
+        .map(|r| simulate_lindley(&model, r).unwrap())
+        .collect();
+    let events: Vec<_> = (0..20).map(|r| simulate_events(&model, r)).collect();
+    let (fast, events) = (
+        results::summarize(&model, &fast),
+        results::summarize(&model, &events),
+    );
+    // Nine comparisons at a 5% family-wise error: each at 5%/9 (Bonferroni),
+    // so every 95% half-width of the difference widens by z(1 - 0.025/9) / z(0.975).
+    let comparisons = 1.0 + 2.0 * fast.nodes.len() as f64;
+    let normal = Normal::standard();
+    let widen = normal.inverse_cdf(1.0 - 0.025 / comparisons) / normal.inverse_cdf(0.975);
+    let close = |what: &str, a: queuesim::stats::Estimate, b: queuesim::stats::Estimate| {
+        let allowed = widen * a.ci95.hypot(b.ci95);
+        assert!(
+            (a.mean - b.mean).abs() <= allowed,
+            "{what}: fast path {} ± {} vs event engine {} ± {}",
+            a.mean,
+            a.ci95,
+            b.mean,
+            b.ci95
+        );
+    };
+    close(
+        "mean latency",
+        fast.summary.mean_latency,
+        events.summary.mean_latency,
+    );
+    for (f, e) in fast.nodes.iter().zip(&events.nodes) {
+        close(
+            &format!("{} sojourn", f.node),
+            f.mean_sojourn,
+            e.mean_sojourn,
+        );
+        close(
+            &format!("{} utilization", f.node),
+            f.utilization,
+            e.utilization,
+        );
+    }
+}
+
+#[test]
+fn run_chooses_the_fast_path_and_replications_match_simulate() {
+    let model = inline(MM1, &[]);
+    let runs = engine::run(&model);
+    let direct = simulate_lindley(&model, 1).unwrap();
+    assert_eq!(runs[1].delivered, direct.delivered);
+    assert_eq!(runs[1].latency.mean(), direct.latency.mean());
+}
+
+#[track_caller]
+fn assert_needs_events(model: &Model, reason_part: &str) {
+    match engine_for(model) {
+        Engine::Events { reason } => assert!(
+            reason.contains(reason_part),
+            "reason `{reason}` should mention `{reason_part}`"
+        ),
+        Engine::Lindley => panic!("the fast path cannot run this model ({reason_part})"),
+    }
+    assert!(simulate_lindley(model, 0).is_none());
+}
+
+#[test]
+fn models_outside_the_fast_path_run_on_the_event_engine() {
+    assert_needs_events(
+        &inline(MM1, &["simulation.engine=\"events\""]),
+        "asks for it",
+    );
+    assert_needs_events(&inline(MM1, &["queues.q.ttl=\"1s\""]), "TTL");
+    assert_needs_events(&inline(MM1, &["queues.q.capacity=3"]), "drops the oldest");
+    assert_needs_events(&inline(MM1, &["queues.q.discipline=\"lifo\""]), "LIFO");
+    assert_needs_events(&inline(MM1, &["queues.q.consumers.failure=0.1"]), "failing");
+    assert_needs_events(&inline(MM1, &["simulation.initial.q=10"]), "backlog");
+    let fanout = NETWORK.replace("kind = \"weighted\"", "kind = \"fanout\"");
+    assert_needs_events(&inline(&fanout, &[]), "fanout");
+    let cycle = NETWORK.replace(
+        "service = { dist = \"constant\", value = \"1ms\" }",
+        "service = { dist = \"constant\", value = \"1ms\" }\nnext = [{ to = \"a\", weight = 1 }, { to = \"c\", weight = 9 }]",
+    );
+    assert_needs_events(&inline(&cycle, &[]), "cycle");
+}
+
+#[test]
+fn models_outside_the_fast_path_still_simulate() {
+    let model = inline(MM1, &["queues.q.ttl=\"5ms\""]);
+    let result = engine::simulate(&model, 0);
+    assert!(result.conserves());
+    assert!(result.nodes[0].expired > 0);
+}
