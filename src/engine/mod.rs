@@ -12,6 +12,7 @@ mod buffer;
 mod calendar;
 mod lindley;
 mod observe;
+mod order;
 mod rng;
 mod service;
 mod simulation;

@@ -49,6 +49,10 @@ pub struct NodeObservations {
     pub dead_lettered: u64,
     /// Failed attempts that were retried.
     pub retries: u64,
+    /// Messages of a FIFO queue (or of one priority class) that started
+    /// service after one that arrived later, or, with a single consumer,
+    /// finished after one: always 0, a self-check of the engine.
+    pub out_of_order: u64,
     /// Waiting time before service, seconds.
     pub wait: Tally,
     /// Distribution of waiting time.
@@ -77,6 +81,7 @@ impl NodeObservations {
             expired: 0,
             dead_lettered: 0,
             retries: 0,
+            out_of_order: 0,
             wait: Tally::new(),
             wait_hist: LatencyHistogram::new(),
             sojourn: Tally::new(),

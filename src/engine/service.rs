@@ -161,6 +161,11 @@ impl Simulation<'_> {
             let wait_s = now_s - c.entered_s;
             let class = c.class as usize;
             let node = &mut self.nodes[q];
+            if let Some(order) = &mut self.queues[q].start_order
+                && order.out_of_order(class, c.entered_s)
+            {
+                node.out_of_order += 1;
+            }
             node.wait.record(wait_s);
             node.wait_hist.record(wait_s);
             if let Some(k) = node.classes.get_mut(class) {
@@ -206,6 +211,11 @@ impl Simulation<'_> {
         let failed = failure > 0.0 && self.queues[q].failure_rng.random::<f64>() < failure;
         let sojourn_s = self.now_s - entered_s;
         let node = &mut self.nodes[q];
+        if let Some(order) = &mut self.queues[q].end_order
+            && order.out_of_order(class, entered_s)
+        {
+            node.out_of_order += 1;
+        }
         node.served += 1;
         node.sojourn.record(sojourn_s);
         node.sojourn_hist.record(sojourn_s);

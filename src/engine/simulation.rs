@@ -12,9 +12,10 @@ use super::arrivals::ArrivalProcess;
 use super::buffer::{Buffer, CopyId};
 use super::calendar::Calendar;
 use super::observe::{LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
+use super::order::OrderCheck;
 use super::rng::{StreamKind, StreamRng, stream};
 use super::store::{Message, ORPHAN, Slab, Store};
-use crate::model::{ExchangeKind, Model, Partitioner, Route, Target, partition_of_key};
+use crate::model::{Discipline, ExchangeKind, Model, Partitioner, Route, Target, partition_of_key};
 use crate::stats::{LatencyHistogram, Tally};
 
 /// Something that happens at an instant.
@@ -78,6 +79,10 @@ pub(super) struct QueueState {
     pub backoff_rng: StreamRng,
     pub next_rng: StreamRng,
     pub next_cumulative: Vec<f64>,
+    /// Arrival order of the messages started; `None` for LIFO queues.
+    pub start_order: Option<OrderCheck>,
+    /// Arrival order of the messages finished; only with one consumer.
+    pub end_order: Option<OrderCheck>,
 }
 
 struct ExchangeState {
@@ -167,6 +172,14 @@ impl<'m> Simulation<'m> {
                     .as_ref()
                     .map(|c| cumulative(&c.next))
                     .unwrap_or_default(),
+                start_order: (queue.discipline != Discipline::Lifo)
+                    .then(|| OrderCheck::new(classes.len())),
+                end_order: (queue.discipline != Discipline::Lifo
+                    && queue
+                        .consumers
+                        .as_ref()
+                        .is_some_and(|c| model.pools[c.pool].servers == 1))
+                .then(|| OrderCheck::new(classes.len())),
             })
             .collect();
         let exchanges = model
