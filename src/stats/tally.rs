@@ -1,11 +1,18 @@
-//! Streaming mean and variance (Welford's algorithm).
+//! Streaming mean and variance from shifted sums.
+//!
+//! The sums are of deviations from the first observation, which keeps them
+//! small (no cancellation when the variance is small beside the mean) and,
+//! unlike Welford's update, costs no division per observation: a division
+//! on every message of every queue was a sixth of the fast path's time.
 
 /// Count, mean, variance and extremes of a stream of observations.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tally {
     count: u64,
-    mean: f64,
-    sum_sq_dev: f64,
+    /// The first observation: every sum is of deviations from it.
+    shift: f64,
+    sum: f64,
+    sum_sq: f64,
     max: f64,
 }
 
@@ -18,10 +25,13 @@ impl Tally {
     /// Adds one observation.
     #[inline]
     pub fn record(&mut self, value: f64) {
+        if self.count == 0 {
+            self.shift = value;
+        }
         self.count += 1;
-        let delta = value - self.mean;
-        self.mean += delta / self.count as f64;
-        self.sum_sq_dev += delta * (value - self.mean);
+        let deviation = value - self.shift;
+        self.sum += deviation;
+        self.sum_sq += deviation * deviation;
         if value > self.max {
             self.max = value;
         }
@@ -34,7 +44,11 @@ impl Tally {
 
     /// Mean of the observations, NaN when there are none.
     pub fn mean(&self) -> f64 {
-        if self.count == 0 { f64::NAN } else { self.mean }
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.shift + self.sum / self.count as f64
+        }
     }
 
     /// Unbiased sample variance, NaN with fewer than two observations.
@@ -42,7 +56,8 @@ impl Tally {
         if self.count < 2 {
             f64::NAN
         } else {
-            self.sum_sq_dev / (self.count - 1) as f64
+            let n = self.count as f64;
+            ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0)
         }
     }
 
@@ -65,6 +80,14 @@ mod tests {
         assert!((tally.mean() - 5.0).abs() < 1e-12);
         assert!((tally.variance() - 32.0 / 7.0).abs() < 1e-12);
         assert_eq!(tally.max(), 9.0);
+    }
+
+    #[test]
+    fn variance_stays_exact_far_from_zero() {
+        let mut tally = Tally::new();
+        (0..1000).for_each(|i| tally.record(1e9 + f64::from(i % 2)));
+        assert!((tally.mean() - (1e9 + 0.5)).abs() < 1e-6);
+        assert!((tally.variance() - 0.25 * 1000.0 / 999.0).abs() < 1e-9);
     }
 
     #[test]
