@@ -396,8 +396,8 @@ impl Servers {
 /// Queue lengths at the sampling instants, as differences: an interval in
 /// queue or in service adds one from its first instant to its last.
 struct SeriesCounts {
-    in_queue: Vec<i64>,
-    in_service: Vec<i64>,
+    in_queue: Vec<i32>,
+    in_service: Vec<i32>,
 }
 
 /// The sampling instants of the event engine, with index lookups.
@@ -452,7 +452,7 @@ impl SampleTimes {
 
 /// Adds one to the instants `first..past` of `counts`.
 #[inline]
-fn count_interval(counts: &mut [i64], first: usize, past: usize) {
+fn count_interval(counts: &mut [i32], first: usize, past: usize) {
     if first < past {
         counts[first] += 1;
         counts[past] -= 1;
@@ -836,7 +836,10 @@ impl<'m> Run<'m> {
                 self.next_publish_s[p] = self.producers[p]
                     .next_after(&producer.arrivals, now_s)
                     .unwrap_or(f64::INFINITY);
-                self.send(producer.to, message);
+                match producer.to {
+                    Target::Queue(q) => self.stations[q].inbox.push(message),
+                    to => self.send(to, message),
+                }
             }
         }
     }
@@ -973,7 +976,7 @@ impl<'m> Run<'m> {
 /// The queue-length rows, instant by instant, from the per-queue differences.
 fn samples(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<Sample> {
     let mut rows = Vec::with_capacity(times.times_s.len() * series.len());
-    let mut levels = vec![(0i64, 0i64); series.len()];
+    let mut levels = vec![(0i32, 0i32); series.len()];
     for (k, &time_s) in times.times_s.iter().enumerate() {
         for (q, (counts, level)) in series.iter().zip(&mut levels).enumerate() {
             level.0 += counts.in_queue[k];
