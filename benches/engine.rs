@@ -111,65 +111,11 @@ fn bare_lindley(duration_s: f64) -> u64 {
     2 * customers
 }
 
-/// Ten queues: a producer into a keyed 4-partition topic whose partitions
-/// feed a weighted exchange into three retrying workers (dead letters
-/// parked in a tenth queue), all ending in a store and an audit queue.
+/// Ten queues with retries, dead letters and a keyed topic
+/// (`bench/network10.toml`, also the memory measurement of the README).
 fn network() -> queuesim::model::Model {
-    let text = format!(
-        r#"
-        [simulation]
-        duration = {duration}
-        warmup = 0
-        replications = 1
-        sample_every = {duration}
-        [[producers]]
-        name = "source"
-        to = "events"
-        rate = 0.8
-        keys = {{ count = 1000, skew = 0.8 }}
-        [[topics]]
-        name = "events"
-        partitions = 4
-        partitioner = "key"
-        [topics.consumers]
-        count = 4
-        service = {{ dist = "exponential", mean = 0.5 }}
-        next = "work"
-        [[exchanges]]
-        name = "work"
-        kind = "weighted"
-        routes = [{{ to = "w1" }}, {{ to = "w2" }}, {{ to = "w3" }}]
-        {workers}
-        [[queues]]
-        name = "store"
-        [queues.consumers]
-        service = {{ dist = "exponential", mean = 0.6 }}
-        next = "audit"
-        [[queues]]
-        name = "parked"
-        [queues.consumers]
-        service = {{ dist = "exponential", mean = 1.0 }}
-        [[queues]]
-        name = "audit"
-        [queues.consumers]
-        service = {{ dist = "exponential", mean = 0.5 }}
-        "#,
-        duration = DURATION_S / 10.0,
-        workers = ["w1", "w2", "w3"]
-            .map(|w| format!(
-                r#"
-        [[queues]]
-        name = "{w}"
-        dead_letter = "parked"
-        [queues.consumers]
-        service = {{ dist = "exponential", mean = 2.0 }}
-        failure = 0.1
-        retry = {{ max_attempts = 3, backoff = "constant", initial = 1.0 }}
-        next = "store""#
-            ))
-            .join(""),
-    );
-    scenario::from_str(&text, Path::new("network.toml"), &[]).expect("bench network is valid")
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/network10.toml");
+    scenario::load(&path, &[]).expect("bench/network10.toml is valid")
 }
 
 fn engine(c: &mut Criterion) {
