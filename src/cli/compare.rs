@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Failure, ScenarioOptions, print_stdout};
+use super::{Failure, ScenarioOptions, interrupt, print_stdout};
 use crate::experiment::compare::{Difference, compare_runs, table};
 use crate::report::csv::to_csv;
 use crate::report::plots::render_compare;
@@ -35,12 +35,16 @@ pub(crate) fn compare_command(
         .map(|path| scenario::load(path, &common.all_overrides()).map_err(input))
         .collect::<Result<Vec<_>, _>>()?;
     let comparison = compare_runs(&models).map_err(|e| Failure::Input(e.to_string()))?;
+    interrupt::check(|| {
+        "the comparison stopped before its last scenario; nothing was written".to_owned()
+    })?;
     let differences = comparison.differences;
     let dir = out.map_or_else(|| Path::new("reports").join("compare"), Path::to_path_buf);
     let mut files = vec![("compare.csv".to_owned(), to_csv(&table(&differences)))];
     for plot in render_compare(&comparison.runs).map_err(|e| Failure::Run(e.to_string()))? {
         files.extend(plot.files());
     }
+    interrupt::check(|| format!("nothing was written to {}", dir.display()))?;
     write_all(&dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
     if !quiet {
         let s = &models[0].simulation;

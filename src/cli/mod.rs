@@ -1,11 +1,13 @@
 //! The command-line interface: argument parsing and the commands' output.
 //!
 //! Exit status: 0 success, 1 a run failed, 2 bad input (a scenario that
-//! does not validate, an unreadable file, a malformed argument).
+//! does not validate, an unreadable file, a malformed argument), 130
+//! stopped by Ctrl-C (see [`interrupt`]).
 
 mod analyze;
 mod compare;
 mod fit;
+mod interrupt;
 mod markov;
 mod merge;
 mod plan;
@@ -232,11 +234,17 @@ pub enum Failure {
     Input(String),
     /// The run itself failed: exit status 1.
     Run(String),
+    /// Stopped by Ctrl-C: exit status 130. The message says what was not
+    /// written (and what was, complete).
+    Interrupted(String),
 }
 
 /// Parses the process arguments, runs the command and returns its exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.simulates() {
+        interrupt::install();
+    }
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Input(message)) => {
@@ -247,6 +255,20 @@ pub fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(1)
         }
+        Err(Failure::Interrupted(message)) => {
+            eprintln!("interrupted: {message}");
+            ExitCode::from(interrupt::EXIT_STATUS)
+        }
+    }
+}
+
+impl Command {
+    /// Whether the command runs simulations, which Ctrl-C stops cleanly.
+    fn simulates(&self) -> bool {
+        matches!(
+            self,
+            Self::Run { .. } | Self::Compare { .. } | Self::Sweep { .. } | Self::Plan { .. }
+        )
     }
 }
 
@@ -275,6 +297,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                 .collect::<Result<Vec<_>, _>>()?;
             let several = models.len() > 1;
             let overrides = options.all_overrides();
+            let mut written = Vec::new();
             for (model, path) in models.iter().zip(&scenarios) {
                 let dir = match (&out, several) {
                     (Some(dir), false) => dir.clone(),
@@ -289,15 +312,17 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                 let settled;
                 let model = match precision {
                     Some(precision) => {
-                        settled = pool.install(|| {
-                            precision::settle(
-                                model,
-                                precision,
-                                &precision_metric,
-                                max_replications,
-                                quiet,
-                            )
-                        })?;
+                        settled = pool
+                            .install(|| {
+                                precision::settle(
+                                    model,
+                                    precision,
+                                    &precision_metric,
+                                    max_replications,
+                                    quiet,
+                                )
+                            })
+                            .map_err(|f| interrupt::noting_written(f, &written))?;
                         &settled
                     }
                     None => model,
@@ -306,7 +331,9 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                     path,
                     overrides: &overrides,
                 };
-                pool.install(|| run::run_one(model, &origin, &dir, quiet, json))?;
+                pool.install(|| run::run_one(model, &origin, &dir, quiet, json))
+                    .map_err(|f| interrupt::noting_written(f, &written))?;
+                written.push(dir);
             }
             Ok(())
         }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{Failure, ScenarioOptions, print_stdout};
+use super::{Failure, ScenarioOptions, interrupt, print_stdout};
 use crate::experiment::metrics::metric_names;
 use crate::experiment::plan::{Outcome, Probe, Search, Verdict};
 use crate::experiment::range::parse_axis;
@@ -44,6 +44,7 @@ pub(crate) fn plan_command(
         max_replications,
     }
     .run();
+    interrupt::check(|| "the search stopped before an answer".to_owned())?;
     print_stdout(&report(&axis.key, &candidates, &outcome));
     match outcome.answer {
         Some(_) => Ok(()),

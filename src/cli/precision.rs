@@ -1,6 +1,6 @@
 //! `queuesim run --precision`: how many replications a run needs.
 
-use super::Failure;
+use super::{Failure, interrupt};
 use crate::experiment::metrics::metric_names;
 use crate::experiment::precision::run_to_precision;
 use crate::model::Model;
@@ -31,6 +31,12 @@ pub(crate) fn settle(
         ))
     })?;
     let precise = run_to_precision(model, index, precision, cap);
+    interrupt::check(|| {
+        format!(
+            "stopped while adding replications to {}; no report was written",
+            model.name
+        )
+    })?;
     let n = precise.replications.len() as u32;
     let e = precise.estimate;
     if !precise.reached {

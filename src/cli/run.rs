@@ -6,7 +6,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::progress::{warning_prefix, with_progress};
-use super::{Failure, print_stdout};
+use super::{Failure, interrupt, print_stdout};
 use crate::engine::{self, ReplicationResult};
 use crate::model::Model;
 use crate::report::{self, ReportInput};
@@ -38,13 +38,16 @@ pub(crate) fn run_one(
     for warning in &model.warnings {
         eprintln!("{} {warning}", warning_prefix());
     }
+    let unwritten = || format!("no report was written to {}", dir.display());
     let started = Instant::now();
     let auto = engine::auto_warmup(model);
+    interrupt::check(unwritten)?;
     let model = auto.as_ref().map_or(model, |(chosen, _)| chosen);
     if let Some((_, choice)) = &auto {
         tell_warmup(choice, quiet);
     }
     let replications = simulate_all(model, !quiet);
+    interrupt::check(unwritten)?;
     let elapsed_s = started.elapsed().as_secs_f64();
     let result = results::summarize(model, &replications);
     if !result.conservation_failures.is_empty() {
@@ -64,6 +67,7 @@ pub(crate) fn run_one(
         command_line: &command_line,
     })
     .map_err(|e| Failure::Run(e.to_string()))?;
+    interrupt::check(unwritten)?;
     let written = report::write_all(dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
     if json {
         let text = serde_json::to_string_pretty(&result)

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Failure, print_stdout};
+use super::{Failure, interrupt, print_stdout};
 use crate::engine::simulate;
 use crate::experiment::shard::{FORMAT, Manifest, Shard, Work, write_run};
 use crate::model::Model;
@@ -36,6 +36,7 @@ pub(crate) fn run_shard(
             )
         })
         .collect();
+    interrupt::check(|| format!("no shard was written to {}", dir.display()))?;
     if let Some((r, ..)) = per_replication.iter().find(|(_, conserves, _)| !conserves) {
         return Err(Failure::Run(format!(
             "conservation broken (produced != delivered + lost + in flight) in replication {r} of {}: please report this bug",

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::progress::with_progress;
-use super::{Failure, print_stdout};
+use super::{Failure, interrupt, print_stdout};
 use crate::experiment::range::{Setting, parse_setting};
 use crate::experiment::shard::{FORMAT, Manifest, Shard, Work, write_sweep};
 use crate::experiment::sweep::{Sweep, prepare, run, table};
@@ -54,6 +54,7 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     let records = with_progress(sweep.models.len() as u64, "points", !args.quiet, |bar| {
         run(&sweep, shard, &|| bar.inc(1))
     });
+    interrupt::check(|| "the sweep stopped before its last point; nothing was written".to_owned())?;
     match args.shard {
         Some(shard) => {
             let dir = args.out.clone().unwrap_or_else(|| {
@@ -89,6 +90,7 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
             {
                 files.extend(plot.files());
             }
+            interrupt::check(|| format!("nothing was written to {}", dir.display()))?;
             write_all(&dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
             if !args.quiet {
                 print_stdout(&format!(

@@ -801,6 +801,9 @@ impl<'m> Run<'m> {
     fn run_windows(&mut self, order: &[QueueId]) {
         let windows = self.window_count();
         for window in 1..=windows {
+            if super::stop_requested() {
+                break;
+            }
             let until_s = if window == windows {
                 self.clock.end_s
             } else {

@@ -10,6 +10,7 @@
 mod arrivals;
 mod buffer;
 mod calendar;
+mod interrupt;
 mod lindley;
 mod observe;
 mod order;
@@ -24,6 +25,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 pub use calendar::Calendar;
+pub use interrupt::{CHECK_EVERY_EVENTS, request_stop, stop_requested};
 pub use lindley::{Engine, engine_for, simulate_lindley};
 pub use observe::{
     ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample,

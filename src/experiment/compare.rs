@@ -57,15 +57,19 @@ pub enum CompareError {
 }
 
 /// Simulates every model and returns each model's per-replication metrics
-/// and its run result (what `queuesim run` would report).
+/// and its run result (what `queuesim run` would report). Once a stop was
+/// requested ([`engine::request_stop`]) it returns the models done before.
 pub fn simulate_all(models: &[Model]) -> Vec<(Samples, RunResult)> {
     models
         .iter()
-        .map(|model| {
+        .map_while(|model| {
             let replications = engine::run(model);
+            if engine::stop_requested() {
+                return None;
+            }
             let mut samples = Samples::new(model);
             samples.extend(model, &replications);
-            (samples, summarize(model, &replications))
+            Some((samples, summarize(model, &replications)))
         })
         .collect()
 }
@@ -90,7 +94,8 @@ pub fn compare(models: &[Model]) -> Result<Vec<Difference>, CompareError> {
     compare_runs(models).map(|c| c.differences)
 }
 
-/// [`compare`], also returning every model's run result.
+/// [`compare`], also returning every model's run result. Once a stop was
+/// requested ([`engine::request_stop`]) the comparison is partial.
 ///
 /// # Errors
 ///
@@ -116,7 +121,7 @@ pub fn compare_runs(models: &[Model]) -> Result<Comparison, CompareError> {
     let (samples, runs): (Vec<Samples>, Vec<RunResult>) = simulate_all(models).into_iter().unzip();
     let differences = candidates
         .iter()
-        .zip(&samples[1..])
+        .zip(samples.iter().skip(1))
         .flat_map(|(candidate, s)| differences(baseline, &samples[0], candidate, s))
         .collect();
     Ok(Comparison { differences, runs })

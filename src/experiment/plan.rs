@@ -17,7 +17,7 @@
 use super::metrics::Samples;
 use super::slo::{Decision, Slo};
 use super::theory::recognise;
-use crate::engine::run_replications;
+use crate::engine::{run_replications, stop_requested};
 use crate::model::Model;
 use crate::stats::Estimate;
 
@@ -90,7 +90,9 @@ pub struct Search<'a> {
 }
 
 impl Search<'_> {
-    /// Runs the search and returns the answer with its evidence.
+    /// Runs the search and returns the answer with its evidence. Returns
+    /// early, with an outcome that means nothing, once a stop was requested
+    /// ([`crate::engine::request_stop`]).
     pub fn run(&self) -> Outcome {
         let theory_start = self.theory_start();
         let mut preferred: Vec<usize> = theory_start
@@ -101,7 +103,7 @@ impl Search<'_> {
             .collect();
         let (mut lo, mut hi) = (0, self.candidates.len());
         let mut probes = Vec::new();
-        while lo < hi {
+        while lo < hi && !stop_requested() {
             let index = match preferred.iter().position(|&i| (lo..hi).contains(&i)) {
                 Some(p) => preferred.remove(p),
                 None => lo + (hi - lo) / 2,
@@ -171,7 +173,7 @@ impl Search<'_> {
                 })
                 .collect();
             let verdict = verdict(&checks);
-            if verdict != Verdict::Undecided || done >= self.max_replications {
+            if verdict != Verdict::Undecided || done >= self.max_replications || stop_requested() {
                 return Probe {
                     index,
                     value: value.clone(),

@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use super::metrics::Samples;
-use crate::engine::{ReplicationResult, run_replications};
+use crate::engine::{ReplicationResult, run_replications, stop_requested};
 use crate::model::Model;
 use crate::stats::Estimate;
 
@@ -45,6 +45,8 @@ fn next_batch(done: u32, estimate: Estimate, precision: f64, cap: u32) -> Range<
 
 /// Runs `model` until metric `metric` (an index into [`Samples::names`]) is
 /// within `precision` (relative CI half-width) or `cap` replications ran.
+/// Returns early, with partial replications, once a stop was requested
+/// ([`crate::engine::request_stop`]).
 pub fn run_to_precision(model: &Model, metric: usize, precision: f64, cap: u32) -> Precise {
     let mut replications = Vec::new();
     let mut samples = Samples::new(model);
@@ -55,7 +57,7 @@ pub fn run_to_precision(model: &Model, metric: usize, precision: f64, cap: u32) 
         replications.extend(new);
         let estimate = samples.estimate(metric);
         let done = batch.end;
-        if is_precise(estimate, precision) || done >= cap {
+        if is_precise(estimate, precision) || done >= cap || stop_requested() {
             return Precise {
                 replications,
                 estimate,

@@ -4,6 +4,9 @@
 //! Files are written all-or-nothing: every file goes to a temporary name in
 //! the output directory first and is renamed into place only once all of
 //! them were written, so a failed run never leaves a half-written report.
+//! A process ended on purpose while it renders or writes (a second Ctrl-C)
+//! goes through [`exit_removing_temporaries`], which leaves no temporary
+//! file behind.
 
 pub mod csv;
 pub mod html;
@@ -14,6 +17,7 @@ pub mod warnings;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::model::Model;
 use crate::results::RunResult;
@@ -69,10 +73,56 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-fn write_temporary(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// The temporary files of this process (report files not yet renamed into
+/// place, plot scratch files), for [`exit_removing_temporaries`]. A file is
+/// listed, made and written under this lock, and every rename happens under
+/// it, so whoever holds it sees no half-made temporary and no half-renamed
+/// report.
+static STAGED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn staged() -> MutexGuard<'static, Vec<PathBuf>> {
+    STAGED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `make` with the scratch file `path`, which it may create, and
+/// removes the file after; [`exit_removing_temporaries`] waits for `make`
+/// and removes the file too.
+fn with_scratch_file<T>(path: &Path, make: impl FnOnce(&Path) -> T) -> T {
+    let mut staged = staged();
+    staged.push(path.to_path_buf());
+    let made = make(path);
+    discard(&mut staged, &[path.to_path_buf()]);
+    made
+}
+
+/// Removes the temporary files of every write in progress and ends the
+/// process with exit status `code`: what a second Ctrl-C does. It waits for
+/// the file being written or the renames under way to finish, and no other
+/// temporary file can be started after it, so the output directory holds
+/// complete report files only.
+pub fn exit_removing_temporaries(code: i32) -> ! {
+    let staged = staged();
+    for temporary in staged.iter() {
+        let _ = fs::remove_file(temporary);
+    }
+    std::process::exit(code)
+}
+
+/// Creates the temporary file `path` holding `bytes`, listed in [`STAGED`].
+fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut staged = staged();
+    staged.push(path.to_path_buf());
     let mut file = fs::File::create(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// Takes `temporaries` off [`STAGED`], removing those still on disk.
+fn discard(staged: &mut Vec<PathBuf>, temporaries: &[PathBuf]) {
+    for temporary in temporaries {
+        let _ = fs::remove_file(temporary);
+    }
+    staged.retain(|t| !temporaries.contains(t));
 }
 
 /// Writes `files` into `dir` (created if missing), all or nothing.
@@ -83,24 +133,35 @@ pub fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>
         source,
     })?;
     let pid = std::process::id();
-    let mut staged = Vec::new();
+    let mut temporaries = Vec::new();
     for (name, bytes) in files {
         let temporary = dir.join(format!(".{name}.{pid}.tmp"));
-        if let Err(source) = write_temporary(&temporary, bytes) {
-            let _ = fs::remove_file(&temporary);
-            staged.iter().for_each(|(t, _): &(PathBuf, PathBuf)| {
-                let _ = fs::remove_file(t);
-            });
+        temporaries.push(temporary.clone());
+        if let Err(source) = stage(&temporary, bytes) {
+            discard(&mut staged(), &temporaries);
             return Err(WriteError {
                 path: dir.join(name),
                 source,
             });
         }
-        staged.push((temporary, dir.join(name)));
     }
+    let mut staged = staged();
+    let renamed = rename_all(dir, files, &temporaries);
+    discard(&mut staged, &temporaries);
+    renamed
+}
+
+/// Renames every temporary file to its report name; the caller holds the
+/// [`STAGED`] lock, so an interrupt never sees a report half renamed.
+fn rename_all(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    temporaries: &[PathBuf],
+) -> Result<Vec<PathBuf>, WriteError> {
     let mut written = Vec::new();
-    for (temporary, target) in staged {
-        fs::rename(&temporary, &target).map_err(|source| WriteError {
+    for ((name, _), temporary) in files.iter().zip(temporaries) {
+        let target = dir.join(name);
+        fs::rename(temporary, &target).map_err(|source| WriteError {
             path: target.clone(),
             source,
         })?;

@@ -144,7 +144,8 @@ fn render<F: Figure>(figure: &F) -> Result<Plot, PlotError> {
 
 /// Draws `figure` as PNG. plotters encodes PNG only into a file, so the
 /// image goes through a uniquely named scratch file that is read back and
-/// removed; the report itself is still written all-or-nothing.
+/// removed (by a second Ctrl-C too); the report itself is still written
+/// all-or-nothing.
 fn render_png<F: Figure>(figure: &F) -> Result<Vec<u8>, PlotError> {
     static SCRATCH: AtomicU64 = AtomicU64::new(0);
     let name = figure.name();
@@ -153,25 +154,25 @@ fn render_png<F: Figure>(figure: &F) -> Result<Vec<u8>, PlotError> {
         std::process::id(),
         SCRATCH.fetch_add(1, Ordering::Relaxed)
     ));
-    let drawn = {
-        let root = BitMapBackend::new(&path, figure.size()).into_drawing_area();
-        figure
-            .draw(&root)
-            .and_then(|()| root.present())
-            .map_err(|e| PlotError::Draw {
+    super::with_scratch_file(&path, |path| {
+        let drawn = {
+            let root = BitMapBackend::new(path, figure.size()).into_drawing_area();
+            figure
+                .draw(&root)
+                .and_then(|()| root.present())
+                .map_err(|e| PlotError::Draw {
+                    plot: name,
+                    message: e.to_string(),
+                })
+        };
+        drawn.and_then(|()| {
+            fs::read(path).map_err(|source| PlotError::Encode {
                 plot: name,
-                message: e.to_string(),
+                path: path.to_path_buf(),
+                source,
             })
-    };
-    let bytes = drawn.and_then(|()| {
-        fs::read(&path).map_err(|source| PlotError::Encode {
-            plot: name,
-            path: path.clone(),
-            source,
         })
-    });
-    let _ = fs::remove_file(&path);
-    bytes
+    })
 }
 
 #[cfg(test)]

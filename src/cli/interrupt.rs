@@ -1,0 +1,58 @@
+//! Ctrl-C during the commands that simulate (`run`, `compare`, `sweep`,
+//! `plan`): the first press asks the simulations to stop; the command then
+//! writes nothing and exits with [`EXIT_STATUS`], saying what was written
+//! before (complete reports only). A second press quits at once, removing the
+//! temporary files of a report being written, if any.
+
+use std::path::PathBuf;
+
+use super::Failure;
+use crate::{engine, report};
+
+/// Exit status of a command stopped by Ctrl-C: 128 + SIGINT, what a shell
+/// reports for a process that SIGINT ended.
+pub const EXIT_STATUS: u8 = 130;
+
+/// Routes Ctrl-C to [`on_ctrl_c`] for the rest of the process. If a handler
+/// cannot be installed, Ctrl-C keeps its default action (the process ends
+/// at once, which leaves at worst a temporary file).
+pub(crate) fn install() {
+    if let Err(e) = ctrlc::set_handler(on_ctrl_c) {
+        eprintln!("warning: Ctrl-C will end the process without cleaning up: {e}");
+    }
+}
+
+fn on_ctrl_c() {
+    if engine::stop_requested() {
+        eprintln!("\nCtrl-C again: quitting now");
+        report::exit_removing_temporaries(EXIT_STATUS.into());
+    }
+    engine::request_stop();
+    eprintln!("\nCtrl-C: stopping (press Ctrl-C again to quit now)");
+}
+
+/// `Err(Failure::Interrupted)` once Ctrl-C was pressed, with `unwritten()`
+/// saying what is not written; `Ok` otherwise. Called right after each
+/// simulation, whose results are then partial, and right before writing.
+pub(crate) fn check(unwritten: impl FnOnce() -> String) -> Result<(), Failure> {
+    if engine::stop_requested() {
+        Err(Failure::Interrupted(unwritten()))
+    } else {
+        Ok(())
+    }
+}
+
+/// `failure`, with the directories in `written` (complete results written
+/// earlier by the same command) added to the message if it is an interruption.
+pub(crate) fn noting_written(failure: Failure, written: &[PathBuf]) -> Failure {
+    match failure {
+        Failure::Interrupted(message) if !written.is_empty() => {
+            let dirs: Vec<String> = written.iter().map(|d| d.display().to_string()).collect();
+            Failure::Interrupted(format!(
+                "{message}; complete results of the earlier scenarios are in {}",
+                dirs.join(", ")
+            ))
+        }
+        other => other,
+    }
+}
