@@ -65,7 +65,8 @@ fn an_output_path_under_a_file_is_a_clear_error() {
 
 /// Nothing is written before the simulation ends and files are renamed
 /// into place only once all are complete, so a run killed while it
-/// simulates (as Ctrl-C does) leaves no file, partial or temporary.
+/// simulates (SIGKILL, which no handler sees) leaves no file, partial or
+/// temporary (Ctrl-C is in `tests/interrupt.rs`).
 #[test]
 fn a_killed_run_leaves_no_files() {
     let dir = tempfile::tempdir().unwrap();
