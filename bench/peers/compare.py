@@ -126,11 +126,11 @@ def one_run_spread(binary, scenario, out_dir):
 EVENT_RATE = re.compile(r"(\d+) events in [0-9.]+ s \(([0-9.]+) M events/s\)")
 
 
-def simulation_seconds(binary, scenario, out_dir):
+def simulation_seconds(binary, scenario, out_dir, *extra):
     """The simulation time queuesim measures itself (statistics on, report
     writing off the clock), from the events and the rate it prints."""
     out = subprocess.run(
-        [binary, "run", scenario, "--out", out_dir, "--threads", "1"],
+        [binary, "run", scenario, "--out", out_dir, "--threads", "1", *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -161,6 +161,10 @@ def run_queuesim(binary, case, customers, work_dir):
         "engine_s": min(
             simulation_seconds(binary, scenario, out_dir) for _ in range(QUEUESIM_REPEATS)
         ),
+        "events_engine_s": min(
+            simulation_seconds(binary, scenario, out_dir, "--set", 'simulation.engine="events"')
+            for _ in range(QUEUESIM_REPEATS)
+        ),
         "customers": round(summary["delivered"]["mean"]),
         "mean_sojourn": summary["mean_latency"]["mean"],
         "spread": one_run_spread(binary, scenario, out_dir),
@@ -168,8 +172,10 @@ def run_queuesim(binary, case, customers, work_dir):
 
 
 def rows_for(binary, case, customers, work_dir):
-    """The table rows of one case: queuesim twice (whole process, simulation
-    only), then each peer with queuesim's speed-up over it."""
+    """The table rows of one case: queuesim three times (whole process,
+    simulation only, simulation only on the event engine rather than the
+    Lindley fast path these cases take), then each peer with queuesim's
+    speed-up over the first two."""
     title, arrival_rate, stations = CASES[case]
     ours = run_queuesim(binary, case, customers, work_dir)
     theory = f"{theory_sojourn(arrival_rate, stations):.3f} ± {ours['spread']:.3f}"
@@ -180,6 +186,8 @@ def rows_for(binary, case, customers, work_dir):
          per_process, None, None, ours["mean_sojourn"], theory),
         (title, "queuesim (simulation only)", ours["customers"], ours["engine_s"],
          per_engine, None, None, ours["mean_sojourn"], theory),
+        (title, "queuesim (event engine only)", ours["customers"], ours["events_engine_s"],
+         ours["events_engine_s"] / ours["customers"], None, None, ours["mean_sojourn"], theory),
     ]
     for script in ("ciw_cases.py", "simpy_cases.py"):
         peer = run_peer(script, case, customers)
