@@ -177,18 +177,20 @@ fn a_million_consumers_run_in_bounded_memory() {
 }
 
 #[test]
-fn a_thousand_nodes_pass_the_size_limit_and_one_more_does_not() {
-    let queue = |i: usize| format!("[[queues]]\nname = \"x{i}\"\n");
+fn the_largest_scenario_passes_the_size_limit_and_one_more_node_does_not() {
+    let queue = |i: u64| format!("[[queues]]\nname = \"x{i}\"\n");
     let base = mm1("duration = 1", "", "");
-    let ok: String = (0..999).map(queue).collect();
+    let largest = scenario::MAX_NODES;
+    assert_eq!(largest, 100_000);
+    let ok: String = (1..largest).map(queue).collect();
     let limit = "a scenario may have";
     let accepted = load(&format!("{base}{ok}")).err().unwrap_or_default();
     assert!(!accepted.contains(limit), "{accepted}");
-    let over: String = (0..1000).map(queue).collect();
+    let over = format!("{base}{ok}{}", queue(largest));
+    let refused = load(&over).unwrap_err();
     assert!(
-        load(&format!("{base}{over}"))
-            .unwrap_err()
-            .contains("1001 nodes")
+        refused.contains("100001 nodes") && refused.contains("the 100000 a scenario"),
+        "{refused}"
     );
 }
 

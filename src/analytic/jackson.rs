@@ -1,9 +1,10 @@
 //! Open Jackson networks: Poisson external arrivals, exponential M/M/c
 //! nodes, probabilistic routing after each service.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use serde::Serialize;
 
+use super::traffic::{FlowError, FlowGraph};
 use super::{AnalyticError, QueueMetrics, mmc, non_negative, positive, servers};
 
 /// Tolerance on routing probabilities and row sums.
@@ -51,7 +52,9 @@ pub struct Saturation {
 ///
 /// # Formula
 ///
-/// Solve the traffic equations with an LU decomposition
+/// Solve the traffic equations on the sparse routing graph
+/// ([`crate::analytic::traffic::FlowGraph`]: exact on acyclic networks,
+/// LU or Gauss–Seidel on each loop)
 ///
 /// ```text
 /// λ = γ + Pᵀ λ      i.e.  (I − Pᵀ) λ = γ
@@ -64,8 +67,8 @@ pub struct Saturation {
 /// T = Σᵢ Lᵢ / Σᵢ γᵢ
 /// ```
 ///
-/// Nodes that no traffic reaches get `λᵢ = 0` and are left out of the
-/// linear system, so an idle closed cycle does not make it singular.
+/// Nodes that no traffic reaches get `λᵢ = 0`, so an idle closed cycle
+/// does not make the system singular.
 ///
 /// # Errors
 ///
@@ -87,6 +90,30 @@ pub fn jackson(
     let n = external_rates.len();
     check_len("routing rows", n, routing.nrows())?;
     check_len("routing columns", n, routing.ncols())?;
+    let routes: Vec<(usize, usize, f64)> = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| (i, j, routing[(i, j)]))
+        .filter(|&(_, _, p)| p != 0.0)
+        .collect();
+    jackson_routes(external_rates, &routes, service_rates, servers_per_node)
+}
+
+/// [`jackson()`] with the routing given sparsely, as `(from, to,
+/// probability)` triples (parallel entries add up): the form for large
+/// networks, in time and memory linear in nodes and routes when the
+/// network is acyclic (see [`crate::analytic::traffic`]).
+///
+/// # Errors
+///
+/// As [`jackson()`]; a route naming a node `>= external_rates.len()` is
+/// an [`AnalyticError::InvalidParameter`].
+pub fn jackson_routes(
+    external_rates: &[f64],
+    routes: &[(usize, usize, f64)],
+    service_rates: &[f64],
+    servers_per_node: &[u32],
+) -> Result<JacksonResult, AnalyticError> {
+    let n = external_rates.len();
     check_len("service_rates", n, service_rates.len())?;
     check_len("servers", n, servers_per_node.len())?;
     for (&gamma, (&mu, &c)) in external_rates
@@ -97,7 +124,7 @@ pub fn jackson(
         positive("service_rates", mu)?;
         servers("servers", c)?;
     }
-    validate_routing(routing)?;
+    let row_sums = validate_routing(n, routes)?;
     let total_external: f64 = external_rates.iter().sum();
     if total_external <= 0.0 {
         return Err(AnalyticError::InvalidParameter {
@@ -107,7 +134,7 @@ pub fn jackson(
         });
     }
 
-    let arrival_rates = solve_traffic(external_rates, routing)?;
+    let arrival_rates = solve_traffic(external_rates, routes, &row_sums)?;
     let saturated: Vec<Saturation> = (0..n)
         .filter_map(|i| {
             let capacity = f64::from(servers_per_node[i]) * service_rates[i];
@@ -152,18 +179,27 @@ fn check_len(name: &'static str, expected: usize, found: usize) -> Result<(), An
     }
 }
 
-fn validate_routing(routing: &DMatrix<f64>) -> Result<(), AnalyticError> {
-    for p in routing.iter() {
-        if !(0.0..=1.0).contains(p) {
+/// Checks every probability and row sum; returns the row sums.
+fn validate_routing(n: usize, routes: &[(usize, usize, f64)]) -> Result<Vec<f64>, AnalyticError> {
+    let mut row_sums = vec![0.0; n];
+    for &(from, to, p) in routes {
+        if from >= n || to >= n {
             return Err(AnalyticError::InvalidParameter {
                 name: "routing",
-                value: *p,
+                value: from.max(to) as f64,
+                expected: "routes between nodes 0..n (one external rate per node)",
+            });
+        }
+        if !(0.0..=1.0).contains(&p) {
+            return Err(AnalyticError::InvalidParameter {
+                name: "routing",
+                value: p,
                 expected: "probabilities in [0, 1]",
             });
         }
+        row_sums[from] += p;
     }
-    for row in routing.row_iter() {
-        let sum = row.sum();
+    for &sum in &row_sums {
         if sum > 1.0 + ROUTING_TOL {
             return Err(AnalyticError::InvalidParameter {
                 name: "routing",
@@ -172,33 +208,41 @@ fn validate_routing(routing: &DMatrix<f64>) -> Result<(), AnalyticError> {
             });
         }
     }
-    Ok(())
+    Ok(row_sums)
 }
 
-/// Solves `(I − Pᵀ) λ = γ` on the nodes that traffic reaches, after checking
-/// that each of them can reach an exit (which makes the system regular).
-fn solve_traffic(gamma: &[f64], routing: &DMatrix<f64>) -> Result<Vec<f64>, AnalyticError> {
+/// Solves `λ = γ + Pᵀ λ` with the sparse solver, after checking that every
+/// node traffic reaches can reach an exit (which makes the system regular).
+fn solve_traffic(
+    gamma: &[f64],
+    routes: &[(usize, usize, f64)],
+    row_sums: &[f64],
+) -> Result<Vec<f64>, AnalyticError> {
     let n = gamma.len();
+    let graph = FlowGraph::new(n, routes.iter().copied());
     // Forward reachability from the nodes with external traffic.
     let mut active: Vec<bool> = gamma.iter().map(|&g| g > 0.0).collect();
     let mut stack: Vec<usize> = (0..n).filter(|&i| active[i]).collect();
     while let Some(i) = stack.pop() {
-        for j in 0..n {
-            if routing[(i, j)] > 0.0 && !active[j] {
-                active[j] = true;
+        for &(j, _) in graph.successors(i) {
+            if !std::mem::replace(&mut active[j], true) {
                 stack.push(j);
             }
         }
     }
     // Backward reachability from the nodes that let traffic out.
-    let mut exits: Vec<bool> = (0..n)
-        .map(|i| routing.row(i).sum() < 1.0 - ROUTING_TOL)
-        .collect();
+    let mut predecessors = vec![Vec::new(); n];
+    for i in 0..n {
+        graph
+            .successors(i)
+            .iter()
+            .for_each(|&(j, _)| predecessors[j].push(i));
+    }
+    let mut exits: Vec<bool> = row_sums.iter().map(|&s| s < 1.0 - ROUTING_TOL).collect();
     let mut stack: Vec<usize> = (0..n).filter(|&i| exits[i]).collect();
     while let Some(j) = stack.pop() {
-        for i in 0..n {
-            if routing[(i, j)] > 0.0 && !exits[i] {
-                exits[i] = true;
+        for &i in &predecessors[j] {
+            if !std::mem::replace(&mut exits[i], true) {
                 stack.push(i);
             }
         }
@@ -206,20 +250,11 @@ fn solve_traffic(gamma: &[f64], routing: &DMatrix<f64>) -> Result<Vec<f64>, Anal
     if let Some(node) = (0..n).find(|&i| active[i] && !exits[i]) {
         return Err(AnalyticError::NoExit { node });
     }
-    let idx: Vec<usize> = (0..n).filter(|&i| active[i]).collect();
-    let m = idx.len();
-    let system = DMatrix::from_fn(m, m, |r, c| {
-        let identity = if r == c { 1.0 } else { 0.0 };
-        identity - routing[(idx[c], idx[r])]
-    });
-    let rhs = DVector::from_fn(m, |r, _| gamma[idx[r]]);
-    let solution = system.lu().solve(&rhs).ok_or(AnalyticError::NoExit {
-        node: idx.first().copied().unwrap_or(0),
+    let lambda = graph.solve(gamma).map_err(|e| match e {
+        FlowError::Unbounded { node } | FlowError::NotConverged { node, .. } => {
+            AnalyticError::NoExit { node }
+        }
     })?;
-    let mut lambda = vec![0.0; n];
-    for (r, &i) in idx.iter().enumerate() {
-        lambda[i] = solution[r].max(0.0);
-    }
     Ok(lambda)
 }
 

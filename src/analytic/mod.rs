@@ -20,7 +20,8 @@
 //! [`priority_mg1_nonpreemptive`], [`jackson()`] and the sojourn-time
 //! distributions. Approximations (labelled as such): [`kingman_gg1`],
 //! [`allen_cunneen_ggc`]. Markov chains live in [`markov`]; [`scenario`]
-//! applies all of these to a whole scenario.
+//! applies all of these to a whole scenario, whose mean rates come from the
+//! sparse traffic equations of [`traffic`].
 
 mod abandonment;
 mod approx;
@@ -30,10 +31,11 @@ mod multi;
 mod priority;
 pub mod scenario;
 mod single;
+pub mod traffic;
 
 pub use abandonment::mm1_ttl_expired_fraction;
 pub use approx::{allen_cunneen_ggc, kingman_gg1};
-pub use jackson::{JacksonResult, Saturation, jackson};
+pub use jackson::{JacksonResult, Saturation, jackson, jackson_routes};
 pub use multi::{
     erlang_b, erlang_c, mmc, mmc_sojourn_cdf, mmc_sojourn_quantile, mmck, system_capacity,
 };

@@ -39,7 +39,7 @@ mod routing;
 
 use serde::Serialize;
 
-use super::{AnalyticError, JacksonResult, QueueMetrics, jackson};
+use super::{AnalyticError, JacksonResult, QueueMetrics, jackson_routes};
 use crate::model::{Backoff, Model, QueueId};
 
 pub use ctmc::{CTMC_STATE_LIMIT, CtmcAnalysis, CtmcClass};
@@ -421,7 +421,7 @@ fn end_to_end(model: &Model, routing: &routing::Routing, nodes: &[NodeAnalysis])
 
 /// The scenario as an open Jackson network over per-attempt routing (a
 /// failed attempt re-joins the queue: the diagonal), solved by
-/// [`jackson()`]; `None` when some queue with traffic has no consumers.
+/// [`jackson_routes`]; `None` when some queue with traffic has no consumers.
 fn jackson_network(
     model: &Model,
     routing: &routing::Routing,
@@ -442,12 +442,12 @@ fn jackson_network(
             None => return None,
         }
     }
-    let mut per_attempt = routing.forward.clone();
+    let mut per_attempt = Vec::new();
     let mut external = vec![0.0; nq];
-    for q in 0..nq {
+    for (q, hops) in routing.queue_hops.iter().enumerate() {
         let tries = routing.tries[q];
-        per_attempt.row_mut(q).iter_mut().for_each(|v| *v /= tries);
-        per_attempt[(q, q)] += 1.0 - 1.0 / tries;
+        per_attempt.extend(hops.iter().map(|h| (q, h.queue, h.share / tries)));
+        per_attempt.push((q, q, 1.0 - 1.0 / tries));
     }
     for (p, producer) in model.producers.iter().enumerate() {
         let rate = routing::producer_rate(model, &producer.arrivals);
@@ -455,7 +455,7 @@ fn jackson_network(
             external[hop.queue] += rate * hop.share;
         }
     }
-    Some(jackson(&external, &per_attempt, &mu, &servers))
+    Some(jackson_routes(&external, &per_attempt, &mu, &servers))
 }
 
 #[cfg(test)]

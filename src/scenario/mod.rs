@@ -48,6 +48,7 @@ use crate::model::Model;
 
 pub use describe::describe;
 pub use error::{ErrorKind, ScenarioError};
+pub use limits::MAX_NODES;
 pub use traffic::{QueueLoad, Traffic, traffic};
 
 /// Reads the scenario at `path`, applies `overrides` (`KEY=VALUE` strings

@@ -298,7 +298,7 @@ pub(super) fn single_queue_ctmc(
             )),
         );
     }
-    let rates = class_rates(model, routing, q);
+    let rates = class_rates(routing, q);
     let classes: Vec<(Option<i64>, f64)> = if queue.discipline == Discipline::Priority {
         rates.iter().map(|&(p, r)| (Some(p), r)).collect()
     } else {

@@ -62,32 +62,28 @@ fn markovian(model: &Model, routing: &Routing, q: QueueId) -> bool {
         && rho < 1.0
 }
 
-/// Whether each queue is Poisson-fed (step 2 of the parent docs).
+/// Whether each queue is Poisson-fed (step 2 of the parent docs), in
+/// time linear in queues and hops.
 pub(super) fn poisson_fed(model: &Model, routing: &Routing) -> Vec<bool> {
     let nq = model.queues.len();
-    let merges = routing::fanout_merges(routing, nq);
+    let merges = &routing.fanout_merges;
     let mut in_turn = vec![false; nq];
     let all_hops = routing.producer_hops.iter().chain(&routing.queue_hops);
     all_hops
         .flatten()
         .filter(|h| h.in_turn)
         .for_each(|h| in_turn[h.queue] = true);
-    let markov: Vec<bool> = (0..nq).map(|i| markovian(model, routing, i)).collect();
+    let clean = |i: usize| !merges[i] && !in_turn[i];
+    let spoils: Vec<bool> = (0..nq)
+        .map(|i| !(markovian(model, routing, i) && clean(i)))
+        .collect();
+    let spoiled = routing.downstream_of(&spoils);
     (0..nq)
         .map(|q| {
-            let producers_poisson = model
-                .producers
-                .iter()
-                .zip(&routing.per_producer)
-                .all(|(p, x)| x[q] == 0.0 || p.arrivals.is_poisson());
-            let clean = |i: usize| !merges[i] && !in_turn[i];
-            let upstream_ok = (0..nq)
-                .filter(|&i| routing.reaches[i][q])
-                .all(|i| markov[i] && clean(i));
             let own_link = model.queues[q]
                 .link
                 .is_none_or(|l| l.bandwidth_bytes_per_s.is_none());
-            producers_poisson && upstream_ok && clean(q) && own_link
+            !routing.non_poisson[q] && !spoiled[q] && clean(q) && own_link
         })
         .collect()
 }
@@ -95,7 +91,10 @@ pub(super) fn poisson_fed(model: &Model, routing: &Routing) -> Vec<bool> {
 /// Analyses every queue of `model`.
 pub(super) fn analyze_nodes(model: &Model, routing: &Routing) -> Vec<NodeAnalysis> {
     let poisson = poisson_fed(model, routing);
-    let merges = routing::fanout_merges(routing, model.queues.len());
+    let lossy: Vec<bool> = (model.queues.iter())
+        .map(|up| up.capacity.is_some() || up.ttl_s.is_some())
+        .collect();
+    let upstream_lossy = routing.downstream_of(&lossy);
     let facts: Vec<Option<ServiceFacts>> = model
         .queues
         .iter()
@@ -127,12 +126,9 @@ pub(super) fn analyze_nodes(model: &Model, routing: &Routing) -> Vec<NodeAnalysi
                         attempts,
                         rho: offered_load.unwrap_or(f64::NAN),
                         poisson: poisson[q],
-                        upstream_lossy: (0..model.queues.len()).any(|i| {
-                            let up = &model.queues[i];
-                            routing.reaches[i][q] && (up.capacity.is_some() || up.ttl_s.is_some())
-                        }),
-                        fanout_merge: merges[q],
-                        class_rates: class_rates(model, routing, q),
+                        upstream_lossy: upstream_lossy[q],
+                        fanout_merge: routing.fanout_merges[q],
+                        class_rates: class_rates(routing, q),
                     },
                     ca2[q],
                 ),
@@ -177,22 +173,8 @@ fn pool_load(model: &Model, routing: &Routing, q: QueueId) -> f64 {
 }
 
 /// Attempt rate per priority class at queue `q`, highest class first.
-pub(super) fn class_rates(model: &Model, routing: &Routing, q: QueueId) -> Vec<(i64, f64)> {
-    model
-        .priority_classes()
-        .into_iter()
-        .map(|priority| {
-            let rate: f64 = model
-                .producers
-                .iter()
-                .zip(&routing.per_producer)
-                .filter(|(p, _)| p.priority == priority)
-                .map(|(_, x)| x[q] * routing.tries[q])
-                .sum();
-            (priority, rate)
-        })
-        .filter(|&(_, rate)| rate > 0.0)
-        .collect()
+pub(super) fn class_rates(routing: &Routing, q: QueueId) -> Vec<(i64, f64)> {
+    routing.class_rates[q].clone()
 }
 
 /// Reasons that rule out any result, before the load is looked at.

@@ -3,29 +3,20 @@
 //!
 //! # Formula
 //!
-//! Exchanges and topics hold nothing, so every route is expanded down to
-//! the queues it reaches, with a multiplier: the route's weight for a
-//! weighted or direct exchange, 1 for each copy of a fanout, the partition
-//! share for a topic (the producer's Zipf key mass hashed to the partition
-//! for a keyed topic, an even share otherwise). A queue with consumers whose attempts fail with
-//! probability `p`, with at most `k` attempts, makes
-//! `T = (1 − pᵏ)/(1 − p)` attempts per message (`1/(1 − p)` unlimited),
-//! forwards `1 − pᵏ` of its messages along `next` and `pᵏ` to its dead
-//! letter queue. With `R[i][j]` the messages queue `i` sends to `j` per
-//! message it receives and `γ` the producers' mean rates:
+//! Mean rates come from the sparse traffic equations of
+//! [`crate::analytic::traffic`] (`x = γ + Mᵀ x`, attempts `T · x`), solved
+//! once for all producers, once per priority class and once for the
+//! producers whose arrivals are not Poisson (the equations are linear, so
+//! each class's and each source's share of every queue is known).
 //!
-//! ```text
-//! x = γ + Rᵀ x,   attempts a = T · x
-//! ```
-//!
-//! solved once per producer (the equations are linear), so that the rate
-//! of every priority class and every source at every queue is known.
+//! For variability, exchanges and topics hold nothing, so every route is
+//! expanded down to the queues it reaches ([`Hop`]), with a multiplier:
+//! the route's weight for a weighted or direct exchange, 1 for each copy of
+//! a fanout, the partition share for a topic (the producer's Zipf key mass
+//! hashed to the partition for a keyed topic, an even share otherwise).
 
-use nalgebra::{DMatrix, DVector};
-
-use crate::model::{
-    Arrivals, AttemptShares, ExchangeKind, Keys, Model, Partitioner, QueueId, Target,
-};
+use crate::analytic::traffic::{FlowError, ModelFlows};
+use crate::model::{Arrivals, ExchangeKind, Keys, Model, Partitioner, Producer, QueueId, Target};
 
 /// One share of a route expanded down to a queue.
 #[derive(Debug, Clone, Copy)]
@@ -43,21 +34,21 @@ pub(super) struct Hop {
 /// Mean rates and routing of a scenario, at queue level.
 #[derive(Debug, Clone)]
 pub(super) struct Routing {
-    /// `per_producer[p][q]`: messages per second of producer `p` arriving
-    /// at queue `q` (first attempts).
-    pub per_producer: Vec<Vec<f64>>,
     /// Total first-attempt arrival rate of each queue.
     pub arrival_rate: Vec<f64>,
     /// Attempts per first arrival `T` of each queue.
     pub tries: Vec<f64>,
-    /// `forward[i][j]`: messages queue `i` sends to `j` per message received.
-    pub forward: DMatrix<f64>,
     /// The hops of each producer's first target.
     pub producer_hops: Vec<Vec<Hop>>,
     /// The hops of each queue's `next` routes and dead letter queue.
     pub queue_hops: Vec<Vec<Hop>>,
-    /// `reaches[i][j]`: a path of one or more hops leads from queue `i` to `j`.
-    pub reaches: Vec<Vec<bool>>,
+    /// Attempt rate of each priority class at each queue, highest class
+    /// first, classes with no traffic there left out.
+    pub class_rates: Vec<Vec<(i64, f64)>>,
+    /// Whether a producer whose arrivals are not Poisson reaches each queue.
+    pub non_poisson: Vec<bool>,
+    /// Whether copies of one fanout merge into each queue (see [`fanout_merges`]).
+    pub fanout_merges: Vec<bool>,
 }
 
 impl Routing {
@@ -68,6 +59,21 @@ impl Routing {
         } else {
             self.arrival_rate[q] * self.tries[q]
         }
+    }
+
+    /// Queues reached by one or more hops from a queue that `from` marks,
+    /// in time linear in queues and hops.
+    pub fn downstream_of(&self, from: &[bool]) -> Vec<bool> {
+        let mut seen = vec![false; from.len()];
+        let mut stack: Vec<QueueId> = (0..from.len()).filter(|&q| from[q]).collect();
+        while let Some(i) = stack.pop() {
+            for hop in self.queue_hops[i].iter().filter(|h| h.share > 0.0) {
+                if !std::mem::replace(&mut seen[hop.queue], true) {
+                    stack.push(hop.queue);
+                }
+            }
+        }
+        seen
     }
 }
 
@@ -136,119 +142,139 @@ pub(super) fn producer_rate(model: &Model, arrivals: &Arrivals) -> f64 {
 /// # Errors
 ///
 /// A message when the equations have no finite non-negative solution
-/// (fanout copies multiplying inside a loop, or a loop with no exit).
+/// (fanout copies multiplying inside a loop).
 pub(super) fn routing(model: &Model) -> Result<Routing, String> {
     let nq = model.queues.len();
-    let mut forward = DMatrix::<f64>::zeros(nq, nq);
-    let mut tries = vec![1.0; nq];
-    let mut queue_hops = vec![Vec::new(); nq];
-    for (q, queue) in model.queues.iter().enumerate() {
-        let Some(c) = &queue.consumers else { continue };
-        let AttemptShares {
-            tries: t,
-            success,
-            dead,
-        } = c.attempt_shares();
-        tries[q] = t;
-        let mut hops = Vec::new();
-        for route in &c.next {
-            expand(
-                model,
-                route.to,
-                route.weight * success,
-                false,
-                None,
-                &mut hops,
-            );
+    let flows = ModelFlows::new(model);
+    let rates = |include: &dyn Fn(&Producer) -> bool| {
+        let mut x = flows.rates(model, include).map_err(no_solution)?;
+        x.truncate(nq);
+        Ok::<_, String>(x)
+    };
+    let arrival_rate = rates(&|_| true)?;
+    let tries = flows.tries().to_vec();
+    let classes = model.priority_classes();
+    let mut class_rates = vec![Vec::new(); nq];
+    for &priority in &classes {
+        let x = if classes.len() == 1 {
+            arrival_rate.clone()
+        } else {
+            rates(&|p| p.priority == priority)?
+        };
+        for (q, rate) in x.iter().enumerate() {
+            let attempts = rate * tries[q];
+            if attempts > 0.0 {
+                class_rates[q].push((priority, attempts));
+            }
         }
-        if let (Some(dl), true) = (queue.dead_letter, dead > 0.0) {
-            expand(model, Target::Queue(dl), dead, false, None, &mut hops);
-        }
-        for hop in &hops {
-            forward[(q, hop.queue)] += hop.share;
-        }
-        queue_hops[q] = hops;
     }
-    let system = DMatrix::<f64>::identity(nq, nq) - forward.transpose();
-    let lu = system.clone().lu();
-    let mut per_producer = Vec::with_capacity(model.producers.len());
-    let mut producer_hops = Vec::with_capacity(model.producers.len());
-    for producer in &model.producers {
-        let mut hops = Vec::new();
-        expand(model, producer.to, 1.0, false, producer.keys, &mut hops);
-        let rate = producer_rate(model, &producer.arrivals);
-        let mut gamma = DVector::<f64>::zeros(nq);
-        hops.iter().for_each(|h| gamma[h.queue] += h.share * rate);
-        let x = lu.solve(&gamma).ok_or_else(no_solution)?;
-        if x.iter()
-            .any(|v| !v.is_finite() || *v < -1e-9 * rate.max(1.0))
-        {
-            return Err(no_solution());
-        }
-        per_producer.push(x.iter().map(|v| v.max(0.0)).collect::<Vec<f64>>());
-        producer_hops.push(hops);
-    }
-    let arrival_rate = (0..nq)
-        .map(|q| per_producer.iter().map(|x| x[q]).sum())
+    let non_poisson = if model.producers.iter().all(|p| p.arrivals.is_poisson()) {
+        vec![false; nq]
+    } else {
+        let x = rates(&|p| !p.arrivals.is_poisson())?;
+        x.iter().map(|&v| v > 0.0).collect()
+    };
+    let producer_hops = (model.producers.iter())
+        .map(|producer| {
+            let mut hops = Vec::new();
+            expand(model, producer.to, 1.0, false, producer.keys, &mut hops);
+            hops
+        })
         .collect();
-    let reaches = reachability(&forward);
-    Ok(Routing {
-        per_producer,
+    let mut routing = Routing {
         arrival_rate,
         tries,
-        forward,
         producer_hops,
-        queue_hops,
-        reaches,
-    })
+        queue_hops: queue_hops(model),
+        class_rates,
+        non_poisson,
+        fanout_merges: Vec::new(),
+    };
+    routing.fanout_merges = fanout_merges(&routing);
+    Ok(routing)
 }
 
-fn no_solution() -> String {
-    "the traffic equations have no finite solution: fanout copies inside a routing loop \
-     multiply without bound, or traffic is trapped in a loop"
-        .to_owned()
-}
-
-/// Transitive closure of the "sends to" relation (paths of length >= 1).
-fn reachability(forward: &DMatrix<f64>) -> Vec<Vec<bool>> {
-    let n = forward.nrows();
-    (0..n)
-        .map(|start| {
-            let mut seen = vec![false; n];
-            let mut stack: Vec<usize> = (0..n).filter(|&j| forward[(start, j)] > 0.0).collect();
-            while let Some(i) = stack.pop() {
-                if !seen[i] {
-                    seen[i] = true;
-                    stack.extend((0..n).filter(|&j| forward[(i, j)] > 0.0 && !seen[j]));
-                }
+/// The hops of each queue's `next` routes and dead-letter queue, per
+/// message it receives.
+fn queue_hops(model: &Model) -> Vec<Vec<Hop>> {
+    (model.queues.iter())
+        .map(|queue| {
+            let mut hops = Vec::new();
+            let Some(c) = &queue.consumers else {
+                return hops;
+            };
+            let shares = c.attempt_shares();
+            for route in &c.next {
+                let share = route.weight * shares.success;
+                expand(model, route.to, share, false, None, &mut hops);
             }
-            seen
+            if let (Some(dl), true) = (queue.dead_letter, shares.dead > 0.0) {
+                expand(
+                    model,
+                    Target::Queue(dl),
+                    shares.dead,
+                    false,
+                    None,
+                    &mut hops,
+                );
+            }
+            hops
         })
         .collect()
+}
+
+fn no_solution(error: FlowError) -> String {
+    let why = match error {
+        FlowError::Unbounded { .. } => {
+            "fanout copies inside a routing loop multiply without bound, or traffic is trapped \
+             in a loop"
+        }
+        FlowError::NotConverged { .. } => {
+            "a routing loop is within a hair of multiplying copies without bound (the \
+             iteration did not converge)"
+        }
+    };
+    format!("the traffic equations have no finite solution: {why}")
 }
 
 /// Queues that receive copies of one fanout along two different routes:
 /// their arrivals come in correlated pairs, not as a Poisson stream.
-pub(super) fn fanout_merges(routing: &Routing, nq: usize) -> Vec<bool> {
-    let mut origins: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nq];
-    let all_hops = routing.producer_hops.iter().chain(&routing.queue_hops);
-    for hop in all_hops.flatten() {
-        let Some(origin) = hop.fanout else { continue };
-        origins[hop.queue].push(origin);
-        for (j, reached) in routing.reaches[hop.queue].iter().enumerate() {
-            if *reached {
-                origins[j].push(origin);
+///
+/// Each fanout route's copies are followed downstream once, exchange by
+/// exchange, so the cost is the number of fanout routes times the queues
+/// each reaches.
+fn fanout_merges(routing: &Routing) -> Vec<bool> {
+    let nq = routing.queue_hops.len();
+    let mut starts: Vec<((usize, usize), QueueId)> = (routing.producer_hops.iter())
+        .chain(&routing.queue_hops)
+        .flatten()
+        .filter_map(|h| Some((h.fanout?, h.queue)))
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let mut merges = vec![false; nq];
+    // The fanout route that reached each queue first, and the route whose
+    // walk last visited it.
+    let mut first: Vec<Option<(usize, usize)>> = vec![None; nq];
+    let mut visited: Vec<Option<(usize, usize)>> = vec![None; nq];
+    for group in starts.chunk_by(|a, b| a.0 == b.0) {
+        let origin = group[0].0;
+        let mut stack: Vec<QueueId> = group.iter().map(|&(_, q)| q).collect();
+        while let Some(q) = stack.pop() {
+            if visited[q] == Some(origin) {
+                continue;
             }
+            visited[q] = Some(origin);
+            match first[q] {
+                Some((e, r)) if e == origin.0 && r != origin.1 => merges[q] = true,
+                Some((e, _)) if e == origin.0 => {}
+                _ => first[q] = Some(origin),
+            }
+            let next = routing.queue_hops[q].iter().filter(|h| h.share > 0.0);
+            stack.extend(next.map(|h| h.queue));
         }
     }
-    origins
-        .into_iter()
-        .map(|mut list| {
-            list.sort_unstable();
-            list.dedup();
-            list.windows(2).any(|w| w[0].0 == w[1].0)
-        })
-        .collect()
+    merges
 }
 
 /// Squared coefficient of variation of a producer's inter-arrival times,

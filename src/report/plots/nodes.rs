@@ -1,5 +1,7 @@
 //! Utilization and loss per queue: bars at the mean over replications,
-//! whiskers at its 95% confidence interval.
+//! whiskers at its 95% confidence interval. A system with more than
+//! [`MAX_BARS`] queues shows its busiest ones (highest mean utilization),
+//! in scenario order; `nodes.csv` has every queue.
 
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -12,6 +14,8 @@ use super::style::{self, AXIS_PX, CAPTION_PX, LABEL_PX};
 use crate::results::{NodeRow, NodeTheory, RunResult};
 use crate::stats::Estimate;
 
+/// Most queues drawn, so that a large system's plot stays legible.
+pub const MAX_BARS: usize = 40;
 /// Half-width of a bar, in slots (one slot per queue).
 const BAR_HALF_WIDTH: f64 = 0.35;
 /// Half-width of a whisker's end caps, pixels.
@@ -21,7 +25,10 @@ const THEORY_OFFSET: f64 = 0.42;
 
 /// The utilization and loss plot (`node_utilization_loss.png` / `.svg`).
 pub struct NodeFigure<'a> {
-    nodes: &'a [NodeRow],
+    /// The queues drawn, in scenario order.
+    nodes: Vec<&'a NodeRow>,
+    /// Queues in the run.
+    total: usize,
 }
 
 /// One panel: a metric of every queue.
@@ -55,8 +62,22 @@ const METRICS: [Metric; 2] = [
 impl<'a> NodeFigure<'a> {
     /// The figure of a run.
     pub fn new(result: &'a RunResult) -> Self {
+        let mut order: Vec<usize> = (0..result.nodes.len()).collect();
+        if order.len() > MAX_BARS {
+            let busy = |i: usize| result.nodes[i].utilization.mean;
+            // Busiest first (NaN, a parking queue, last), then scenario order.
+            order.sort_by(|&a, &b| {
+                let (x, y) = (busy(a), busy(b));
+                (x.is_nan().cmp(&y.is_nan()))
+                    .then(y.total_cmp(&x))
+                    .then(a.cmp(&b))
+            });
+            order.truncate(MAX_BARS);
+            order.sort_unstable();
+        }
         Self {
-            nodes: &result.nodes,
+            nodes: order.into_iter().map(|i| &result.nodes[i]).collect(),
+            total: result.nodes.len(),
         }
     }
 
@@ -65,7 +86,7 @@ impl<'a> NodeFigure<'a> {
         area: &DrawingArea<DB, Shift>,
         metric: &Metric,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let estimates: Vec<Estimate> = self.nodes.iter().map(metric.value).collect();
+        let estimates: Vec<Estimate> = self.nodes.iter().map(|&n| (metric.value)(n)).collect();
         let theory: Vec<(usize, f64)> = self
             .nodes
             .iter()
@@ -154,7 +175,15 @@ impl Figure for NodeFigure<'_> {
     }
 
     fn title(&self) -> String {
-        "Utilization and loss per queue".to_string()
+        if self.nodes.len() < self.total {
+            format!(
+                "Utilization and loss: the {} busiest of {} queues",
+                self.nodes.len(),
+                self.total
+            )
+        } else {
+            "Utilization and loss per queue".to_string()
+        }
     }
 
     fn size(&self) -> (u32, u32) {
