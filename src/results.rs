@@ -1,12 +1,25 @@
 //! What a run measured across replications: the rows of the report files.
 //!
-//! Every metric is first computed per replication, then summarised as the
-//! mean over replications with a 95% confidence half-width (Student t).
-//! Counts are therefore means per replication, and conservation
-//! (produced = delivered + lost + in flight) holds for them as it does in
-//! each replication.
+//! Every metric is first computed per replication, then summarised over
+//! replications with a 95% confidence half-width (Student t). Means,
+//! counts and ratios are the mean over replications, so counts are means
+//! per replication, and conservation (produced = delivered + lost + in
+//! flight) holds for them as it does in each replication. Quantiles (the
+//! `p99_*` columns and `latency_quantiles.csv`) are the quantile of every
+//! replication's observations pooled, with a sectioning interval
+//! ([`Estimate::sectioned`]): the mean of per-replication quantiles is
+//! biased low when replications are short.
+//!
+//! [`Accumulator`] builds the summary replication by replication, so a run
+//! need not keep its replications ([`run_summarized`]).
 
-use crate::engine::{ReplicationResult, run_classes};
+mod accumulate;
+pub mod pooled;
+
+pub use accumulate::{Accumulator, run_summarized};
+pub use pooled::{HistogramKey, Measure, PooledHistograms};
+
+use crate::engine::ReplicationResult;
 use crate::model::Model;
 use crate::stats::Estimate;
 use serde::Serialize;
@@ -17,6 +30,67 @@ pub fn reported_quantiles() -> Vec<f64> {
         .map(|i| f64::from(i) / 100.0)
         .chain([0.999, 0.9999])
         .collect()
+}
+
+/// The percentile columns of `summary.csv` and their levels.
+pub const SUMMARY_LEVELS: [(&str, f64); 4] = [
+    ("p50_latency", 0.5),
+    ("p95_latency", 0.95),
+    ("p99_latency", 0.99),
+    ("p999_latency", 0.999),
+];
+
+/// Level of the percentile columns of a queue or a class (`p99_wait`, `p99_sojourn`).
+pub const NODE_LEVEL: f64 = 0.99;
+
+/// The level of a percentile column of `summary.csv` (`p99_latency`: 0.99).
+pub fn summary_level(column: &str) -> Option<f64> {
+    SUMMARY_LEVELS
+        .iter()
+        .find(|(name, _)| *name == column)
+        .map(|(_, level)| *level)
+}
+
+/// What a percentile column of `nodes.csv` measures (`p99_wait`: waiting time).
+pub fn node_measure(column: &str) -> Option<Measure> {
+    match column {
+        "p99_wait" => Some(Measure::Wait),
+        "p99_sojourn" => Some(Measure::Sojourn),
+        _ => None,
+    }
+}
+
+/// When cell `column` of `row` of CSV table `table` (a file name such as
+/// `nodes.csv`) reports a quantile: the pooled histogram it is read from
+/// and the level. How `queuesim merge` recomputes those cells from the
+/// histograms a shard carries.
+pub fn quantile_cell(
+    table: &str,
+    header: &[String],
+    row: &[String],
+    column: usize,
+) -> Option<(HistogramKey, f64)> {
+    let name = header.get(column)?.as_str();
+    let cell = |key: &str| {
+        let at = header.iter().position(|h| h == key)?;
+        row.get(at).map(String::as_str)
+    };
+    match table {
+        "summary.csv" => summary_level(name).map(|level| (HistogramKey::latency(), level)),
+        "latency_quantiles.csv" if name == "latency" => {
+            Some((HistogramKey::latency(), cell("quantile")?.parse().ok()?))
+        }
+        "nodes.csv" => {
+            let measure = node_measure(name)?;
+            Some((HistogramKey::at(measure, cell("node")?, 0), NODE_LEVEL))
+        }
+        "classes.csv" if name == "p99_wait" => {
+            let priority = cell("priority")?.parse().ok()?;
+            let key = HistogramKey::at(Measure::ClassWait, cell("node")?, priority);
+            Some((key, NODE_LEVEL))
+        }
+        _ => None,
+    }
 }
 
 /// One row of `summary.csv`.
@@ -38,13 +112,14 @@ pub struct SummaryRow {
     pub success_ratio: Estimate,
     /// End-to-end latency, seconds.
     pub mean_latency: Estimate,
-    /// Median end-to-end latency, seconds.
+    /// Median end-to-end latency of the replications pooled, seconds
+    /// (sectioning interval, as every percentile).
     pub p50_latency: Estimate,
-    /// 95th percentile, seconds.
+    /// 95th percentile, pooled, seconds.
     pub p95_latency: Estimate,
-    /// 99th percentile, seconds.
+    /// 99th percentile, pooled, seconds.
     pub p99_latency: Estimate,
-    /// 99.9th percentile, seconds.
+    /// 99.9th percentile, pooled, seconds.
     pub p999_latency: Estimate,
     /// Delivered messages per second.
     pub throughput: Estimate,
@@ -69,11 +144,11 @@ pub struct NodeRow {
     pub retries: Estimate,
     /// Waiting time, seconds.
     pub mean_wait: Estimate,
-    /// 99th percentile of waiting time, seconds.
+    /// 99th percentile of waiting time, replications pooled, seconds.
     pub p99_wait: Estimate,
     /// Waiting plus service time, seconds.
     pub mean_sojourn: Estimate,
-    /// 99th percentile of sojourn time, seconds.
+    /// 99th percentile of sojourn time, replications pooled, seconds.
     pub p99_sojourn: Estimate,
     /// Time-average number of waiting messages.
     pub mean_in_queue: Estimate,
@@ -116,7 +191,7 @@ pub struct WaitQuantileRow {
     pub node: String,
     /// Probability level in (0, 1).
     pub quantile: f64,
-    /// Waiting time at that level, seconds.
+    /// Waiting time at that level, replications pooled, seconds.
     pub wait_s: Estimate,
 }
 
@@ -133,7 +208,7 @@ pub struct ClassRow {
     pub served: Estimate,
     /// Waiting time, seconds.
     pub mean_wait: Estimate,
-    /// 99th percentile of waiting time, seconds.
+    /// 99th percentile of waiting time, replications pooled, seconds.
     pub p99_wait: Estimate,
     /// Waiting plus service time, seconds.
     pub mean_sojourn: Estimate,
@@ -144,7 +219,7 @@ pub struct ClassRow {
 pub struct QuantileRow {
     /// Probability level in (0, 1).
     pub quantile: f64,
-    /// End-to-end latency at that level, seconds.
+    /// End-to-end latency at that level, replications pooled, seconds.
     pub latency: Estimate,
 }
 
@@ -185,91 +260,13 @@ pub struct RunResult {
     pub conservation_failures: Vec<u32>,
 }
 
-fn estimate(reps: &[ReplicationResult], metric: impl Fn(&ReplicationResult) -> f64) -> Estimate {
-    Estimate::from_replications(reps.iter().map(metric))
-}
-
-/// Summarises the replications of a run of `model`.
+/// Summarises the replications of a run of `model` (in any order).
 pub fn summarize(model: &Model, reps: &[ReplicationResult]) -> RunResult {
-    RunResult {
-        summary: summary_row(model, reps),
-        nodes: with_theory(model, node_rows(model, reps)),
-        classes: class_rows(model, reps),
-        quantiles: reported_quantiles()
-            .into_iter()
-            .map(|q| QuantileRow {
-                quantile: q,
-                latency: estimate(reps, |r| r.latency_hist.quantile(q)),
-            })
-            .collect(),
-        timeseries: timeseries_rows(model, reps),
-        wait_quantiles: wait_quantile_rows(model, reps),
-        events: reps.iter().map(|r| r.events).sum(),
-        peak_messages: reps.iter().map(|r| r.peak_messages).max().unwrap_or(0),
-        conservation_failures: reps
-            .iter()
-            .filter(|r| !r.conserves())
-            .map(|r| r.replication)
-            .collect(),
+    let mut accumulator = Accumulator::new(model);
+    for rep in reps {
+        accumulator.add(rep);
     }
-}
-
-fn summary_row(model: &Model, reps: &[ReplicationResult]) -> SummaryRow {
-    let quantile = |q: f64| estimate(reps, move |r| r.latency_hist.quantile(q));
-    SummaryRow {
-        scenario: model.name.clone(),
-        replications: reps.len() as u32,
-        produced: estimate(reps, |r| r.produced as f64),
-        delivered: estimate(reps, |r| r.delivered as f64),
-        lost: estimate(reps, |r| r.lost as f64),
-        in_flight: estimate(reps, |r| r.in_flight as f64),
-        success_ratio: estimate(reps, ReplicationResult::success_ratio),
-        mean_latency: estimate(reps, |r| r.latency.mean()),
-        p50_latency: quantile(0.5),
-        p95_latency: quantile(0.95),
-        p99_latency: quantile(0.99),
-        p999_latency: quantile(0.999),
-        throughput: estimate(reps, |r| r.delivered as f64 / r.measured_s),
-    }
-}
-
-fn node_rows(model: &Model, reps: &[ReplicationResult]) -> Vec<NodeRow> {
-    model
-        .queues
-        .iter()
-        .enumerate()
-        .map(|(q, queue)| {
-            let node = |metric: &dyn Fn(&crate::engine::NodeObservations, f64) -> f64| {
-                estimate(reps, |r| metric(&r.nodes[q], r.measured_s))
-            };
-            let servers = queue.consumers.as_ref().map(|c| f64::from(c.count));
-            let end_of = |r: &ReplicationResult| model.simulation.warmup_s + r.measured_s;
-            NodeRow {
-                node: queue.name.clone(),
-                arrivals: node(&|n, _| n.arrivals as f64),
-                served: node(&|n, _| n.served as f64),
-                dropped: node(&|n, _| n.dropped as f64),
-                expired: node(&|n, _| n.expired as f64),
-                dead_lettered: node(&|n, _| n.dead_lettered as f64),
-                retries: node(&|n, _| n.retries as f64),
-                mean_wait: node(&|n, _| n.wait.mean()),
-                p99_wait: node(&|n, _| n.wait_hist.quantile(0.99)),
-                mean_sojourn: node(&|n, _| n.sojourn.mean()),
-                p99_sojourn: node(&|n, _| n.sojourn_hist.quantile(0.99)),
-                mean_in_queue: estimate(reps, |r| r.nodes[q].in_queue.mean(end_of(r))),
-                max_in_queue: node(&|n, _| n.in_queue.max()),
-                utilization: estimate(reps, |r| match servers {
-                    Some(count) => r.nodes[q].in_service.mean(end_of(r)) / count,
-                    None => f64::NAN,
-                }),
-                throughput: node(&|n, measured_s| n.succeeded as f64 / measured_s),
-                loss_ratio: node(&|n, _| {
-                    (n.dropped + n.expired + n.dead_lettered) as f64 / n.arrivals as f64
-                }),
-                theory: None,
-            }
-        })
-        .collect()
+    accumulator.summarize()
 }
 
 /// Fills [`NodeRow::theory`] from the exact results of
@@ -323,67 +320,4 @@ pub fn theory_disagreements(result: &RunResult) -> Vec<String> {
         }
     }
     found
-}
-
-fn wait_quantile_rows(model: &Model, reps: &[ReplicationResult]) -> Vec<WaitQuantileRow> {
-    let levels = reported_quantiles();
-    model
-        .queues
-        .iter()
-        .enumerate()
-        .filter(|(_, queue)| queue.consumers.is_some())
-        .flat_map(|(q, queue)| {
-            levels.iter().map(move |&level| WaitQuantileRow {
-                node: queue.name.clone(),
-                quantile: level,
-                wait_s: estimate(reps, |r| r.nodes[q].wait_hist.quantile(level)),
-            })
-        })
-        .collect()
-}
-
-fn class_rows(model: &Model, reps: &[ReplicationResult]) -> Vec<ClassRow> {
-    let classes = run_classes(model);
-    let mut rows = Vec::new();
-    for (q, queue) in model.queues.iter().enumerate() {
-        for (c, &priority) in classes.iter().enumerate() {
-            let class = |metric: &dyn Fn(crate::engine::ClassView<'_>) -> f64| {
-                estimate(reps, |r| metric(r.nodes[q].class(c)))
-            };
-            rows.push(ClassRow {
-                node: queue.name.clone(),
-                priority,
-                arrivals: class(&|k| k.arrivals as f64),
-                served: class(&|k| k.served as f64),
-                mean_wait: class(&|k| k.wait.mean()),
-                p99_wait: class(&|k| k.wait_hist.quantile(0.99)),
-                mean_sojourn: class(&|k| k.sojourn.mean()),
-            });
-        }
-    }
-    rows
-}
-
-fn timeseries_rows(model: &Model, reps: &[ReplicationResult]) -> Vec<TimeseriesRow> {
-    let Some(first) = reps.first() else {
-        return Vec::new();
-    };
-    let n = reps.len() as f64;
-    (0..first.timeseries.len())
-        .map(|i| {
-            let sample = first.timeseries[i];
-            let mean_of = |field: fn(&crate::engine::Sample) -> u32| {
-                reps.iter()
-                    .map(|r| f64::from(field(&r.timeseries[i])))
-                    .sum::<f64>()
-                    / n
-            };
-            TimeseriesRow {
-                time: sample.time_s,
-                node: model.queues[sample.queue as usize].name.clone(),
-                in_queue: mean_of(|s| s.in_queue),
-                in_service: mean_of(|s| s.in_service),
-            }
-        })
-        .collect()
 }

@@ -1,10 +1,12 @@
-//! One test per bug found by the hostile-input and fuzzing work of issue 8,
-//! named after what broke.
+//! One test per bug found by the hostile-input, fuzzing and coverage work
+//! of issue 8, named after what broke.
 
 use std::fmt::Write;
 use std::path::Path;
 
 use queuesim::scenario;
+use queuesim::stats::Estimate;
+use queuesim::{engine, results};
 
 fn load(text: &str) -> Result<queuesim::model::Model, String> {
     scenario::from_str(text, Path::new("x.toml"), &[]).map_err(|e| e.to_string())
@@ -28,7 +30,7 @@ fn issue_8_a_hundred_thousand_queues_is_an_error_not_an_abort() {
     }
     let err = load(&text).unwrap_err();
     assert!(
-        err.contains("100001 nodes") && err.contains("1000"),
+        err.contains("100001 nodes") && err.contains("the 100000 a scenario may have"),
         "{err}"
     );
 }
@@ -72,4 +74,30 @@ fn issue_8_a_tiny_sample_interval_is_an_error() {
 #[test]
 fn issue_8_limits_accept_long_runs() {
     load(&mm1("duration = 1e9\nsample_every = 1e6", "0.001")).unwrap();
+}
+
+/// Issue 8: a reported quantile was the mean of per-replication quantiles,
+/// biased low when replications are short: for an M/M/1 at ρ = 0.8 with
+/// 10 × 2,000 s replications the p99 sojourn came out 14% low (19.9 s for
+/// ln(100)/(μ − λ) = 23.03 s). It is now the quantile of the replications
+/// pooled. Over 100 seeds the mean reported p99 must lie within its own
+/// 95% interval of the truth, while the old estimator's lies below it.
+#[test]
+fn issue_8_short_replications_do_not_bias_the_p99_low() {
+    let truth = 100f64.ln() / (1.0 - 0.8);
+    let (mut reported, mut averaged) = (Vec::new(), Vec::new());
+    for seed in 0..100 {
+        let simulation = format!(
+            "duration = 2000\nwarmup = 500\nreplications = 10\nseed = {seed}\nsample_every = 2000"
+        );
+        let model = load(&mm1(&simulation, "0.8")).unwrap();
+        let reps = engine::run(&model);
+        reported.push(results::summarize(&model, &reps).nodes[0].p99_sojourn.mean);
+        let per_replication = reps.iter().map(|r| r.nodes[0].sojourn_hist.quantile(0.99));
+        averaged.push(Estimate::from_replications(per_replication).mean);
+    }
+    let reported = Estimate::from_replications(reported);
+    let averaged = Estimate::from_replications(averaged);
+    assert!(reported.covers(truth, 0.0), "{reported:?} vs {truth}");
+    assert!(averaged.mean + averaged.ci95 < truth, "{averaged:?}");
 }

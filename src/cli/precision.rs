@@ -37,7 +37,7 @@ pub(crate) fn settle(
             model.name
         )
     })?;
-    let n = precise.replications.len() as u32;
+    let n = precise.replications;
     let e = precise.estimate;
     if !precise.reached {
         eprintln!(

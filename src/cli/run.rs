@@ -3,11 +3,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 use super::progress::{warning_prefix, with_progress};
 use super::{Failure, interrupt, print_stdout};
-use crate::engine::{self, ReplicationResult};
+use crate::engine;
 use crate::model::Model;
 use crate::report::{self, ReportInput};
 use crate::results;
@@ -46,10 +44,9 @@ pub(crate) fn run_one(
     if let Some((_, choice)) = &auto {
         tell_warmup(choice, quiet);
     }
-    let replications = simulate_all(model, !quiet);
+    let result = simulate_all(model, !quiet);
     interrupt::check(unwritten)?;
     let elapsed_s = started.elapsed().as_secs_f64();
-    let result = results::summarize(model, &replications);
     if !result.conservation_failures.is_empty() {
         return Err(Failure::Run(format!(
             "conservation broken (produced != delivered + lost + in flight) in replications {:?} of {}: please report this bug",
@@ -154,19 +151,13 @@ fn tell_warmup(choice: &engine::WarmupChoice, quiet: bool) {
     }
 }
 
-/// Runs every replication in parallel, in replication order (as
-/// [`engine::run`]), counting finished replications on a progress bar.
-fn simulate_all(model: &Model, progress: bool) -> Vec<ReplicationResult> {
+/// Runs every replication in parallel and summarises them as they finish
+/// ([`results::run_summarized`]: no replication is kept), counting
+/// finished replications on a progress bar.
+fn simulate_all(model: &Model, progress: bool) -> results::RunResult {
     let total = model.simulation.replications;
     with_progress(u64::from(total), "replications", progress, |bar| {
-        (0..total)
-            .into_par_iter()
-            .map(|replication| {
-                let result = engine::simulate(model, replication);
-                bar.inc(1);
-                result
-            })
-            .collect()
+        results::run_summarized(model, 0..total, &|| bar.inc(1)).summarize()
     })
 }
 

@@ -8,7 +8,7 @@ use crate::engine::simulate;
 use crate::experiment::shard::{FORMAT, Manifest, Shard, Work, write_run};
 use crate::model::Model;
 use crate::report::csv::tables;
-use crate::results::summarize;
+use crate::results::{PooledHistograms, summarize};
 
 /// Runs the replications of `model` that `shard` owns and writes them to
 /// `out` (default `reports/<name>/shard-i-of-n`).
@@ -25,10 +25,15 @@ pub(crate) fn run_shard(
     let owned: Vec<u32> = (0..model.simulation.replications)
         .filter(|&r| shard.owns(r as usize))
         .collect();
+    let pooled = std::sync::Mutex::new(PooledHistograms::for_model(model));
     let per_replication: Vec<_> = owned
         .par_iter()
         .map(|&r| {
             let rep = simulate(model, r);
+            pooled
+                .lock()
+                .expect("no replication panicked while adding histograms")
+                .add_replication(&rep);
             (
                 r,
                 rep.conserves(),
@@ -36,6 +41,9 @@ pub(crate) fn run_shard(
             )
         })
         .collect();
+    let pooled = pooled
+        .into_inner()
+        .expect("no replication panicked while adding histograms");
     interrupt::check(|| format!("no shard was written to {}", dir.display()))?;
     if let Some((r, ..)) = per_replication.iter().find(|(_, conserves, _)| !conserves) {
         return Err(Failure::Run(format!(
@@ -62,7 +70,8 @@ pub(crate) fn run_shard(
         .into_iter()
         .map(|(r, _, tables)| (r, tables))
         .collect();
-    write_run(&dir, &manifest, &per_replication).map_err(|e| Failure::Run(e.to_string()))?;
+    write_run(&dir, &manifest, &per_replication, &pooled)
+        .map_err(|e| Failure::Run(e.to_string()))?;
     if !quiet {
         print_stdout(&format!(
             "shard {}/{} of {}: replications {owned:?} written to {}; combine every shard with `queuesim merge`\n",
@@ -73,4 +82,74 @@ pub(crate) fn run_shard(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::shard::merge;
+    use crate::report::csv::to_csv;
+
+    /// Two classes share queue `a`; a third reaches only `b`, so `a` has an
+    /// empty class: every kind of quantile cell, an undefined one included.
+    const CLASSES: &str = r#"
+[simulation]
+duration = 200
+warmup = 20
+replications = 5
+seed = 11
+[[producers]]
+name = "low"
+to = "a"
+rate = 2
+priority = 0
+[[producers]]
+name = "high"
+to = "a"
+rate = 1
+priority = 5
+[[producers]]
+name = "direct"
+to = "b"
+rate = 1
+priority = 9
+[[queues]]
+name = "a"
+discipline = "priority"
+[queues.consumers]
+service = { dist = "exponential", mean = 0.2 }
+next = "b"
+[[queues]]
+name = "b"
+discipline = "priority"
+[queues.consumers]
+service = { dist = "exponential", mean = 0.1 }
+"#;
+
+    #[test]
+    fn a_sharded_run_with_priority_classes_merges_into_the_run_tables() {
+        let model = crate::scenario::from_str(CLASSES, Path::new("classes.toml"), &[]).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = (0..3)
+            .map(|index| {
+                let dir = root.path().join(index.to_string());
+                let shard = Shard { index, count: 3 };
+                run_shard(&model, shard, Some(dir.clone()), true).unwrap();
+                dir
+            })
+            .collect();
+        let merged = merge(&dirs).unwrap();
+        let whole = tables(&summarize(&model, &crate::engine::run(&model)));
+        assert_eq!(merged.files.len(), whole.len());
+        for ((name, bytes), (whole_name, table)) in merged.files.iter().zip(&whole) {
+            assert_eq!(name, whole_name);
+            assert_eq!(
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(&to_csv(table)),
+                "{name}"
+            );
+        }
+        let classes = String::from_utf8_lossy(&merged.files[2].1).into_owned();
+        assert!(classes.contains("\na,9,0,0,0,0,,,,,,\n"), "{classes}");
+    }
 }

@@ -51,7 +51,7 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     let name = sweep.models[0].name.clone();
     let default_out = Path::new("reports").join(&name).join("sweep");
     let shard = args.shard.unwrap_or(Shard::WHOLE);
-    let records = with_progress(sweep.models.len() as u64, "points", !args.quiet, |bar| {
+    let outcome = with_progress(sweep.models.len() as u64, "points", !args.quiet, |bar| {
         run(&sweep, shard, &|| bar.inc(1))
     });
     interrupt::check(|| "the sweep stopped before its last point; nothing was written".to_owned())?;
@@ -70,20 +70,21 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
                     layout: sweep.layout.clone(),
                 },
             };
-            write_sweep(&dir, &manifest, &records).map_err(|e| Failure::Run(e.to_string()))?;
+            write_sweep(&dir, &manifest, &outcome.records, &outcome.points)
+                .map_err(|e| Failure::Run(e.to_string()))?;
             if !args.quiet {
                 print_stdout(&format!(
                     "shard {}/{}: {} replications written to {}; combine every shard with `queuesim merge`\n",
                     shard.index,
                     shard.count,
-                    records.len(),
+                    outcome.records.len(),
                     dir.display()
                 ));
             }
         }
         None => {
             let dir = args.out.clone().unwrap_or(default_out);
-            let csv = table(&sweep.layout, &records);
+            let csv = table(&sweep.layout, &outcome.records, &outcome.points);
             let mut files = vec![("sweep.csv".to_owned(), to_csv(&csv))];
             for plot in
                 render_sweep(&sweep.layout, &csv).map_err(|e| Failure::Run(e.to_string()))?

@@ -6,7 +6,9 @@
 //! numbers. The difference candidate − baseline is then computed per
 //! replication and its 95% CI is Student's t over those paired differences;
 //! the noise the configurations share cancels out, which makes the interval
-//! much narrower than that of two independent runs.
+//! much narrower than that of two independent runs. For a quantile the
+//! difference is that of the pooled quantiles, its interval sectioning over
+//! the paired per-replication differences (as a run reports a quantile).
 
 use serde::Serialize;
 
@@ -127,6 +129,17 @@ pub fn compare_runs(models: &[Model]) -> Result<Comparison, CompareError> {
     Ok(Comparison { differences, runs })
 }
 
+/// Candidate − baseline of one metric, paired per replication: the
+/// difference of the reported values (pooled quantiles for a quantile) with
+/// an interval over the per-replication differences.
+fn paired(base: &Samples, b: usize, cand: &Samples, c: usize) -> Estimate {
+    let per_replication = base.column(b).zip(cand.column(c)).map(|(x, y)| y - x);
+    match (base.pooled_quantile(b), cand.pooled_quantile(c)) {
+        (Some(x), Some(y)) => Estimate::sectioned(y - x, per_replication),
+        _ => Estimate::from_replications(per_replication),
+    }
+}
+
 /// Paired differences of the metrics `candidate` shares with `baseline`.
 pub fn differences(
     baseline: &Model,
@@ -139,8 +152,7 @@ pub fn differences(
         .enumerate()
         .filter_map(|(b, metric)| {
             let c = cand.index_of(metric)?;
-            let difference =
-                Estimate::from_replications(base.column(b).zip(cand.column(c)).map(|(x, y)| y - x));
+            let difference = paired(base, b, cand, c);
             Some(Difference {
                 metric: metric.clone(),
                 baseline: baseline.name.clone(),

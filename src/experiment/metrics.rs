@@ -5,13 +5,18 @@
 //! (`p99_latency`, `success_ratio`, …) and, per queue, those of `nodes.csv`
 //! prefixed with the queue's name (`orders.mean_wait`). A replication's
 //! value of a metric is what `summary.csv`/`nodes.csv` would show for a run
-//! of that replication alone, so an [`Estimate`] over the values of several
-//! replications is exactly the cell a run of those replications reports.
+//! of that replication alone. The estimate over several replications
+//! ([`metric_estimate`]) is exactly the cell a run of those replications
+//! reports: the mean of the values for most metrics, and for a quantile
+//! (`p99_latency`, `orders.p99_wait`, …) the quantile of the replications'
+//! pooled histograms with a sectioning interval over the values.
 
 use crate::engine::ReplicationResult;
 use crate::model::Model;
 use crate::report::csv::{Table, tables};
-use crate::results::{RunResult, summarize};
+use crate::results::{
+    HistogramKey, PooledHistograms, RunResult, node_measure, summarize, summary_level,
+};
 use crate::stats::Estimate;
 
 /// Suffix of the confidence half-width columns.
@@ -69,13 +74,45 @@ pub fn replication_values(model: &Model, replication: &ReplicationResult) -> Vec
         .collect()
 }
 
-/// Per-replication values of every metric of one configuration.
+/// When metric `name` is a quantile: the pooled histogram it reads and
+/// its level (`p99_latency`: latency at 0.99; `orders.p99_wait`: the wait
+/// at queue `orders` at 0.99).
+pub fn quantile_source(name: &str) -> Option<(HistogramKey, f64)> {
+    if let Some(level) = summary_level(name) {
+        return Some((HistogramKey::latency(), level));
+    }
+    let (node, column) = name.rsplit_once('.')?;
+    let measure = node_measure(column)?;
+    Some((
+        HistogramKey::at(measure, node, 0),
+        crate::results::NODE_LEVEL,
+    ))
+}
+
+/// The estimate of metric `name` over replications whose values are
+/// `values` (in replication order) and whose histograms pooled are
+/// `pooled`: what a run of those replications reports.
+pub fn metric_estimate(
+    name: &str,
+    values: impl IntoIterator<Item = f64>,
+    pooled: &PooledHistograms,
+) -> Estimate {
+    match quantile_source(name) {
+        Some((key, level)) => Estimate::sectioned(pooled.quantile(&key, level), values),
+        None => Estimate::from_replications(values),
+    }
+}
+
+/// Per-replication values of every metric of one configuration, and the
+/// histograms of those replications pooled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Samples {
     /// Metric names, as [`metric_names`].
     pub names: Vec<String>,
     /// `(replication number, values)` in increasing replication order.
     pub rows: Vec<(u32, Vec<f64>)>,
+    /// The replications' histograms pooled (the quantile metrics' source).
+    pub pooled: PooledHistograms,
 }
 
 impl Samples {
@@ -84,17 +121,25 @@ impl Samples {
         Self {
             names: metric_names(model),
             rows: Vec::new(),
+            pooled: PooledHistograms::for_model(model),
         }
     }
 
     /// Adds replications (in any order); rows stay sorted by replication.
     pub fn extend(&mut self, model: &Model, replications: &[ReplicationResult]) {
-        self.rows.extend(
-            replications
-                .iter()
-                .map(|r| (r.replication, replication_values(model, r))),
-        );
-        self.rows.sort_by_key(|(replication, _)| *replication);
+        for r in replications {
+            self.add(model, r);
+        }
+    }
+
+    /// Adds one replication (in any order); rows stay sorted by replication.
+    pub fn add(&mut self, model: &Model, replication: &ReplicationResult) {
+        let at = self
+            .rows
+            .partition_point(|(r, _)| *r < replication.replication);
+        let values = replication_values(model, replication);
+        self.rows.insert(at, (replication.replication, values));
+        self.pooled.add_replication(replication);
     }
 
     /// Position of a metric, if the model has it.
@@ -107,9 +152,16 @@ impl Samples {
         self.rows.iter().map(move |(_, values)| values[index])
     }
 
-    /// Mean and 95% CI of metric `index` over the replications.
+    /// Metric `index` over the replications, with its 95% CI: the value
+    /// a run of these replications reports (see [`metric_estimate`]).
     pub fn estimate(&self, index: usize) -> Estimate {
-        Estimate::from_replications(self.column(index))
+        metric_estimate(&self.names[index], self.column(index), &self.pooled)
+    }
+
+    /// The pooled value of metric `index` when it is a quantile.
+    pub fn pooled_quantile(&self, index: usize) -> Option<f64> {
+        let (key, level) = quantile_source(&self.names[index])?;
+        Some(self.pooled.quantile(&key, level))
     }
 }
 
@@ -146,7 +198,21 @@ service = { dist = \"exponential\", mean = 0.1 }
         assert_eq!(samples.estimate(p99), run.summary.p99_latency);
         let wait = samples.index_of("q.mean_wait").unwrap();
         assert_eq!(samples.estimate(wait), run.nodes[0].mean_wait);
+        let p99_wait = samples.index_of("q.p99_wait").unwrap();
+        assert_eq!(samples.estimate(p99_wait), run.nodes[0].p99_wait);
+        let sojourn = samples.index_of("q.p99_sojourn").unwrap();
+        assert_eq!(samples.estimate(sojourn), run.nodes[0].p99_sojourn);
         assert!(samples.names.iter().all(|n| !n.ends_with(CI_SUFFIX)));
         assert!(samples.index_of("scenario").is_none());
+    }
+
+    #[test]
+    fn quantile_metrics_are_named_by_their_column() {
+        let (key, level) = quantile_source("p999_latency").unwrap();
+        assert_eq!((key, level), (HistogramKey::latency(), 0.999));
+        let (key, _) = quantile_source("a.b.p99_sojourn").unwrap();
+        assert_eq!(key.node, "a.b");
+        assert!(quantile_source("a.mean_wait").is_none());
+        assert!(quantile_source("success_ratio").is_none());
     }
 }

@@ -4,14 +4,17 @@
 //! Every cell of a run's CSV tables is one of: a key (`node`, `time`, …,
 //! and the `theory_*` columns, which depend on the model alone: the same
 //! in every replication), the number of replications, a mean with
-//! its 95% CI over per-replication values (`metric`, `metric_ci95`), or a
+//! its 95% CI over per-replication values (`metric`, `metric_ci95`), a
+//! quantile of the pooled histograms with its sectioning CI over
+//! per-replication quantiles (see [`crate::results::quantile_cell`]), or a
 //! plain mean over replications (`timeseries.csv`). The table of one
 //! replication alone holds exactly those per-replication values, written
-//! in shortest round-trip form, so pooling the tables of replications
-//! `0..R` in order recomputes the very numbers, and bytes, of a run of
-//! `0..R`.
+//! in shortest round-trip form, and the shards carry their histograms, so
+//! pooling the tables of replications `0..R` in order recomputes the very
+//! numbers, and bytes, of a run of `0..R`.
 
 use crate::report::csv::{Table, number};
+use crate::results::{PooledHistograms, quantile_cell};
 use crate::stats::Estimate;
 
 /// The key columns of each CSV table of a run.
@@ -82,13 +85,18 @@ fn classify(name: &str, header: &[String]) -> Result<Vec<Column>, PoolError> {
 }
 
 /// Pools `tables`, one per replication in increasing replication order
-/// (`(replication, table)`), into the table of a run of all of them.
+/// (`(replication, table)`), into the table of a run of all of them, whose
+/// histograms pooled are `histograms`.
 ///
 /// # Errors
 ///
 /// [`PoolError`] for an unknown table, or replications whose headers, row
 /// counts or keys differ.
-pub fn pool(name: &str, tables: &[(u32, Table)]) -> Result<Table, PoolError> {
+pub fn pool(
+    name: &str,
+    tables: &[(u32, Table)],
+    histograms: &PooledHistograms,
+) -> Result<Table, PoolError> {
     let Some((_, first)) = tables.first() else {
         return Err(PoolError::UnknownTable(name.to_owned()));
     };
@@ -113,7 +121,7 @@ pub fn pool(name: &str, tables: &[(u32, Table)]) -> Result<Table, PoolError> {
         }
     }
     let rows = (0..first.rows.len())
-        .map(|r| pool_row(&columns, tables, r))
+        .map(|r| pool_row(name, &columns, tables, r, histograms))
         .collect();
     Ok(Table {
         header: first.header.clone(),
@@ -121,13 +129,23 @@ pub fn pool(name: &str, tables: &[(u32, Table)]) -> Result<Table, PoolError> {
     })
 }
 
-fn pool_row(columns: &[Column], tables: &[(u32, Table)], row: usize) -> Vec<String> {
+fn pool_row(
+    name: &str,
+    columns: &[Column],
+    tables: &[(u32, Table)],
+    row: usize,
+    histograms: &PooledHistograms,
+) -> Vec<String> {
     let values = |c: usize| {
         tables
             .iter()
             .map(move |(_, t)| t.rows[row][c].parse::<f64>().unwrap_or(f64::NAN))
     };
-    let estimate = |c: usize| Estimate::from_replications(values(c));
+    let first = &tables[0].1;
+    let estimate = |c: usize| match quantile_cell(name, &first.header, &first.rows[row], c) {
+        Some((key, level)) => Estimate::sectioned(histograms.quantile(&key, level), values(c)),
+        None => Estimate::from_replications(values(c)),
+    };
     columns
         .iter()
         .enumerate()
@@ -163,6 +181,7 @@ mod tests {
                 (1, table(&["1", "q", "3", "", "", "1"])),
                 (2, table(&["1", "q", "4", "3", "", "1"])),
             ],
+            &PooledHistograms::default(),
         )
         .unwrap();
         let expected_ci = number(Estimate::from_replications([1.0, 3.0]).ci95);
@@ -177,10 +196,12 @@ mod tests {
                 (0, table(&["1", "q", "2", "1", "", "1"])),
                 (1, table(&["2", "q", "2", "1", "", "1"])),
             ],
+            &PooledHistograms::default(),
         )
         .unwrap_err();
         assert!(err.to_string().contains("replication 1"), "{err}");
-        let err = pool("plot.csv", &[(0, table(&["1"; 6]))]).unwrap_err();
+        let none = PooledHistograms::default();
+        let err = pool("plot.csv", &[(0, table(&["1"; 6]))], &none).unwrap_err();
         assert!(err.to_string().contains("cannot be merged"), "{err}");
     }
 }

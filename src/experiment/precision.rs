@@ -10,15 +10,15 @@
 use std::ops::Range;
 
 use super::metrics::Samples;
-use crate::engine::{ReplicationResult, run_replications, stop_requested};
+use crate::engine::{run_replications, stop_requested};
 use crate::model::Model;
 use crate::stats::Estimate;
 
 /// The result of running to a precision.
 #[derive(Debug, Clone)]
 pub struct Precise {
-    /// Every replication run, in order `0..n`.
-    pub replications: Vec<ReplicationResult>,
+    /// Replications run (numbered `0..replications`).
+    pub replications: u32,
     /// The target metric's estimate over them.
     pub estimate: Estimate,
     /// Whether the precision was reached (false: the cap stopped the run).
@@ -48,18 +48,15 @@ fn next_batch(done: u32, estimate: Estimate, precision: f64, cap: u32) -> Range<
 /// Returns early, with partial replications, once a stop was requested
 /// ([`crate::engine::request_stop`]).
 pub fn run_to_precision(model: &Model, metric: usize, precision: f64, cap: u32) -> Precise {
-    let mut replications = Vec::new();
     let mut samples = Samples::new(model);
     let mut batch = 0..model.simulation.replications.max(2).min(cap.max(2));
     loop {
-        let new = run_replications(model, batch.clone());
-        samples.extend(model, &new);
-        replications.extend(new);
+        samples.extend(model, &run_replications(model, batch.clone()));
         let estimate = samples.estimate(metric);
         let done = batch.end;
         if is_precise(estimate, precision) || done >= cap || stop_requested() {
             return Precise {
-                replications,
+                replications: done,
                 estimate,
                 reached: is_precise(estimate, precision),
             };

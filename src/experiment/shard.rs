@@ -5,9 +5,11 @@
 //! whose number is `i` modulo `n`. Seeds derive from the point and the
 //! replication only, never from the shard, so a unit gives the same numbers
 //! wherever it runs. A shard directory holds `shard.json` (what was run and
-//! which shard this is) and the raw per-replication values as CSV; merging
-//! every shard pools them with the same code an unsharded command uses,
-//! which makes the merged CSV byte-identical to a single-machine run.
+//! which shard this is), the raw per-replication values as CSV, and the
+//! shard's histograms pooled (`histograms.csv`, the source of the reported
+//! quantiles); merging every shard pools them with the same code an
+//! unsharded command uses, which makes the merged CSV byte-identical to a
+//! single-machine run.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,15 +21,18 @@ use super::pool::{PoolError, key_columns, pool};
 use super::sweep::{self, Layout, Record};
 use crate::report::csv::{Table, number, to_csv};
 use crate::report::{WriteError, write_all};
+use crate::results::{PooledHistograms, pooled};
 
-/// Version of the shard directory format.
-pub const FORMAT: u32 = 1;
+/// Version of the shard directory format (2: with `histograms.csv`).
+pub const FORMAT: u32 = 2;
 /// Name of the manifest in a shard directory.
 const MANIFEST: &str = "shard.json";
 /// Name of a sweep shard's records.
 const RECORDS: &str = "records.csv";
 /// Prefix of a run shard's per-replication tables.
 const RUN_PREFIX: &str = "replications-";
+/// Name of the pooled histograms of a shard (per point for a sweep).
+const HISTOGRAMS: &str = "histograms.csv";
 
 /// Shard `index` of `count` (0-based, as Kubernetes' `JOB_COMPLETION_INDEX`
 /// and Slurm's `SLURM_ARRAY_TASK_ID` with `--array=0-(n-1)`).
@@ -150,12 +155,18 @@ fn manifest_file(manifest: &Manifest) -> (String, Vec<u8>) {
     (MANIFEST.to_owned(), text.into_bytes())
 }
 
-/// Writes a sweep shard: its manifest and the records it computed.
+/// Writes a sweep shard: its manifest, the records it computed and each
+/// point's histograms pooled over the shard's replications.
 ///
 /// # Errors
 ///
 /// [`ShardError::Write`] when the directory cannot be written.
-pub fn write_sweep(dir: &Path, manifest: &Manifest, records: &[Record]) -> Result<(), ShardError> {
+pub fn write_sweep(
+    dir: &Path,
+    manifest: &Manifest,
+    records: &[Record],
+    points: &[PooledHistograms],
+) -> Result<(), ShardError> {
     let Work::Sweep { layout } = &manifest.work else {
         return Err(ShardError::Inconsistent("not a sweep manifest".to_owned()));
     };
@@ -171,12 +182,17 @@ pub fn write_sweep(dir: &Path, manifest: &Manifest, records: &[Record]) -> Resul
         })
         .collect();
     let data = (RECORDS.to_owned(), to_csv(&Table { header, rows }));
-    write_all(dir, &[manifest_file(manifest), data])?;
+    let histograms = (
+        HISTOGRAMS.to_owned(),
+        to_csv(&pooled::points_to_table(points)),
+    );
+    write_all(dir, &[manifest_file(manifest), data, histograms])?;
     Ok(())
 }
 
-/// Writes a run shard: its manifest and, per CSV table of the run, the
-/// table of each replication alone with a leading `replication` column.
+/// Writes a run shard: its manifest, the histograms of its replications
+/// pooled, and, per CSV table of the run, the table of each replication
+/// alone with a leading `replication` column.
 ///
 /// # Errors
 ///
@@ -185,8 +201,12 @@ pub fn write_run(
     dir: &Path,
     manifest: &Manifest,
     per_replication: &[(u32, Vec<(&'static str, Table)>)],
+    histograms: &PooledHistograms,
 ) -> Result<(), ShardError> {
-    let mut files = vec![manifest_file(manifest)];
+    let mut files = vec![
+        manifest_file(manifest),
+        (HISTOGRAMS.to_owned(), to_csv(&pooled::to_table(histograms))),
+    ];
     let Some((_, first)) = per_replication.first() else {
         return Ok(write_all(dir, &files).map(|_| ())?);
     };
@@ -331,10 +351,21 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
         Work::Run {
             replications,
             tables,
-        } => tables
-            .iter()
-            .map(|name| Ok((name.clone(), merge_run_table(name, *replications, &shards)?)))
-            .collect::<Result<_, ShardError>>()?,
+        } => {
+            let mut histograms = PooledHistograms::default();
+            for (_, dir) in &shards {
+                let path = dir.join(HISTOGRAMS);
+                pooled::add_table(&mut histograms, &read_csv(&path)?)
+                    .map_err(|reason| ShardError::Read { path, reason })?;
+            }
+            tables
+                .iter()
+                .map(|name| {
+                    let merged = merge_run_table(name, *replications, &shards, &histograms)?;
+                    Ok((name.clone(), merged))
+                })
+                .collect::<Result<_, ShardError>>()?
+        }
     };
     Ok(Merged {
         out: manifest.out.clone(),
@@ -344,7 +375,11 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
 
 fn merge_sweep(layout: &Layout, shards: &[(Manifest, PathBuf)]) -> Result<Vec<u8>, ShardError> {
     let mut records = Vec::new();
+    let mut points = vec![PooledHistograms::default(); layout.points.len()];
     for (_, dir) in shards {
+        let path = dir.join(HISTOGRAMS);
+        pooled::add_points_table(&mut points, &read_csv(&path)?)
+            .map_err(|reason| ShardError::Read { path, reason })?;
         let path = dir.join(RECORDS);
         let table = read_csv(&path)?;
         for row in &table.rows {
@@ -371,13 +406,14 @@ fn merge_sweep(layout: &Layout, shards: &[(Manifest, PathBuf)]) -> Result<Vec<u8
             records.len()
         )));
     }
-    Ok(to_csv(&sweep::table(layout, &records)))
+    Ok(to_csv(&sweep::table(layout, &records, &points)))
 }
 
 fn merge_run_table(
     name: &str,
     replications: u32,
     shards: &[(Manifest, PathBuf)],
+    histograms: &PooledHistograms,
 ) -> Result<Vec<u8>, ShardError> {
     let mut per_replication: Vec<(u32, Table)> = Vec::new();
     for (_, dir) in shards {
@@ -407,7 +443,7 @@ fn merge_run_table(
             found.len()
         )));
     }
-    Ok(to_csv(&pool(name, &per_replication)?))
+    Ok(to_csv(&pool(name, &per_replication, histograms)?))
 }
 
 #[cfg(test)]
@@ -462,7 +498,7 @@ mod tests {
                         layout: layout.clone(),
                     },
                 };
-                write_sweep(&dir, &manifest, &[]).unwrap();
+                write_sweep(&dir, &manifest, &[], &[]).unwrap();
                 dir
             })
             .collect();

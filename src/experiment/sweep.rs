@@ -11,14 +11,14 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{metric_names, replication_values};
+use super::metrics::{metric_estimate, metric_names, replication_values};
 use super::range::{Axis, grid};
 use super::shard::Shard;
 use crate::engine::simulate;
 use crate::model::Model;
 use crate::report::csv::{Table, number};
+use crate::results::PooledHistograms;
 use crate::scenario::{self, ScenarioError};
-use crate::stats::Estimate;
 
 /// What a sweep's table is made of: its axes, points and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,37 +146,63 @@ pub fn units(layout: &Layout, shard: Shard) -> Vec<(usize, u32)> {
         .collect()
 }
 
+/// What a sweep (or one shard of it) simulated.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The records, sorted by point and replication.
+    pub records: Vec<Record>,
+    /// Per point, the histograms of its replications pooled.
+    pub points: Vec<PooledHistograms>,
+}
+
 /// Simulates the units of `sweep` that `shard` owns, points in parallel,
-/// calling `point_done` as each point finishes. Returns the records sorted
-/// by point and replication.
-pub fn run(sweep: &Sweep, shard: Shard, point_done: &(dyn Fn() + Sync)) -> Vec<Record> {
+/// calling `point_done` as each point finishes.
+pub fn run(sweep: &Sweep, shard: Shard, point_done: &(dyn Fn() + Sync)) -> Outcome {
     let owned = units(&sweep.layout, shard);
-    let per_point: Vec<Vec<Record>> = sweep
+    let per_point: Vec<(Vec<Record>, PooledHistograms)> = sweep
         .models
         .par_iter()
         .enumerate()
         .map(|(point, model)| {
+            let pooled = std::sync::Mutex::new(PooledHistograms::for_model(model));
             let records = owned
                 .iter()
                 .filter(|(p, _)| *p == point)
                 .collect::<Vec<_>>()
                 .par_iter()
-                .map(|&&(_, replication)| Record {
-                    point,
-                    replication,
-                    values: replication_values(model, &simulate(model, replication)),
+                .map(|&&(_, replication)| {
+                    let rep = simulate(model, replication);
+                    pooled
+                        .lock()
+                        .expect("no replication panicked while adding histograms")
+                        .add_replication(&rep);
+                    Record {
+                        point,
+                        replication,
+                        values: replication_values(model, &rep),
+                    }
                 })
                 .collect();
             point_done();
-            records
+            let pooled = pooled
+                .into_inner()
+                .expect("no replication panicked while adding histograms");
+            (records, pooled)
         })
         .collect();
-    per_point.concat()
+    let (records, points): (Vec<Vec<Record>>, Vec<PooledHistograms>) =
+        per_point.into_iter().unzip();
+    Outcome {
+        records: records.concat(),
+        points,
+    }
 }
 
 /// `sweep.csv`: one row per point with the swept keys' values, the number
-/// of replications, and every metric with its 95% CI half-width.
-pub fn table(layout: &Layout, records: &[Record]) -> Table {
+/// of replications, and every metric with its 95% CI half-width, as a run
+/// of the point reports it (quantiles from `points`, each point's pooled
+/// histograms).
+pub fn table(layout: &Layout, records: &[Record], points: &[PooledHistograms]) -> Table {
     let mut header = layout.keys.clone();
     header.push("replications".to_owned());
     for name in &layout.names {
@@ -197,8 +223,9 @@ pub fn table(layout: &Layout, records: &[Record]) -> Table {
                 .collect();
             let mut row = values.clone();
             row.push(mine.len().to_string());
-            for metric in 0..layout.names.len() {
-                let e = Estimate::from_replications(mine.iter().map(|r| r.values[metric]));
+            for (metric, name) in layout.names.iter().enumerate() {
+                let values = mine.iter().map(|r| r.values[metric]);
+                let e = metric_estimate(name, values, &points[point]);
                 row.push(number(e.mean));
                 row.push(number(e.ci95));
             }
@@ -248,7 +275,7 @@ mod tests {
                 values: vec![1.0],
             },
         ];
-        let table = table(&layout, &records);
+        let table = table(&layout, &records, &[PooledHistograms::default()]);
         assert_eq!(table.header, ["k", "replications", "m", "m_ci95"]);
         assert_eq!(table.rows[0][..3], ["2", "2", "2"]);
     }

@@ -132,7 +132,8 @@ fn summary_section(out: &mut String, result: &RunResult) {
     ];
     out.push_str(
         "<section id=\"summary\">\n<h2>Summary</h2>\n<p class=\"muted\">Mean over replications \
-         (counts per replication) and half-width of its 95% confidence interval.</p>\n\
+         (counts per replication; percentiles of the replications pooled) and half-width of its \
+         95% confidence interval.</p>\n\
          <div class=\"scroll\"><table>\n<thead><tr><th>metric</th><th>mean</th><th>± 95% CI</th>\
          <th>unit</th></tr></thead>\n<tbody>\n",
     );

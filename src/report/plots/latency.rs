@@ -69,7 +69,7 @@ impl<'a> LatencyFigure<'a> {
             &mut chart,
             rows().map(|r| (r.latency.mean, r.quantile)),
             style::colour(0),
-            "simulated (mean of replications)",
+            "simulated (replications pooled)",
         )?;
         self.draw_deadlines(&mut chart, 0.0, (0.0, 1.0))?;
         legend(&mut chart, SeriesLabelPosition::LowerRight)

@@ -1,5 +1,7 @@
 //! Waiting-time distribution per queue: P(wait ≤ x), one curve per queue
-//! with consumers, from the per-queue wait quantiles of the run.
+//! with consumers, from the per-queue wait quantiles of the run (every
+//! replication's waits pooled). A system with more than [`MAX_CURVES`] such
+//! queues shows those with the longest p99 wait, in scenario order.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -10,6 +12,8 @@ use super::parts;
 use super::style::{self, AXIS_PX, LABEL_PX};
 use crate::results::{RunResult, WaitQuantileRow};
 
+/// Most curves drawn, so that the plot and its legend stay legible.
+pub const MAX_CURVES: usize = 12;
 /// Smallest upper end of the wait axis, seconds (when nobody waited).
 const MIN_AXIS_S: f64 = 1e-3;
 
@@ -17,6 +21,8 @@ const MIN_AXIS_S: f64 = 1e-3;
 pub struct WaitFigure<'a> {
     /// Each queue with its quantile rows, in model order.
     queues: Vec<(&'a str, Vec<&'a WaitQuantileRow>)>,
+    /// Queues with consumers in the run.
+    total: usize,
 }
 
 impl<'a> WaitFigure<'a> {
@@ -29,7 +35,31 @@ impl<'a> WaitFigure<'a> {
                 _ => queues.push((&row.node, vec![row])),
             }
         }
-        Self { queues }
+        let total = queues.len();
+        if total > MAX_CURVES {
+            let p99 = |rows: &[&WaitQuantileRow]| {
+                let row = rows.iter().find(|r| r.quantile == 0.99);
+                row.map_or(f64::NAN, |r| r.wait_s.mean)
+            };
+            let mut order: Vec<usize> = (0..total).collect();
+            // Longest p99 first (NaN last), then scenario order.
+            order.sort_by(|&a, &b| {
+                let (x, y) = (p99(&queues[a].1), p99(&queues[b].1));
+                (x.is_nan().cmp(&y.is_nan()))
+                    .then(y.total_cmp(&x))
+                    .then(a.cmp(&b))
+            });
+            order.truncate(MAX_CURVES);
+            order.sort_unstable();
+            let mut kept = vec![false; total];
+            order.into_iter().for_each(|i| kept[i] = true);
+            let mut i = 0;
+            queues.retain(|_| {
+                i += 1;
+                kept[i - 1]
+            });
+        }
+        Self { queues, total }
     }
 }
 
@@ -39,7 +69,15 @@ impl Figure for WaitFigure<'_> {
     }
 
     fn title(&self) -> String {
-        "Waiting time per queue".to_string()
+        if self.queues.len() < self.total {
+            format!(
+                "Waiting time: the {} queues with the longest p99 wait, of {}",
+                self.queues.len(),
+                self.total
+            )
+        } else {
+            "Waiting time per queue".to_string()
+        }
     }
 
     fn draw_body<DB: DrawingBackend>(
@@ -64,7 +102,7 @@ impl Figure for WaitFigure<'_> {
         chart
             .configure_mesh()
             .x_desc("waiting time before service (s)")
-            .y_desc("P(wait ≤ x), mean of replications")
+            .y_desc("P(wait ≤ x), replications pooled")
             .axis_desc_style(style::font(AXIS_PX))
             .label_style(style::font(LABEL_PX))
             .draw()?;
