@@ -4,14 +4,31 @@
 use rand::RngExt;
 use rand_distr::{Exp1, Zipf};
 
-use super::rng::StreamRng;
-use crate::model::{Arrivals, Keys};
+use super::rng::{StreamKind, StreamRng, stream};
+use crate::model::{Arrivals, Keys, Model};
 
 /// An exponential gap with the given rate, in seconds.
 #[inline]
 fn exponential_gap(rng: &mut StreamRng, rate_per_s: f64) -> f64 {
     let unit: f64 = rng.sample(Exp1);
     unit / rate_per_s
+}
+
+/// The arrival processes of every producer of `model` in replication
+/// `replication`, each on its own streams.
+pub fn producer_processes(model: &Model, replication: u32) -> Vec<ArrivalProcess> {
+    let seed = model.simulation.seed;
+    let rng = |kind, index| stream(seed, replication, kind, index);
+    (model.producers.iter().enumerate())
+        .map(|(i, p)| {
+            ArrivalProcess::new(
+                &p.arrivals,
+                p.keys,
+                rng(StreamKind::Interarrival, i),
+                rng(StreamKind::Key, i),
+            )
+        })
+        .collect()
 }
 
 /// The state of one producer's arrival process.

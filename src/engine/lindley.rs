@@ -28,7 +28,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use rand::RngExt;
 
-use super::arrivals::ArrivalProcess;
+use super::arrivals::{ArrivalProcess, producer_processes};
 use super::observe::{LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
 use super::rng::{StreamKind, StreamRng, stream};
 use super::simulation::{cumulative, pick, run_classes};
@@ -701,16 +701,7 @@ impl<'m> Run<'m> {
         let warmup_s = model.simulation.warmup_s;
         let end_s = warmup_s + model.simulation.duration_s;
         let times = SampleTimes::new(model.simulation.sample_every_s, end_s);
-        let mut producers: Vec<ArrivalProcess> = (model.producers.iter().enumerate())
-            .map(|(i, p)| {
-                ArrivalProcess::new(
-                    &p.arrivals,
-                    p.keys,
-                    rng(StreamKind::Interarrival, i),
-                    rng(StreamKind::Key, i),
-                )
-            })
-            .collect();
+        let mut producers = producer_processes(model, replication);
         let next_publish_s = (producers.iter_mut().zip(&model.producers))
             .map(|(process, p)| {
                 process

@@ -8,7 +8,7 @@
 
 use rand::RngExt;
 
-use super::arrivals::ArrivalProcess;
+use super::arrivals::{ArrivalProcess, producer_processes};
 use super::buffer::{Buffer, CopyId};
 use super::calendar::Calendar;
 use super::observe::{LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
@@ -191,19 +191,7 @@ impl<'m> Simulation<'m> {
                 cumulative: cumulative(&exchange.routes),
             })
             .collect();
-        let producers = model
-            .producers
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                ArrivalProcess::new(
-                    &p.arrivals,
-                    p.keys,
-                    rng(StreamKind::Interarrival, i),
-                    rng(StreamKind::Key, i),
-                )
-            })
-            .collect();
+        let producers = producer_processes(model, replication);
         let warmup_s = model.simulation.warmup_s;
         Self {
             model,
