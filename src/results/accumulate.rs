@@ -399,11 +399,13 @@ impl View<'_> {
                 continue;
             }
             let wait = HistogramKey::at(Measure::Wait, &queue.name, 0);
-            for (i, &level) in self.levels.iter().enumerate() {
+            let pooled = self.pooled.quantiles(&wait, self.levels);
+            for (i, (&level, pooled)) in self.levels.iter().zip(pooled).enumerate() {
+                let per_replication = self.values.iter().map(|v| v.nodes[q].wait_levels[i]);
                 rows.push(WaitQuantileRow {
                     node: queue.name.clone(),
                     quantile: level,
-                    wait_s: self.quantile(&wait, level, |v| v.nodes[q].wait_levels[i]),
+                    wait_s: Estimate::sectioned(pooled, per_replication),
                 });
             }
         }

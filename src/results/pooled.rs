@@ -147,13 +147,22 @@ impl PooledHistograms {
     /// empty or unknown histogram. A class's wait in a run with a single
     /// class is the queue's wait.
     pub fn quantile(&self, key: &HistogramKey, level: f64) -> f64 {
+        self.quantiles(key, &[level])[0]
+    }
+
+    /// [`Self::quantile`] at each of `levels` (in increasing order), in one
+    /// pass over the histogram's buckets.
+    pub fn quantiles(&self, key: &HistogramKey, levels: &[f64]) -> Vec<f64> {
         let found = self.index.get(key).or_else(|| match key.measure {
             Measure::ClassWait => self
                 .index
                 .get(&HistogramKey::at(Measure::Wait, &key.node, 0)),
             _ => None,
         });
-        found.map_or(f64::NAN, |&slot| self.histograms[slot].quantile(level))
+        found.map_or_else(
+            || vec![f64::NAN; levels.len()],
+            |&slot| self.histograms[slot].quantiles(levels),
+        )
     }
 
     /// The CSV rows of these histograms, each led by `lead` (for example a
