@@ -205,40 +205,43 @@ struct Message {
     key: u64,
 }
 
-/// A served message waiting for the window to reach its departure; ordered
-/// so that a max-heap pops the earliest, ties in the order they were served.
+/// Something due at `time_s`, ordered so that a max-heap pops the
+/// earliest first, ties in increasing `tie`: a served message waiting for
+/// its departure (tie: the order it was served), or when a busy server
+/// frees up.
 #[derive(Debug, Clone, Copy)]
-struct Departure {
-    message: Message,
-    served: u64,
+struct Earliest<T> {
+    time_s: f64,
+    tie: u64,
+    item: T,
 }
 
-impl Ord for Departure {
+impl<T> Ord for Earliest<T> {
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.message.at_s.total_cmp(&self.message.at_s)).then(other.served.cmp(&self.served))
+        (other.time_s.total_cmp(&self.time_s)).then(other.tie.cmp(&self.tie))
     }
 }
 
-impl PartialOrd for Departure {
+impl<T> PartialOrd for Earliest<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl PartialEq for Departure {
+impl<T> PartialEq for Earliest<T> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
 
-impl Eq for Departure {}
+impl<T> Eq for Earliest<T> {}
 
 /// Served messages of a queue that routes onwards, until their departure.
 enum Outbox {
     /// One server: messages leave in the order they arrived.
     InOrder(VecDeque<Message>),
     /// Several servers: messages leave in order of departure time.
-    Sorted(BinaryHeap<Departure>, u64),
+    Sorted(BinaryHeap<Earliest<Message>>, u64),
 }
 
 impl Outbox {
@@ -255,9 +258,10 @@ impl Outbox {
             Self::InOrder(queue) => queue.push_back(message),
             Self::Sorted(heap, served) => {
                 *served += 1;
-                heap.push(Departure {
-                    message,
-                    served: *served,
+                heap.push(Earliest {
+                    time_s: message.at_s,
+                    tie: *served,
+                    item: message,
                 });
             }
         }
@@ -269,8 +273,8 @@ impl Outbox {
             Self::InOrder(queue) => queue.pop_front_if(|m| m.at_s <= until_s),
             Self::Sorted(heap, _) => heap
                 .peek()
-                .is_some_and(|d| d.message.at_s <= until_s)
-                .then(|| heap.pop().expect("peeked").message),
+                .is_some_and(|d| d.time_s <= until_s)
+                .then(|| heap.pop().expect("peeked").item),
         }
     }
 
@@ -282,30 +286,6 @@ impl Outbox {
     }
 }
 
-/// When a busy server frees up; a max-heap of these pops the earliest.
-#[derive(Debug, Clone, Copy)]
-struct FreeAt(f64);
-
-impl Ord for FreeAt {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.0.total_cmp(&self.0)
-    }
-}
-
-impl PartialOrd for FreeAt {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for FreeAt {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for FreeAt {}
-
 /// The `c` servers of a FIFO queue (Kiefer–Wolfowitz's workload vector).
 enum Servers {
     /// One server, busy until the given time (Lindley's recursion).
@@ -313,7 +293,7 @@ enum Servers {
     /// Several servers: when each busy one frees up.
     Many {
         count: usize,
-        busy_until: BinaryHeap<FreeAt>,
+        busy_until: BinaryHeap<Earliest<()>>,
     },
 }
 
@@ -348,7 +328,7 @@ impl Servers {
                 }
             }
             Self::Many { busy_until, .. } => {
-                while busy_until.peek().is_some_and(|f| f.0 <= now_s) {
+                while busy_until.peek().is_some_and(|f| f.time_s <= now_s) {
                     busy_until.pop();
                 }
             }
@@ -384,9 +364,13 @@ impl Servers {
                 let start_s = if busy_until.len() < *count {
                     arrival_s
                 } else {
-                    busy_until.pop().expect("all servers are busy").0
+                    busy_until.pop().expect("all servers are busy").time_s
                 };
-                busy_until.push(FreeAt(start_s + service_s));
+                busy_until.push(Earliest {
+                    time_s: start_s + service_s,
+                    tie: 0,
+                    item: (),
+                });
                 start_s
             }
         }
