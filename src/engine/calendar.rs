@@ -3,76 +3,105 @@
 //! Events scheduled for the same instant come out in the order they were
 //! scheduled, so a run never depends on how a heap breaks ties.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
+/// A pending event. Times are never negative, so their bits sort as the
+/// times do: `(time_bits, sequence)` orders by time, then by scheduling.
+#[derive(Clone, Copy)]
 struct Entry<E> {
-    time_s: f64,
+    time_bits: u64,
     sequence: u64,
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+impl<E> Entry<E> {
+    #[inline]
+    fn precedes(&self, other: &Self) -> bool {
+        (self.time_bits, self.sequence) < (other.time_bits, other.sequence)
     }
 }
 
-impl<E> Eq for Entry<E> {}
-
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<E> Ord for Entry<E> {
-    /// Reversed, so that the max-heap pops the earliest entry first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time_s
-            .total_cmp(&self.time_s)
-            .then_with(|| other.sequence.cmp(&self.sequence))
-    }
-}
-
-/// A future-event list.
+/// A future-event list: a binary min-heap of entries.
 pub struct Calendar<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: Vec<Entry<E>>,
     next_sequence: u64,
 }
 
 impl<E> Default for Calendar<E> {
     fn default() -> Self {
         Self {
-            heap: BinaryHeap::new(),
+            heap: Vec::new(),
             next_sequence: 0,
         }
     }
 }
 
-impl<E> Calendar<E> {
-    /// Schedules `event` at absolute time `time_s`.
+impl<E: Copy> Calendar<E> {
+    /// Schedules `event` at absolute time `time_s` (not negative).
     #[inline]
     pub fn schedule(&mut self, time_s: f64, event: E) {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        self.heap.push(Entry {
-            time_s,
-            sequence,
+        debug_assert!(time_s >= 0.0, "events are never scheduled before time 0");
+        let entry = Entry {
+            // `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
+            time_bits: (time_s + 0.0).to_bits(),
+            sequence: self.next_sequence,
             event,
-        });
+        };
+        self.next_sequence += 1;
+        self.heap.push(entry);
+        self.sift_up(self.heap.len() - 1, entry);
     }
 
     /// Removes and returns the earliest event, if any.
     #[inline]
     pub fn pop(&mut self) -> Option<(f64, E)> {
-        self.heap.pop().map(|entry| (entry.time_s, entry.event))
+        let last = self.heap.pop()?;
+        let first = match self.heap.first() {
+            Some(&first) => {
+                self.sift_down(last);
+                first
+            }
+            None => last,
+        };
+        Some((f64::from_bits(first.time_bits), first.event))
     }
 
-    /// Time of the earliest event, if any.
-    pub fn peek_time(&self) -> Option<f64> {
-        self.heap.peek().map(|entry| entry.time_s)
+    /// Moves `entry`, which belongs at `slot`, up to where it sorts.
+    #[inline]
+    fn sift_up(&mut self, mut slot: usize, entry: Entry<E>) {
+        while slot > 0 {
+            let parent = (slot - 1) / 2;
+            if !entry.precedes(&self.heap[parent]) {
+                break;
+            }
+            self.heap[slot] = self.heap[parent];
+            slot = parent;
+        }
+        self.heap[slot] = entry;
+    }
+
+    /// Puts `entry` at the root (whose entry is leaving) and moves it down
+    /// to where it sorts.
+    #[inline]
+    fn sift_down(&mut self, entry: Entry<E>) {
+        let len = self.heap.len();
+        let mut slot = 0;
+        loop {
+            let left = 2 * slot + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && self.heap[right].precedes(&self.heap[left]) {
+                right
+            } else {
+                left
+            };
+            if !self.heap[child].precedes(&entry) {
+                break;
+            }
+            self.heap[slot] = self.heap[child];
+            slot = child;
+        }
+        self.heap[slot] = entry;
     }
 
     /// Number of pending events.

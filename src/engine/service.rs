@@ -145,6 +145,7 @@ impl Simulation<'_> {
     }
 
     /// Occupies one server of `q`'s pool for `copies` and returns the service time.
+    #[inline]
     fn occupy(&mut self, q: usize, copies: &[CopyId]) -> f64 {
         let now_s = self.now_s;
         let consumers = consumers_of(self.model, q);
@@ -238,10 +239,33 @@ impl Simulation<'_> {
 
     pub(super) fn service_end(&mut self, copy: CopyId) {
         let q = self.store.copies.get(copy).queue as usize;
-        self.release(q, 1);
         let failed = self.end_attempt(q, copy);
-        self.try_start(q);
+        if !self.hand_over(q) {
+            self.release(q, 1);
+            self.try_start(q);
+        }
         self.after_attempt(q, copy, failed);
+    }
+
+    /// The server that just finished at `q` takes `q`'s next waiting copy
+    /// at once, when `q` alone feeds its pool and serves one at a time: the
+    /// server never goes idle, so the pool's busy count stays as it is.
+    /// Returns whether it did.
+    #[inline]
+    fn hand_over(&mut self, q: usize) -> bool {
+        let consumers = consumers_of(self.model, q);
+        if consumers.batch.is_some() || self.model.pools[consumers.pool].queues.len() != 1 {
+            return false;
+        }
+        let Some(next) = self.queues[q].buffer.pop_next() else {
+            return false;
+        };
+        self.update_in_queue(q);
+        self.pool_busy[consumers.pool] -= 1;
+        self.queues[q].in_service -= 1;
+        self.queues[q].busy_servers -= 1;
+        self.start_service(q, next);
+        true
     }
 
     pub(super) fn batch_end(&mut self, batch: u32) {

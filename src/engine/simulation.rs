@@ -265,13 +265,12 @@ impl<'m> Simulation<'m> {
     }
 
     fn run_until_end(&mut self) {
-        while let Some(time_s) = self.calendar.peek_time() {
+        while let Some((time_s, event)) = self.calendar.pop() {
             let stop =
                 self.events.is_multiple_of(super::CHECK_EVERY_EVENTS) && super::stop_requested();
             if time_s > self.end_s || stop {
                 break;
             }
-            let (time_s, event) = self.calendar.pop().expect("peeked event exists");
             self.now_s = time_s;
             self.events += 1;
             match event {
