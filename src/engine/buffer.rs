@@ -15,21 +15,25 @@ pub type CopyId = u32;
 #[derive(Debug)]
 pub struct Buffer {
     discipline: Discipline,
-    /// One lane for FIFO and LIFO; one per priority class (highest first) otherwise.
-    lanes: Vec<VecDeque<CopyId>>,
+    /// The only lane of FIFO and LIFO queues, the highest priority class's
+    /// otherwise; kept inline, as it is touched on every push and pop.
+    first: VecDeque<CopyId>,
+    /// Lanes of the lower priority classes, highest first.
+    lower: Vec<VecDeque<CopyId>>,
     len: usize,
 }
 
 impl Buffer {
     /// An empty buffer; `classes` is the number of priority classes.
     pub fn new(discipline: Discipline, classes: usize) -> Self {
-        let lane_count = match discipline {
-            Discipline::Priority => classes.max(1),
-            Discipline::Fifo | Discipline::Lifo => 1,
+        let lower_lanes = match discipline {
+            Discipline::Priority => classes.saturating_sub(1),
+            Discipline::Fifo | Discipline::Lifo => 0,
         };
         Self {
             discipline,
-            lanes: vec![VecDeque::new(); lane_count],
+            first: VecDeque::new(),
+            lower: vec![VecDeque::new(); lower_lanes],
             len: 0,
         }
     }
@@ -40,14 +44,27 @@ impl Buffer {
         self.len
     }
 
+    /// Every lane, highest priority first.
+    fn lanes(&self) -> impl DoubleEndedIterator<Item = &VecDeque<CopyId>> {
+        std::iter::once(&self.first).chain(&self.lower)
+    }
+
+    /// Every lane, highest priority first, mutably.
+    fn lanes_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut VecDeque<CopyId>> {
+        std::iter::once(&mut self.first).chain(&mut self.lower)
+    }
+
     /// Adds a message of priority class `class` (0 = highest).
     #[inline]
     pub fn push(&mut self, id: CopyId, class: usize) {
+        let lower = self.lower.len();
         let lane = match self.discipline {
-            Discipline::Priority => class.min(self.lanes.len() - 1),
-            Discipline::Fifo | Discipline::Lifo => 0,
+            Discipline::Priority if class > 0 && lower > 0 => {
+                &mut self.lower[(class - 1).min(lower - 1)]
+            }
+            _ => &mut self.first,
         };
-        self.lanes[lane].push_back(id);
+        lane.push_back(id);
         self.len += 1;
     }
 
@@ -55,9 +72,9 @@ impl Buffer {
     #[inline]
     pub fn pop_next(&mut self) -> Option<CopyId> {
         let id = match self.discipline {
-            Discipline::Fifo => self.lanes[0].pop_front(),
-            Discipline::Lifo => self.lanes[0].pop_back(),
-            Discipline::Priority => self.lanes.iter_mut().find_map(|lane| lane.pop_front()),
+            Discipline::Fifo => self.first.pop_front(),
+            Discipline::Lifo => self.first.pop_back(),
+            Discipline::Priority => self.lanes_mut().find_map(|lane| lane.pop_front()),
         }?;
         self.len -= 1;
         Some(id)
@@ -66,23 +83,19 @@ impl Buffer {
     /// Removes the message that overflow drops first: the oldest of the
     /// lowest priority class present.
     pub fn pop_for_drop(&mut self) -> Option<CopyId> {
-        let id = self
-            .lanes
-            .iter_mut()
-            .rev()
-            .find_map(|lane| lane.pop_front())?;
+        let id = self.lanes_mut().rev().find_map(|lane| lane.pop_front())?;
         self.len -= 1;
         Some(id)
     }
 
     /// The oldest message of each lane.
     pub fn oldest(&self) -> impl Iterator<Item = CopyId> + '_ {
-        self.lanes.iter().filter_map(|lane| lane.front().copied())
+        self.lanes().filter_map(|lane| lane.front().copied())
     }
 
     /// Removes the oldest message of the lane whose oldest message is `id`.
     pub fn remove_oldest(&mut self, id: CopyId) -> bool {
-        let Some(lane) = self.lanes.iter_mut().find(|lane| lane.front() == Some(&id)) else {
+        let Some(lane) = self.lanes_mut().find(|lane| lane.front() == Some(&id)) else {
             return false;
         };
         lane.pop_front();

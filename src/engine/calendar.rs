@@ -78,30 +78,28 @@ impl<E: Copy> Calendar<E> {
         self.heap[slot] = entry;
     }
 
-    /// Puts `entry` at the root (whose entry is leaving) and moves it down
-    /// to where it sorts.
+    /// Puts `entry` at the root (whose entry is leaving) and moves it to
+    /// where it sorts: the hole at the root first goes down to a leaf along
+    /// the earlier child, one comparison a level, then `entry` climbs back
+    /// from there. New events are mostly far in the future, so the climb is
+    /// short (Floyd's method, as the standard library's heap does).
     #[inline]
     fn sift_down(&mut self, entry: Entry<E>) {
         let len = self.heap.len();
         let mut slot = 0;
-        loop {
-            let left = 2 * slot + 1;
-            if left >= len {
-                break;
-            }
+        let mut left = 1;
+        while left + 1 < len {
             let right = left + 1;
-            let child = if right < len && self.heap[right].precedes(&self.heap[left]) {
-                right
-            } else {
-                left
-            };
-            if !self.heap[child].precedes(&entry) {
-                break;
-            }
+            let child = left + usize::from(self.heap[right].precedes(&self.heap[left]));
             self.heap[slot] = self.heap[child];
             slot = child;
+            left = 2 * slot + 1;
         }
-        self.heap[slot] = entry;
+        if left + 1 == len {
+            self.heap[slot] = self.heap[left];
+            slot = left;
+        }
+        self.sift_up(slot, entry);
     }
 
     /// Number of pending events.

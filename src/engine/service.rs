@@ -6,21 +6,21 @@ use rand::RngExt;
 
 use super::buffer::CopyId;
 use super::simulation::{Event, Simulation, pick};
-use crate::model::{Consumers, Model, Overflow};
+use crate::model::{Consumers, Overflow};
 
-/// The consumers of queue `q`, which must have some.
-fn consumers_of(model: &Model, q: usize) -> &Consumers {
-    model.queues[q]
-        .consumers
-        .as_ref()
-        .expect("only queues with consumers serve")
-}
+impl<'m> Simulation<'m> {
+    /// The consumers of queue `q`, which must have some.
+    #[inline]
+    fn consumers_of(&self, q: usize) -> &'m Consumers {
+        self.queues[q]
+            .consumers
+            .expect("only queues with consumers serve")
+    }
 
-impl Simulation<'_> {
     /// A copy reaches queue `q`'s side of the broker: across the link first
     /// where the queue has one.
     pub(super) fn arrive(&mut self, q: usize, copy: CopyId) {
-        let Some(link) = self.model.queues[q].link else {
+        let Some(link) = self.queues[q].link else {
             self.enqueue(q, copy);
             return;
         };
@@ -50,15 +50,16 @@ impl Simulation<'_> {
         if let Some(k) = node.classes.get_mut(class) {
             k.arrivals += 1;
         }
-        let queue = &self.model.queues[q];
-        if let Some(consumers) = &queue.consumers
+        let state = &self.queues[q];
+        if let Some(consumers) = state.consumers
             && consumers.batch.is_none()
-            && self.pool_busy[consumers.pool] < self.model.pools[consumers.pool].servers
+            && self.pool_busy[state.pool] < state.pool_servers
         {
             // A free server means every queue of its pool is empty.
             self.start_service(q, copy);
             return;
         }
+        let queue = &self.model.queues[q];
         if let Some(capacity) = queue.capacity
             && self.queues[q].buffer.len() as u64 >= capacity
         {
@@ -99,7 +100,7 @@ impl Simulation<'_> {
     /// Puts the free servers of queue `q`'s pool to work, taking from the
     /// pool queue whose oldest message has waited longest.
     pub(super) fn try_start(&mut self, q: usize) {
-        let pool_id = consumers_of(self.model, q).pool;
+        let pool_id = self.consumers_of(q).pool;
         let pool = &self.model.pools[pool_id];
         while self.pool_busy[pool_id] < pool.servers {
             let chosen = if pool.queues.len() == 1 {
@@ -111,7 +112,7 @@ impl Simulation<'_> {
                     .map(|(p, _)| p)
             };
             let Some(target) = chosen else { break };
-            match consumers_of(self.model, target).batch {
+            match self.consumers_of(target).batch {
                 None => {
                     let copy = self.queues[target]
                         .buffer
@@ -148,7 +149,7 @@ impl Simulation<'_> {
     #[inline]
     fn occupy(&mut self, q: usize, copies: &[CopyId]) -> f64 {
         let now_s = self.now_s;
-        let consumers = consumers_of(self.model, q);
+        let consumers = self.consumers_of(q);
         self.pool_busy[consumers.pool] += 1;
         let state = &mut self.queues[q];
         state.in_service += copies.len() as u32;
@@ -193,7 +194,7 @@ impl Simulation<'_> {
 
     /// Frees the server of `q` that served `copies` copies.
     fn release(&mut self, q: usize, copies: usize) {
-        let pool = consumers_of(self.model, q).pool;
+        let pool = self.queues[q].pool;
         self.pool_busy[pool] -= 1;
         let state = &mut self.queues[q];
         state.in_service -= copies as u32;
@@ -208,7 +209,7 @@ impl Simulation<'_> {
             let c = self.store.copies.get(copy);
             (c.class as usize, c.entered_s)
         };
-        let failure = consumers_of(self.model, q).failure;
+        let failure = self.consumers_of(q).failure;
         let failed = failure > 0.0 && self.queues[q].failure_rng.random::<f64>() < failure;
         let sojourn_s = self.now_s - entered_s;
         let node = &mut self.nodes[q];
@@ -253,15 +254,16 @@ impl Simulation<'_> {
     /// Returns whether it did.
     #[inline]
     fn hand_over(&mut self, q: usize) -> bool {
-        let consumers = consumers_of(self.model, q);
-        if consumers.batch.is_some() || self.model.pools[consumers.pool].queues.len() != 1 {
+        let state = &self.queues[q];
+        if !state.sole_queue_of_pool || self.consumers_of(q).batch.is_some() {
             return false;
         }
+        let pool = state.pool;
         let Some(next) = self.queues[q].buffer.pop_next() else {
             return false;
         };
         self.update_in_queue(q);
-        self.pool_busy[consumers.pool] -= 1;
+        self.pool_busy[pool] -= 1;
         self.queues[q].in_service -= 1;
         self.queues[q].busy_servers -= 1;
         self.start_service(q, next);
@@ -283,7 +285,7 @@ impl Simulation<'_> {
     /// A failed attempt: retry after the backoff, or dead-letter after the last one.
     fn fail(&mut self, q: usize, copy: CopyId) {
         let queue = &self.model.queues[q];
-        let retry = &consumers_of(self.model, q).retry;
+        let retry = &self.consumers_of(q).retry;
         let failures = {
             let c = self.store.copies.get_mut(copy);
             c.failures += 1;
@@ -306,7 +308,7 @@ impl Simulation<'_> {
 
     /// A successfully processed copy goes on along `next`, or is delivered.
     fn forward(&mut self, q: usize, copy: CopyId) {
-        let next = &consumers_of(self.model, q).next;
+        let next = &self.consumers_of(q).next;
         if next.is_empty() {
             self.deliver(copy);
             return;

@@ -43,6 +43,13 @@ fn value_of(index: usize) -> f64 {
     0.5 * (low + high)
 }
 
+/// `values` with `count` zeros in front.
+fn prepend_zeros<T: Copy + Default>(values: &[T], count: usize) -> Vec<T> {
+    let mut grown = vec![T::default(); count + values.len()];
+    grown[count..].copy_from_slice(values);
+    grown
+}
+
 /// A histogram of durations in seconds with 0.1% relative precision.
 ///
 /// A bucket's count is kept in two parts: its low 8 bits in `low`, one
@@ -118,9 +125,9 @@ impl LatencyHistogram {
             self.low.push(0);
         } else if index < self.offset {
             let grow = self.offset - index;
-            self.low.splice(0..0, std::iter::repeat_n(0, grow));
+            self.low = prepend_zeros(&self.low, grow);
             if grow_high {
-                self.high.splice(0..0, std::iter::repeat_n(0, grow));
+                self.high = prepend_zeros(&self.high, grow);
             }
             self.offset = index;
         } else if index >= self.offset + self.low.len() {
@@ -156,24 +163,45 @@ impl LatencyHistogram {
         }
         let rank = |q: f64| ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
         let last = value_of(self.offset + self.low.len().max(1) - 1);
-        let mut buckets = std::iter::once((0, self.zeros))
-            .chain((0..self.low.len()).map(|slot| (slot + self.offset, self.count_at(slot))));
-        let mut seen = 0;
+        // The zero bucket comes first; `index` is the bucket holding the
+        // `seen`-th smallest value, `slot` the next bucket of `low` to count.
+        let mut seen = self.zeros;
         let mut index = 0;
+        let mut slot = 0;
         levels
             .iter()
             .map(|&q| {
                 let wanted = rank(q);
                 while seen < wanted {
-                    let Some((next, count)) = buckets.next() else {
+                    slot = self.skip_empty(slot);
+                    if slot == self.low.len() {
                         return last;
-                    };
-                    seen += count;
-                    index = next;
+                    }
+                    seen += self.count_at(slot);
+                    index = slot + self.offset;
+                    slot += 1;
                 }
                 value_of(index)
             })
             .collect()
+    }
+
+    /// The first bucket of `low` from `slot` on that may hold values (or
+    /// the end), jumping eight empty buckets at a time: with thousands of
+    /// queues, most buckets of most histograms are empty.
+    fn skip_empty(&self, mut slot: usize) -> usize {
+        let empty = |from: usize| {
+            let low: [u8; 8] = self.low[from..from + 8].try_into().expect("eight buckets");
+            u64::from_ne_bytes(low) == 0
+                && (self.high.is_empty() || self.high[from..from + 8].iter().all(|&c| c == 0))
+        };
+        while slot + 8 <= self.low.len() && empty(slot) {
+            slot += 8;
+        }
+        while slot < self.low.len() && self.count_at(slot) == 0 {
+            slot += 1;
+        }
+        slot
     }
 
     /// Adds every value recorded in `other`.
@@ -185,7 +213,8 @@ impl LatencyHistogram {
         }
         self.widen(other.offset);
         self.widen(other.offset + other.low.len() - 1);
-        for slot in 0..other.low.len() {
+        let mut slot = other.skip_empty(0);
+        while slot < other.low.len() {
             let mine = slot + other.offset - self.offset;
             let sum = u64::from(self.low[mine]) + u64::from(other.low[slot]);
             self.low[mine] = sum as u8;
@@ -193,6 +222,7 @@ impl LatencyHistogram {
             if carries > 0 {
                 self.carry(mine, carries);
             }
+            slot = other.skip_empty(slot + 1);
         }
     }
 
