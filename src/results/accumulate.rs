@@ -383,11 +383,14 @@ impl View<'_> {
     }
 
     fn quantile_rows(&self) -> Vec<QuantileRow> {
-        let latency = HistogramKey::latency();
-        (self.levels.iter().enumerate())
-            .map(|(i, &level)| QuantileRow {
+        let pooled = (self.pooled).quantiles(&HistogramKey::latency(), self.levels);
+        (self.levels.iter().zip(pooled).enumerate())
+            .map(|(i, (&level, pooled))| QuantileRow {
                 quantile: level,
-                latency: self.quantile(&latency, level, |v| v.latency_levels[i]),
+                latency: Estimate::sectioned(
+                    pooled,
+                    self.values.iter().map(|v| v.latency_levels[i]),
+                ),
             })
             .collect()
     }
