@@ -10,6 +10,7 @@
 mod arrivals;
 mod buffer;
 mod calendar;
+mod deferred;
 mod interrupt;
 mod lindley;
 mod observe;

@@ -5,6 +5,7 @@
 use rand::RngExt;
 
 use super::buffer::CopyId;
+use super::deferred::Measure;
 use super::simulation::{Event, Simulation, pick};
 use crate::model::{Consumers, Overflow};
 
@@ -169,11 +170,11 @@ impl<'m> Simulation<'m> {
                 node.out_of_order += 1;
             }
             node.wait.record(wait_s);
-            node.wait_hist.record(wait_s);
             if let Some(k) = node.classes.get_mut(class) {
                 k.wait.record(wait_s);
                 k.wait_hist.record(wait_s);
             }
+            (self.deferred).record(q, Measure::Wait, wait_s, &mut self.nodes);
         }
         self.nodes[q].in_service.set(now_s, busy_servers);
         service_s
@@ -209,7 +210,7 @@ impl<'m> Simulation<'m> {
             let c = self.store.copies.get(copy);
             (c.class as usize, c.entered_s)
         };
-        let failure = self.consumers_of(q).failure;
+        let failure = self.queues[q].failure;
         let failed = failure > 0.0 && self.queues[q].failure_rng.random::<f64>() < failure;
         let sojourn_s = self.now_s - entered_s;
         let node = &mut self.nodes[q];
@@ -220,11 +221,11 @@ impl<'m> Simulation<'m> {
         }
         node.served += 1;
         node.sojourn.record(sojourn_s);
-        node.sojourn_hist.record(sojourn_s);
         if let Some(k) = node.classes.get_mut(class) {
             k.served += 1;
             k.sojourn.record(sojourn_s);
         }
+        (self.deferred).record(q, Measure::Sojourn, sojourn_s, &mut self.nodes);
         failed
     }
 

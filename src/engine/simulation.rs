@@ -11,6 +11,7 @@ use rand::RngExt;
 use super::arrivals::{ArrivalProcess, producer_processes};
 use super::buffer::{Buffer, CopyId};
 use super::calendar::Calendar;
+use super::deferred::DeferredRecords;
 use super::observe::{LatencyByTime, NodeObservations, ReplicationResult, Sample};
 use super::order::OrderCheck;
 use super::rng::{StreamKind, StreamRng, stream};
@@ -75,6 +76,8 @@ pub(super) struct QueueState<'m> {
     pub pool: usize,
     pub pool_servers: u32,
     pub sole_queue_of_pool: bool,
+    /// The consumers' failure probability per attempt (0 without consumers).
+    pub failure: f64,
     pub link: Option<Link>,
     pub buffer: Buffer,
     /// Copies in service at this queue.
@@ -120,6 +123,8 @@ pub(super) struct Simulation<'m> {
     exchanges: Vec<ExchangeState>,
     topic_turns: Vec<usize>,
     pub nodes: Vec<NodeObservations>,
+    /// Wait and sojourn records not yet counted into `nodes`.
+    pub deferred: DeferredRecords,
     produced: u64,
     delivered: u64,
     on_time: u64,
@@ -173,6 +178,7 @@ impl<'m> Simulation<'m> {
                 pool_servers: (queue.consumers.as_ref()).map_or(0, |c| model.pools[c.pool].servers),
                 sole_queue_of_pool: (queue.consumers.as_ref())
                     .is_some_and(|c| model.pools[c.pool].queues.len() == 1),
+                failure: queue.consumers.as_ref().map_or(0.0, |c| c.failure),
                 link: queue.link,
                 buffer: Buffer::new(queue.discipline, classes.len()),
                 in_service: 0,
@@ -230,6 +236,7 @@ impl<'m> Simulation<'m> {
             exchanges,
             topic_turns: vec![0; model.topics.len()],
             nodes: vec![NodeObservations::new(classes.len()); model.queues.len()],
+            deferred: DeferredRecords::new(model.queues.len()),
             produced: 0,
             delivered: 0,
             on_time: 0,
@@ -302,7 +309,10 @@ impl<'m> Simulation<'m> {
                     self.try_start(queue as usize);
                 }
                 Event::Sample => self.sample(),
-                Event::WarmupEnd => self.nodes.iter_mut().for_each(|n| n.restart(time_s)),
+                Event::WarmupEnd => {
+                    self.deferred.flush(&mut self.nodes);
+                    self.nodes.iter_mut().for_each(|n| n.restart(time_s));
+                }
             }
         }
         self.now_s = self.end_s;
@@ -451,6 +461,7 @@ impl<'m> Simulation<'m> {
     }
 
     fn finish(mut self, replication: u32) -> ReplicationResult {
+        self.deferred.flush(&mut self.nodes);
         let end_s = self.end_s;
         for node in &mut self.nodes {
             let in_queue = node.in_queue.level();
