@@ -28,8 +28,10 @@ impl Dist {
     /// When `rate` is not positive and finite.
     pub fn exponential_rate(rate: f64) -> Result<Dist, DistError> {
         let rate = positive("exponential", "rate", rate)?;
-        let sampler = sampler(rand_distr::Exp::new(rate));
-        Dist::checked(Dist::Exponential(Exponential { rate, sampler }))
+        Dist::checked(Dist::Exponential(Exponential {
+            rate,
+            scale: 1.0 / rate,
+        }))
     }
 
     /// Always `value`.

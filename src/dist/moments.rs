@@ -5,14 +5,37 @@ use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp1};
 use statrs::function::gamma::gamma;
 
-use super::{Dist, FAMILIES, weibull_scv};
+use super::{Dist, Exponential, FAMILIES, weibull_scv};
+
+impl Exponential {
+    /// A unit exponential times 1/λ: the algorithm of `rand_distr::Exp`
+    /// (ziggurat), drawn inline.
+    #[inline]
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let unit: f64 = Exp1.sample(rng);
+        unit * self.scale
+    }
+}
 
 impl Dist {
     /// Draws one value.
+    ///
+    /// The exponential, by far the most common family on the simulator's
+    /// hot path (every `rate = ...` producer draws its gaps from it), is
+    /// drawn inline; the other families behind a call.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
-            Dist::Exponential(d) => d.sampler.sample(rng),
+            Dist::Exponential(d) => d.sample(rng),
+            _ => self.sample_any(rng),
+        }
+    }
+
+    /// [`Self::sample`] behind a call, for any family.
+    #[inline(never)]
+    fn sample_any<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Dist::Exponential(d) => d.sample(rng),
             Dist::Constant(d) => d.value,
             Dist::Uniform(d) => d.sampler.sample(rng),
             Dist::Erlang(d) => d.sampler.sample(rng),

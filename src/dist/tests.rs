@@ -224,6 +224,27 @@ fn samples_match_moments() {
     assert_samples(&Dist::empirical(values, "ramp").unwrap(), true);
 }
 
+/// The inline exponential draw is `rand_distr::Exp`'s, bit for bit, with
+/// the rate given directly or as a mean (scenario files pinned to a seed
+/// must keep their results).
+#[test]
+fn exponential_draws_are_rand_distr_exp_bit_for_bit() {
+    use rand_distr::Distribution;
+    for dist in [Dist::exponential(0.0137), Dist::exponential_rate(3.0)] {
+        let dist = dist.unwrap();
+        let Dist::Exponential(Exponential { rate, .. }) = dist else {
+            panic!("{dist} is not exponential");
+        };
+        let reference = rand_distr::Exp::new(rate).unwrap();
+        let mut ours = Xoshiro256PlusPlus::seed_from_u64(11);
+        let mut theirs = ours.clone();
+        for _ in 0..10_000 {
+            let (a, b) = (dist.sample(&mut ours), reference.sample(&mut theirs));
+            assert_eq!(a.to_bits(), b.to_bits(), "{dist}");
+        }
+    }
+}
+
 #[test]
 fn unknown_family_suggests_the_closest_and_lists_all() {
     let message = error(r#"dist = "gama", mean = 1"#);

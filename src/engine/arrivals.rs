@@ -81,7 +81,20 @@ impl ArrivalProcess {
 
     /// Time of the next publication after `now_s`, or `None` when the
     /// producer has nothing more to publish.
+    ///
+    /// Renewal gaps, drawn once per message, are drawn inline; the other
+    /// processes behind a call.
+    #[inline]
     pub fn next_after(&mut self, arrivals: &Arrivals, now_s: f64) -> Option<f64> {
+        match arrivals {
+            Arrivals::Renewal(dist) => Some(now_s + dist.sample(&mut self.rng)),
+            _ => self.next_after_any(arrivals, now_s),
+        }
+    }
+
+    /// [`Self::next_after`] behind a call, for any process.
+    #[inline(never)]
+    fn next_after_any(&mut self, arrivals: &Arrivals, now_s: f64) -> Option<f64> {
         match arrivals {
             Arrivals::Renewal(dist) => Some(now_s + dist.sample(&mut self.rng)),
             Arrivals::OnOff {

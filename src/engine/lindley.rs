@@ -13,8 +13,10 @@
 //!
 //! Time advances in windows: producers publish up to the window's end,
 //! then each queue, upstream first, serves the window's arrivals and hands
-//! on its departures up to the window's end. Memory holds the messages in
-//! the system and one window's arrivals, not the whole run.
+//! on its departures up to the window's end (a queue fed by one producer
+//! alone serves that producer's messages as they are published, without
+//! holding them). Memory holds the messages in the system and one window's
+//! arrivals, not the whole run.
 //!
 //! Every stream is drawn in the order the event engine draws it wherever
 //! that order is unambiguous (a producer's gaps, keys and sizes in
@@ -29,12 +31,12 @@ use std::collections::{BinaryHeap, VecDeque};
 use rand::RngExt;
 
 use super::arrivals::{ArrivalProcess, producer_processes};
-use super::observe::{LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample};
+use super::observe::{LatencyByTime, NodeObservations, ReplicationResult, Sample};
 use super::rng::{StreamKind, StreamRng, stream};
 use super::simulation::{cumulative, pick, run_classes};
 use crate::model::{
-    Consumers, Discipline, EngineChoice, ExchangeKind, Model, Overflow, Partitioner, QueueId,
-    Target, partition_of_key,
+    Arrivals, Consumers, Discipline, EngineChoice, ExchangeKind, Model, Overflow, Partitioner,
+    Producer, Queue, QueueId, Target, partition_of_key,
 };
 use crate::stats::{LatencyHistogram, Tally, TimeWeighted};
 
@@ -188,6 +190,47 @@ fn topological_order(
     }
 }
 
+/// For each queue, the producer that is its only sender, sends straight
+/// to it and publishes in order, if any (`order` as from [`routing_order`]).
+fn sole_feeders(model: &Model, order: &[QueueId]) -> Vec<Option<usize>> {
+    let mut senders = vec![0usize; model.queues.len()];
+    let mut direct = vec![None; model.queues.len()];
+    let mut reached = Vec::new();
+    let targets = (model.producers.iter().map(|p| p.to)).chain(
+        (order
+            .iter()
+            .filter_map(|&q| model.queues[q].consumers.as_ref()))
+        .flat_map(|c| c.next.iter().map(|route| route.to)),
+    );
+    for target in targets {
+        reached.clear();
+        queues_of(model, target, &mut reached).expect("routing_order accepted every target");
+        for &q in &reached {
+            senders[q] += 1;
+        }
+    }
+    for (p, producer) in model.producers.iter().enumerate() {
+        if let Target::Queue(q) = producer.to
+            && publishes_in_order(&producer.arrivals)
+        {
+            direct[q] = Some(p);
+        }
+    }
+    (direct.into_iter().zip(senders))
+        .map(|(producer, count)| producer.filter(|_| count == 1))
+        .collect()
+}
+
+/// Whether publication times never decrease in the order inboxes are
+/// sorted by ([`f64::total_cmp`]): always, but for a trace file, which
+/// could list `-0` after `0`.
+fn publishes_in_order(arrivals: &Arrivals) -> bool {
+    match arrivals {
+        Arrivals::Trace { times_s } => times_s.is_sorted_by(|a, b| a.total_cmp(b).is_le()),
+        _ => true,
+    }
+}
+
 /// Length of the overlap of `[from_s, to_s]` and `[start_s, end_s]`.
 #[inline]
 fn overlap_s(from_s: f64, to_s: f64, start_s: f64, end_s: f64) -> f64 {
@@ -203,6 +246,21 @@ struct Message {
     due_s: f64,
     size_bytes: f64,
     key: u64,
+}
+
+/// When a message arrived at a queue, started service and left.
+#[derive(Debug, Clone, Copy)]
+struct Visit {
+    arrival_s: f64,
+    start_s: f64,
+    depart_s: f64,
+}
+
+impl Visit {
+    /// Whether the message waited for a server.
+    fn waited(&self) -> bool {
+        self.start_s > self.arrival_s
+    }
 }
 
 /// Something due at `time_s`, ordered so that a max-heap pops the
@@ -351,14 +409,18 @@ impl Servers {
 
     /// Takes the earliest free server for a message arriving at
     /// `arrival_s` (after [`Self::release_until`]) until `start_s +
-    /// service_s`; returns `start_s`.
+    /// service_s`; returns `start_s` and the servers busy from then on.
     #[inline]
-    fn take(&mut self, arrival_s: f64, service_s: f64) -> f64 {
+    fn take(&mut self, arrival_s: f64, service_s: f64) -> (f64, usize) {
         match self {
             Self::One { busy_until_s } => {
-                let start_s = busy_until_s.max(arrival_s);
+                let start_s = if *busy_until_s > arrival_s {
+                    *busy_until_s
+                } else {
+                    arrival_s
+                };
                 *busy_until_s = start_s + service_s;
-                start_s
+                (start_s, 1)
             }
             Self::Many { count, busy_until } => {
                 let start_s = if busy_until.len() < *count {
@@ -371,7 +433,7 @@ impl Servers {
                     tie: 0,
                     item: (),
                 });
-                start_s
+                (start_s, busy_until.len())
             }
         }
     }
@@ -443,6 +505,16 @@ fn count_interval(counts: &mut [i32], first: usize, past: usize) {
     }
 }
 
+/// Sorts messages by arrival time, stably (ties in the order they were
+/// sent); messages from a single sender are sorted already, and then
+/// cost one pass.
+fn sort_by_arrival(messages: &mut [Message]) {
+    let by_arrival = |a: &Message, b: &Message| a.at_s.total_cmp(&b.at_s);
+    if !messages.is_sorted_by(|a, b| by_arrival(a, b).is_le()) {
+        messages.sort_by(by_arrival);
+    }
+}
+
 /// One queue of the fast path.
 struct Station {
     servers: Servers,
@@ -457,12 +529,19 @@ struct Station {
     observations: NodeObservations,
     queue_area: f64,
     service_area: f64,
-    max_in_queue: f64,
-    max_in_service: f64,
+    max_in_queue: usize,
+    max_in_service: usize,
     warmup_levels_known: bool,
     series: SeriesCounts,
     /// First sampling instant at or after the latest arrival.
     sample_cursor: usize,
+    /// Time of instant `sample_cursor` (infinite past the last one): a
+    /// message gone by then crosses no instant, the common case.
+    next_sample_s: f64,
+    /// The producer that sends to this queue straight and alone: its
+    /// messages arrive in order and are served as they are published,
+    /// without passing through the inbox.
+    sole_feeder: Option<usize>,
 }
 
 /// What the whole replication counts, apart from the queues.
@@ -474,7 +553,7 @@ struct Outcomes {
     in_flight: u64,
     latency: Tally,
     latency_hist: LatencyHistogram,
-    latency_by_time: Vec<(f64, u64)>,
+    latency_by_time: LatencyByTime,
     events: u64,
 }
 
@@ -498,10 +577,7 @@ impl Clock {
 impl Outcomes {
     fn deliver(&mut self, message: &Message, at_s: f64, clock: Clock) {
         let latency_s = at_s - message.created_s;
-        let slice = (at_s / clock.end_s * LATENCY_BUCKETS as f64) as usize;
-        let bucket = &mut self.latency_by_time[slice.min(LATENCY_BUCKETS - 1)];
-        bucket.0 += latency_s;
-        bucket.1 += 1;
+        self.latency_by_time.record(at_s, latency_s);
         if !clock.measured(message.created_s) {
             return;
         }
@@ -523,25 +599,55 @@ impl Station {
         self.max_in_service = in_service;
     }
 
+    /// Frees the servers done by `t_s` and forgets the waiting messages
+    /// started by then.
+    #[inline(always)]
+    fn release_until(&mut self, t_s: f64) {
+        self.servers.release_until(t_s);
+        while self.waiting_starts.front().is_some_and(|&s| s <= t_s) {
+            self.waiting_starts.pop_front();
+        }
+    }
+
     /// Waiting messages and busy servers at `t_s`, no earlier than any
     /// arrival served so far.
-    fn levels_at(&mut self, t_s: f64) -> (f64, f64) {
-        self.servers.release_until(t_s);
-        while self.waiting_starts.pop_front_if(|s| *s <= t_s).is_some() {}
+    fn levels_at(&mut self, t_s: f64) -> (usize, usize) {
+        self.release_until(t_s);
         let waiting = self.waiting_starts.len();
         let busy = if waiting > 0 {
             self.servers.count()
         } else {
             self.servers.busy()
         };
-        (waiting as f64, busy as f64)
+        (waiting, busy)
+    }
+
+    /// Serves one arrival (see [`Self::serve`]) and passes it on: into
+    /// the outbox, or delivered.
+    #[inline(always)]
+    fn serve_and_pass(
+        &mut self,
+        queue: &Queue,
+        consumers: &Consumers,
+        message: Message,
+        clock: Clock,
+        times: &SampleTimes,
+        outcomes: &mut Outcomes,
+    ) {
+        let served = self.serve(queue, consumers, message, clock, times, outcomes);
+        match (served, &mut self.outbox) {
+            (None, _) => {}
+            (Some(served), Some(outbox)) => outbox.push(served),
+            (Some(served), None) => outcomes.deliver(&served, served.at_s, clock),
+        }
     }
 
     /// Serves one arrival: rejected when full, or started as soon as a
     /// server is free; returns the served message with its departure time.
+    #[inline(always)]
     fn serve(
         &mut self,
-        queue: &crate::model::Queue,
+        queue: &Queue,
         consumers: &Consumers,
         message: Message,
         clock: Clock,
@@ -552,19 +658,13 @@ impl Station {
         if !self.warmup_levels_known && arrival_s >= clock.warmup_s {
             self.note_warmup_levels(clock);
         }
-        self.servers.release_until(arrival_s);
-        while (self.waiting_starts)
-            .pop_front_if(|s| *s <= arrival_s)
-            .is_some()
-        {}
+        self.release_until(arrival_s);
         let measuring = arrival_s >= clock.warmup_s;
         if measuring {
             self.observations.arrivals += 1;
         }
-        if !self.servers.has_free()
-            && queue
-                .capacity
-                .is_some_and(|k| self.waiting_starts.len() as u64 >= k)
+        if (queue.capacity)
+            .is_some_and(|k| !self.servers.has_free() && self.waiting_starts.len() as u64 >= k)
         {
             if measuring {
                 self.observations.dropped += 1;
@@ -576,16 +676,20 @@ impl Station {
         }
         let service_s = consumers.service.sample(&mut self.service_rng)
             + consumers.service_per_byte_s * message.size_bytes;
-        let start_s = self.servers.take(arrival_s, service_s);
-        let depart_s = start_s + service_s;
-        let waited = start_s > arrival_s;
-        if waited {
+        let (start_s, busy) = self.servers.take(arrival_s, service_s);
+        let visit = Visit {
+            arrival_s,
+            start_s,
+            depart_s: start_s + service_s,
+        };
+        if visit.waited() {
             self.waiting_starts.push_back(start_s);
             if measuring {
-                self.max_in_queue = self.max_in_queue.max(self.waiting_starts.len() as f64);
+                self.max_in_queue = self.max_in_queue.max(self.waiting_starts.len());
             }
         }
-        self.record(arrival_s, start_s, depart_s, waited, clock, times);
+        self.record(visit, busy, clock, times);
+        let depart_s = visit.depart_s;
         if depart_s > clock.end_s {
             if clock.measured(message.created_s) {
                 outcomes.in_flight += 1;
@@ -606,40 +710,47 @@ impl Station {
         })
     }
 
-    /// Waiting time, busy servers, the areas under the levels and the
-    /// sampled levels of one served message.
-    #[inline]
-    fn record(
-        &mut self,
-        arrival_s: f64,
-        start_s: f64,
-        depart_s: f64,
-        waited: bool,
-        clock: Clock,
-        times: &SampleTimes,
-    ) {
+    /// Waiting time, busy servers (`busy` from its start), the areas under
+    /// the levels and the sampled levels of one served message.
+    #[inline(always)]
+    fn record(&mut self, visit: Visit, busy: usize, clock: Clock, times: &SampleTimes) {
+        let Visit {
+            arrival_s,
+            start_s,
+            depart_s,
+        } = visit;
         if clock.in_window(start_s) {
             let node = &mut self.observations;
             node.wait.record(start_s - arrival_s);
             node.wait_hist.record(start_s - arrival_s);
-            let busy = if waited {
-                self.servers.count()
-            } else {
-                self.servers.busy()
-            };
-            self.max_in_service = self.max_in_service.max(busy as f64);
+            self.max_in_service = self.max_in_service.max(busy);
         }
         let (w, e) = (clock.warmup_s, clock.end_s);
-        self.queue_area += overlap_s(arrival_s, start_s, w, e);
-        self.service_area += overlap_s(start_s, depart_s, w, e);
-        let arrived = times.first_from(self.sample_cursor, arrival_s);
+        if arrival_s >= w && depart_s <= e {
+            self.queue_area += start_s - arrival_s;
+            self.service_area += depart_s - start_s;
+        } else {
+            self.queue_area += overlap_s(arrival_s, start_s, w, e);
+            self.service_area += overlap_s(start_s, depart_s, w, e);
+        }
+        if depart_s > self.next_sample_s {
+            self.count_at_instants(visit, times);
+        }
+    }
+
+    /// Counts a message in the sampled levels of the instants its wait
+    /// and its service cover (rare: most messages cover none).
+    #[cold]
+    fn count_at_instants(&mut self, visit: Visit, times: &SampleTimes) {
+        let arrived = times.first_from(self.sample_cursor, visit.arrival_s);
         self.sample_cursor = arrived;
-        let started = if waited {
-            times.first_from(arrived, start_s)
+        self.next_sample_s = times.times_s.get(arrived).copied().unwrap_or(f64::INFINITY);
+        let started = if visit.waited() {
+            times.first_from(arrived, visit.start_s)
         } else {
             arrived
         };
-        let departed = times.first_from(started, depart_s);
+        let departed = times.first_from(started, visit.depart_s);
         count_interval(&mut self.series.in_queue, arrived, started);
         count_interval(&mut self.series.in_service, started, departed);
     }
@@ -651,14 +762,45 @@ impl Station {
         }
         let (in_queue, in_service) = self.levels_at(clock.end_s);
         let (w, e) = (clock.warmup_s, clock.end_s);
-        let max_in_queue = self.max_in_queue;
-        let max_in_service = self.max_in_service;
+        let max_in_queue = self.max_in_queue as f64;
+        let max_in_service = self.max_in_service as f64;
         let mut observations = self.observations;
         observations.in_queue =
-            TimeWeighted::from_area(w, e, self.queue_area, in_queue, max_in_queue);
+            TimeWeighted::from_area(w, e, self.queue_area, in_queue as f64, max_in_queue);
         observations.in_service =
-            TimeWeighted::from_area(w, e, self.service_area, in_service, max_in_service);
+            TimeWeighted::from_area(w, e, self.service_area, in_service as f64, max_in_service);
         observations
+    }
+}
+
+/// A producer on the fast path.
+struct Source {
+    process: ArrivalProcess,
+    size_rng: StreamRng,
+    /// When it publishes next (infinite once it has nothing more to publish).
+    next_s: f64,
+}
+
+impl Source {
+    /// Publishes the next message of `producer` (due now) and draws when
+    /// the one after is due.
+    #[inline(always)]
+    fn publish(&mut self, producer: &Producer, clock: Clock, outcomes: &mut Outcomes) -> Message {
+        let now_s = self.next_s;
+        outcomes.events += 1;
+        if clock.measured(now_s) {
+            outcomes.produced += 1;
+        }
+        let message = Message {
+            at_s: now_s,
+            created_s: now_s,
+            due_s: now_s + producer.deadline_s.unwrap_or(f64::INFINITY),
+            key: self.process.next_key(),
+            size_bytes: (producer.size_bytes.as_ref())
+                .map_or(0.0, |size| size.sample(&mut self.size_rng)),
+        };
+        self.next_s = (self.process.next_after(&producer.arrivals, now_s)).unwrap_or(f64::INFINITY);
+        message
     }
 }
 
@@ -666,9 +808,7 @@ impl Station {
 struct Run<'m> {
     model: &'m Model,
     clock: Clock,
-    producers: Vec<ArrivalProcess>,
-    next_publish_s: Vec<f64>,
-    size_rngs: Vec<StreamRng>,
+    sources: Vec<Source>,
     exchange_rngs: Vec<StreamRng>,
     exchange_cumulative: Vec<Vec<f64>>,
     topic_turns: Vec<usize>,
@@ -685,14 +825,6 @@ impl<'m> Run<'m> {
         let warmup_s = model.simulation.warmup_s;
         let end_s = warmup_s + model.simulation.duration_s;
         let times = SampleTimes::new(model.simulation.sample_every_s, end_s);
-        let mut producers = producer_processes(model, replication);
-        let next_publish_s = (producers.iter_mut().zip(&model.producers))
-            .map(|(process, p)| {
-                process
-                    .next_after(&p.arrivals, 0.0)
-                    .unwrap_or(f64::INFINITY)
-            })
-            .collect();
         let mut routes_onwards = vec![false; model.queues.len()];
         for &q in order {
             routes_onwards[q] = model.queues[q]
@@ -700,6 +832,16 @@ impl<'m> Run<'m> {
                 .as_ref()
                 .is_some_and(|c| !c.next.is_empty());
         }
+        let feeders = sole_feeders(model, order);
+        let sources = (producer_processes(model, replication).into_iter())
+            .zip(&model.producers)
+            .enumerate()
+            .map(|(p, (mut process, producer))| Source {
+                next_s: (process.next_after(&producer.arrivals, 0.0)).unwrap_or(f64::INFINITY),
+                process,
+                size_rng: rng(StreamKind::Size, p),
+            })
+            .collect();
         let stations = (model.queues.iter().enumerate())
             .map(|(i, queue)| {
                 let servers = queue.consumers.as_ref().map_or(1, |c| c.count);
@@ -716,14 +858,16 @@ impl<'m> Run<'m> {
                     observations: NodeObservations::new(1),
                     queue_area: 0.0,
                     service_area: 0.0,
-                    max_in_queue: 0.0,
-                    max_in_service: 0.0,
+                    max_in_queue: 0,
+                    max_in_service: 0,
                     warmup_levels_known: false,
                     series: SeriesCounts {
                         in_queue: vec![0; times.times_s.len() + 1],
                         in_service: vec![0; times.times_s.len() + 1],
                     },
                     sample_cursor: 0,
+                    next_sample_s: times.times_s[0],
+                    sole_feeder: feeders[i],
                 }
             })
             .collect();
@@ -731,11 +875,7 @@ impl<'m> Run<'m> {
         Self {
             model,
             clock: Clock { warmup_s, end_s },
-            producers,
-            next_publish_s,
-            size_rngs: (0..model.producers.len())
-                .map(|i| rng(StreamKind::Size, i))
-                .collect(),
+            sources,
             exchange_rngs: (0..model.exchanges.len())
                 .map(|i| rng(StreamKind::ExchangeRoute, i))
                 .collect(),
@@ -753,7 +893,7 @@ impl<'m> Run<'m> {
                 in_flight: 0,
                 latency: Tally::new(),
                 latency_hist: LatencyHistogram::new(),
-                latency_by_time: vec![(0.0, 0); LATENCY_BUCKETS],
+                latency_by_time: LatencyByTime::new(end_s),
                 events: samples + u64::from(warmup_s > 0.0),
             },
             peak_messages: 0,
@@ -786,38 +926,25 @@ impl<'m> Run<'m> {
             };
             self.publish_until(until_s);
             for &q in order {
-                self.serve_inbox(q);
+                self.serve_arrivals(q, until_s);
                 self.hand_on(q, until_s);
             }
             self.note_peak(order);
         }
     }
 
-    /// Every producer publishes its messages up to `until_s`.
+    /// Every producer but the sole feeders publishes its messages up to
+    /// `until_s` (a sole feeder's are published as its queue serves them).
     fn publish_until(&mut self, until_s: f64) {
-        for p in 0..self.producers.len() {
-            while self.next_publish_s[p] <= until_s {
-                let now_s = self.next_publish_s[p];
-                let producer = &self.model.producers[p];
-                self.outcomes.events += 1;
-                if self.clock.measured(now_s) {
-                    self.outcomes.produced += 1;
-                }
-                let message = Message {
-                    at_s: now_s,
-                    created_s: now_s,
-                    due_s: now_s + producer.deadline_s.unwrap_or(f64::INFINITY),
-                    key: self.producers[p].next_key(),
-                    size_bytes: (producer.size_bytes.as_ref())
-                        .map_or(0.0, |size| size.sample(&mut self.size_rngs[p])),
-                };
-                self.next_publish_s[p] = self.producers[p]
-                    .next_after(&producer.arrivals, now_s)
-                    .unwrap_or(f64::INFINITY);
-                match producer.to {
-                    Target::Queue(q) => self.stations[q].inbox.push(message),
-                    to => self.send(to, message),
-                }
+        for (p, producer) in self.model.producers.iter().enumerate() {
+            if let Target::Queue(q) = producer.to
+                && self.stations[q].sole_feeder.is_some()
+            {
+                continue;
+            }
+            while self.sources[p].next_s <= until_s {
+                let message = self.sources[p].publish(producer, self.clock, &mut self.outcomes);
+                self.send(producer.to, message);
             }
         }
     }
@@ -851,36 +978,30 @@ impl<'m> Run<'m> {
         }
     }
 
-    /// Queue `q` serves this window's arrivals, in arrival order.
-    fn serve_inbox(&mut self, q: QueueId) {
+    /// Queue `q` serves this window's arrivals (up to `until_s`), in
+    /// arrival order: its sole feeder's publications, or its inbox.
+    fn serve_arrivals(&mut self, q: QueueId, until_s: f64) {
         let model = self.model;
         let queue = &model.queues[q];
-        let consumers = queue
-            .consumers
-            .as_ref()
-            .expect("the fast path serves only queues with consumers");
+        let consumers =
+            (queue.consumers.as_ref()).expect("the fast path serves only queues with consumers");
+        let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
         let station = &mut self.stations[q];
-        let mut inbox = std::mem::take(&mut station.inbox);
-        inbox.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-        for &message in &inbox {
-            let clock = self.clock;
-            let Some(served) = station.serve(
-                queue,
-                consumers,
-                message,
-                clock,
-                &self.times,
-                &mut self.outcomes,
-            ) else {
-                continue;
-            };
-            match &mut station.outbox {
-                Some(outbox) => outbox.push(served),
-                None => self.outcomes.deliver(&served, served.at_s, clock),
+        if let Some(p) = station.sole_feeder {
+            let (source, producer) = (&mut self.sources[p], &model.producers[p]);
+            while source.next_s <= until_s {
+                let message = source.publish(producer, clock, outcomes);
+                station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
             }
+        } else {
+            let mut inbox = std::mem::take(&mut station.inbox);
+            sort_by_arrival(&mut inbox);
+            for &message in &inbox {
+                station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
+            }
+            inbox.clear();
+            station.inbox = inbox;
         }
-        inbox.clear();
-        station.inbox = inbox;
     }
 
     /// Queue `q`'s messages served by `until_s` go on, in departure order.
@@ -942,7 +1063,7 @@ impl<'m> Run<'m> {
             in_flight: self.outcomes.in_flight,
             latency: self.outcomes.latency,
             latency_hist: self.outcomes.latency_hist,
-            latency_by_time: self.outcomes.latency_by_time,
+            latency_by_time: self.outcomes.latency_by_time.into_slices(),
             nodes,
             timeseries,
             events: self.outcomes.events,
