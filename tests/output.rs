@@ -70,7 +70,7 @@ fn an_output_path_under_a_file_is_a_clear_error() {
 #[test]
 fn a_killed_run_leaves_no_files() {
     let dir = tempfile::tempdir().unwrap();
-    let long = SCENARIO.replace("duration = 200", "duration = 1e7");
+    let long = SCENARIO.replace("duration = 200", "duration = 1e9");
     let out = dir.path().join("out");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("queuesim"))
         .args(["run", "--quiet"])
