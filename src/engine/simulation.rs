@@ -172,37 +172,33 @@ impl<'m> Simulation<'m> {
             .queues
             .iter()
             .enumerate()
-            .map(|(i, queue)| QueueState {
-                consumers: queue.consumers.as_ref(),
-                pool: queue.consumers.as_ref().map_or(0, |c| c.pool),
-                pool_servers: (queue.consumers.as_ref()).map_or(0, |c| model.pools[c.pool].servers),
-                sole_queue_of_pool: (queue.consumers.as_ref())
-                    .is_some_and(|c| model.pools[c.pool].queues.len() == 1),
-                failure: queue.consumers.as_ref().map_or(0.0, |c| c.failure),
-                link: queue.link,
-                buffer: Buffer::new(queue.discipline, classes.len()),
-                in_service: 0,
-                busy_servers: 0,
-                expiry_armed: false,
-                batch_timer_armed: false,
-                link_free_s: 0.0,
-                service_rng: rng(StreamKind::Service, i),
-                failure_rng: rng(StreamKind::Failure, i),
-                backoff_rng: rng(StreamKind::Backoff, i),
-                next_rng: rng(StreamKind::NextRoute, i),
-                next_cumulative: queue
-                    .consumers
-                    .as_ref()
-                    .map(|c| cumulative(&c.next))
-                    .unwrap_or_default(),
-                start_order: (queue.discipline != Discipline::Lifo)
+            .map(|(i, queue)| {
+                let consumers = queue.consumers.as_ref();
+                let pool = consumers.map(|c| &model.pools[c.pool]);
+                QueueState {
+                    consumers,
+                    pool: consumers.map_or(0, |c| c.pool),
+                    pool_servers: pool.map_or(0, |p| p.servers),
+                    sole_queue_of_pool: pool.is_some_and(|p| p.queues.len() == 1),
+                    failure: consumers.map_or(0.0, |c| c.failure),
+                    link: queue.link,
+                    buffer: Buffer::new(queue.discipline, classes.len()),
+                    in_service: 0,
+                    busy_servers: 0,
+                    expiry_armed: false,
+                    batch_timer_armed: false,
+                    link_free_s: 0.0,
+                    service_rng: rng(StreamKind::Service, i),
+                    failure_rng: rng(StreamKind::Failure, i),
+                    backoff_rng: rng(StreamKind::Backoff, i),
+                    next_rng: rng(StreamKind::NextRoute, i),
+                    next_cumulative: consumers.map(|c| cumulative(&c.next)).unwrap_or_default(),
+                    start_order: (queue.discipline != Discipline::Lifo)
+                        .then(|| OrderCheck::new(classes.len())),
+                    end_order: (queue.discipline != Discipline::Lifo
+                        && pool.is_some_and(|p| p.servers == 1))
                     .then(|| OrderCheck::new(classes.len())),
-                end_order: (queue.discipline != Discipline::Lifo
-                    && queue
-                        .consumers
-                        .as_ref()
-                        .is_some_and(|c| model.pools[c.pool].servers == 1))
-                .then(|| OrderCheck::new(classes.len())),
+                }
             })
             .collect();
         let exchanges = model
