@@ -174,7 +174,8 @@ impl<'m> Simulation<'m> {
                 k.wait.record(wait_s);
                 k.wait_hist.record(wait_s);
             }
-            (self.deferred).record(q, Measure::Wait, wait_s, &mut self.nodes);
+            self.deferred
+                .record(q, Measure::Wait, wait_s, &mut self.nodes);
         }
         self.nodes[q].in_service.set(now_s, busy_servers);
         service_s
@@ -225,7 +226,8 @@ impl<'m> Simulation<'m> {
             k.served += 1;
             k.sojourn.record(sojourn_s);
         }
-        (self.deferred).record(q, Measure::Sojourn, sojourn_s, &mut self.nodes);
+        self.deferred
+            .record(q, Measure::Sojourn, sojourn_s, &mut self.nodes);
         failed
     }
 
@@ -250,8 +252,10 @@ impl<'m> Simulation<'m> {
     }
 
     /// The server that just finished at `q` takes `q`'s next waiting copy
-    /// at once, when `q` alone feeds its pool and serves one at a time: the
-    /// server never goes idle, so the pool's busy count stays as it is.
+    /// at once, when `q` alone feeds its pool and serves one at a time.
+    /// The server never goes idle: its counts are lowered only for
+    /// [`Self::occupy`] to raise them again, and the momentary drop is not
+    /// recorded (it lasts no time, so the averages are unchanged).
     /// Returns whether it did.
     #[inline]
     fn hand_over(&mut self, q: usize) -> bool {
