@@ -221,6 +221,20 @@ fn sole_feeders(model: &Model, order: &[QueueId]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// For each queue, whether another queue's consumers may send to it
+/// (`order` as from [`routing_order`]).
+fn fed_by_queues(model: &Model, order: &[QueueId]) -> Vec<bool> {
+    let mut fed = vec![false; model.queues.len()];
+    let mut reached = Vec::new();
+    for consumers in order.iter().filter_map(|&q| model.queues[q].consumers.as_ref()) {
+        for route in &consumers.next {
+            queues_of(model, route.to, &mut reached).expect("routing_order accepted every target");
+        }
+    }
+    reached.into_iter().for_each(|q| fed[q] = true);
+    fed
+}
+
 /// Whether publication times never decrease in the order inboxes are
 /// sorted by ([`f64::total_cmp`]): always, but for a trace file, which
 /// could list `-0` after `0`.
@@ -542,6 +556,15 @@ struct Station {
     /// messages arrive in order and are served as they are published,
     /// without passing through the inbox.
     sole_feeder: Option<usize>,
+    /// Whether the queue delivers what it serves and only producers send
+    /// to it: then a message's latency is its sojourn here, recorded once
+    /// in the node's sojourn and added to the latency at the end.
+    sojourn_is_latency: bool,
+    /// With [`Self::sojourn_is_latency`], the sojourns of messages that
+    /// arrived in the warm-up and left after it (no latency of theirs is
+    /// measured).
+    early_sojourn: Tally,
+    early_sojourn_hist: LatencyHistogram,
 }
 
 /// What the whole replication counts, apart from the queues.
@@ -575,7 +598,11 @@ impl Clock {
 }
 
 impl Outcomes {
-    fn deliver(&mut self, message: &Message, at_s: f64, clock: Clock) {
+    /// Delivers `message` at `at_s`; its latency goes into the tally and
+    /// histogram unless `latency_recorded` (as a sojourn, see
+    /// [`Station::sojourn_is_latency`]).
+    #[inline(always)]
+    fn deliver(&mut self, message: &Message, at_s: f64, clock: Clock, latency_recorded: bool) {
         let latency_s = at_s - message.created_s;
         self.latency_by_time.record(at_s, latency_s);
         if !clock.measured(message.created_s) {
@@ -585,8 +612,10 @@ impl Outcomes {
         if at_s <= message.due_s {
             self.on_time += 1;
         }
-        self.latency.record(latency_s);
-        self.latency_hist.record(latency_s);
+        if !latency_recorded {
+            self.latency.record(latency_s);
+            self.latency_hist.record(latency_s);
+        }
     }
 }
 
@@ -638,7 +667,9 @@ impl Station {
         match (served, &mut self.outbox) {
             (None, _) => {}
             (Some(served), Some(outbox)) => outbox.push(served),
-            (Some(served), None) => outcomes.deliver(&served, served.at_s, clock),
+            (Some(served), None) => {
+                outcomes.deliver(&served, served.at_s, clock, self.sojourn_is_latency)
+            }
         }
     }
 
@@ -688,26 +719,58 @@ impl Station {
                 self.max_in_queue = self.max_in_queue.max(self.waiting_starts.len());
             }
         }
-        self.record(visit, busy, clock, times);
         let depart_s = visit.depart_s;
-        if depart_s > clock.end_s {
-            if clock.measured(message.created_s) {
-                outcomes.in_flight += 1;
+        if measuring && depart_s <= clock.end_s {
+            self.record_measured(visit, busy, times);
+            outcomes.events += 1;
+        } else {
+            self.record(visit, busy, clock, times);
+            if depart_s > clock.end_s {
+                if clock.measured(message.created_s) {
+                    outcomes.in_flight += 1;
+                }
+                return None;
             }
-            return None;
-        }
-        outcomes.events += 1;
-        if depart_s >= clock.warmup_s {
-            let node = &mut self.observations;
-            node.served += 1;
-            node.succeeded += 1;
-            node.sojourn.record(depart_s - arrival_s);
-            node.sojourn_hist.record(depart_s - arrival_s);
+            outcomes.events += 1;
+            if depart_s >= clock.warmup_s {
+                self.observations.served += 1;
+                let (sojourn, hist) = if self.sojourn_is_latency {
+                    (&mut self.early_sojourn, &mut self.early_sojourn_hist)
+                } else {
+                    let node = &mut self.observations;
+                    (&mut node.sojourn, &mut node.sojourn_hist)
+                };
+                sojourn.record(depart_s - arrival_s);
+                hist.record(depart_s - arrival_s);
+            }
         }
         Some(Message {
             at_s: depart_s,
             ..message
         })
+    }
+
+    /// [`Self::record`] and the sojourn of a message that arrived and
+    /// left inside the measured window, the common case.
+    #[inline(always)]
+    fn record_measured(&mut self, visit: Visit, busy: usize, times: &SampleTimes) {
+        let Visit {
+            arrival_s,
+            start_s,
+            depart_s,
+        } = visit;
+        let node = &mut self.observations;
+        node.wait.record(start_s - arrival_s);
+        node.wait_hist.record(start_s - arrival_s);
+        node.served += 1;
+        node.sojourn.record(depart_s - arrival_s);
+        node.sojourn_hist.record(depart_s - arrival_s);
+        self.max_in_service = self.max_in_service.max(busy);
+        self.queue_area += start_s - arrival_s;
+        self.service_area += depart_s - start_s;
+        if depart_s > self.next_sample_s {
+            self.count_at_instants(visit, times);
+        }
     }
 
     /// Waiting time, busy servers (`busy` from its start), the areas under
@@ -755,8 +818,9 @@ impl Station {
         count_interval(&mut self.series.in_service, started, departed);
     }
 
-    /// The queue's observations over the measured window.
-    fn finish(mut self, clock: Clock) -> NodeObservations {
+    /// The queue's observations over the measured window; the latencies
+    /// it recorded as sojourns go into `outcomes`.
+    fn finish(mut self, clock: Clock, outcomes: &mut Outcomes) -> NodeObservations {
         if !self.warmup_levels_known {
             self.note_warmup_levels(clock);
         }
@@ -765,6 +829,13 @@ impl Station {
         let max_in_queue = self.max_in_queue as f64;
         let max_in_service = self.max_in_service as f64;
         let mut observations = self.observations;
+        observations.succeeded = observations.served;
+        if self.sojourn_is_latency {
+            outcomes.latency.merge(&observations.sojourn);
+            outcomes.latency_hist.add(&observations.sojourn_hist);
+            observations.sojourn.merge(&self.early_sojourn);
+            observations.sojourn_hist.add(&self.early_sojourn_hist);
+        }
         observations.in_queue =
             TimeWeighted::from_area(w, e, self.queue_area, in_queue as f64, max_in_queue);
         observations.in_service =
@@ -833,6 +904,7 @@ impl<'m> Run<'m> {
                 .is_some_and(|c| !c.next.is_empty());
         }
         let feeders = sole_feeders(model, order);
+        let fed_by_queues = fed_by_queues(model, order);
         let sources = (producer_processes(model, replication).into_iter())
             .zip(&model.producers)
             .enumerate()
@@ -868,6 +940,9 @@ impl<'m> Run<'m> {
                     sample_cursor: 0,
                     next_sample_s: times.times_s[0],
                     sole_feeder: feeders[i],
+                    sojourn_is_latency: !routes_onwards[i] && !fed_by_queues[i],
+                    early_sojourn: Tally::new(),
+                    early_sojourn_hist: LatencyHistogram::new(),
                 }
             })
             .collect();
@@ -1040,6 +1115,7 @@ impl<'m> Run<'m> {
         let clock = self.clock;
         let queues = self.stations.len();
         let mut series = Vec::with_capacity(queues);
+        let mut outcomes = self.outcomes;
         let nodes = (self.stations.into_iter())
             .map(|mut station| {
                 series.push(std::mem::replace(
@@ -1049,24 +1125,24 @@ impl<'m> Run<'m> {
                         in_service: Vec::new(),
                     },
                 ));
-                station.finish(clock)
+                station.finish(clock, &mut outcomes)
             })
             .collect();
         let timeseries = samples(&self.times, &series);
         ReplicationResult {
             replication,
             measured_s: self.model.simulation.duration_s,
-            produced: self.outcomes.produced,
-            delivered: self.outcomes.delivered,
-            on_time: self.outcomes.on_time,
-            lost: self.outcomes.lost,
-            in_flight: self.outcomes.in_flight,
-            latency: self.outcomes.latency,
-            latency_hist: self.outcomes.latency_hist,
-            latency_by_time: self.outcomes.latency_by_time.into_slices(),
+            produced: outcomes.produced,
+            delivered: outcomes.delivered,
+            on_time: outcomes.on_time,
+            lost: outcomes.lost,
+            in_flight: outcomes.in_flight,
+            latency: outcomes.latency,
+            latency_hist: outcomes.latency_hist,
+            latency_by_time: outcomes.latency_by_time.into_slices(),
             nodes,
             timeseries,
-            events: self.outcomes.events,
+            events: outcomes.events,
             peak_messages: self.peak_messages,
         }
     }

@@ -37,6 +37,24 @@ impl Tally {
         }
     }
 
+    /// Adds every observation of `other`, as if recorded here after this
+    /// tally's own (up to rounding: the sums are moved to this tally's shift).
+    pub fn merge(&mut self, other: &Self) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = other.clone();
+            return;
+        }
+        let n = other.count as f64;
+        let offset = other.shift - self.shift;
+        self.sum_sq += other.sum_sq + 2.0 * offset * other.sum + n * offset * offset;
+        self.sum += other.sum + n * offset;
+        self.count += other.count;
+        self.max = self.max.max(other.max);
+    }
+
     /// Number of observations.
     pub fn count(&self) -> u64 {
         self.count
@@ -88,6 +106,24 @@ mod tests {
         (0..1000).for_each(|i| tally.record(1e9 + f64::from(i % 2)));
         assert!((tally.mean() - (1e9 + 0.5)).abs() < 1e-6);
         assert!((tally.variance() - 0.25 * 1000.0 / 999.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn merged_tallies_equal_one_tally_of_all_observations() {
+        let values: Vec<f64> = (0..500).map(|i| 3.0 + f64::from(i % 17) * 0.25).collect();
+        let (mut whole, mut first, mut second) = (Tally::new(), Tally::new(), Tally::new());
+        values.iter().for_each(|&v| whole.record(v));
+        values[..120].iter().for_each(|&v| first.record(v));
+        values[120..].iter().for_each(|&v| second.record(v));
+        let mut empty = Tally::new();
+        empty.merge(&first);
+        assert_eq!(empty, first);
+        first.merge(&Tally::new());
+        first.merge(&second);
+        assert_eq!(first.count(), whole.count());
+        assert!((first.mean() - whole.mean()).abs() < 1e-12);
+        assert!((first.variance() - whole.variance()).abs() < 1e-12);
+        assert_eq!(first.max(), whole.max());
     }
 
     #[test]
