@@ -25,7 +25,7 @@
 //! path on a single queue or a tandem, and agree in distribution where
 //! several senders share an exchange or a topic (tested).
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
 use rand::RngExt;
@@ -226,7 +226,10 @@ fn sole_feeders(model: &Model, order: &[QueueId]) -> Vec<Option<usize>> {
 fn fed_by_queues(model: &Model, order: &[QueueId]) -> Vec<bool> {
     let mut fed = vec![false; model.queues.len()];
     let mut reached = Vec::new();
-    for consumers in order.iter().filter_map(|&q| model.queues[q].consumers.as_ref()) {
+    for consumers in order
+        .iter()
+        .filter_map(|&q| model.queues[q].consumers.as_ref())
+    {
         for route in &consumers.next {
             queues_of(model, route.to, &mut reached).expect("routing_order accepted every target");
         }
@@ -279,8 +282,7 @@ impl Visit {
 
 /// Something due at `time_s`, ordered so that a max-heap pops the
 /// earliest first, ties in increasing `tie`: a served message waiting for
-/// its departure (tie: the order it was served), or when a busy server
-/// frees up.
+/// its departure (tie: the order it was served).
 #[derive(Debug, Clone, Copy)]
 struct Earliest<T> {
     time_s: f64,
@@ -362,11 +364,19 @@ impl Outbox {
 enum Servers {
     /// One server, busy until the given time (Lindley's recursion).
     One { busy_until_s: f64 },
-    /// Several servers: when each busy one frees up.
+    /// Several servers: when each busy one frees up, as the bits of the
+    /// time ([`free_time_key`]).
     Many {
         count: usize,
-        busy_until: BinaryHeap<Earliest<()>>,
+        busy_until: BinaryHeap<Reverse<u64>>,
     },
+}
+
+/// A key that orders times as the times do: times are never negative,
+/// and `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
+#[inline]
+fn free_time_key(time_s: f64) -> Reverse<u64> {
+    Reverse((time_s + 0.0).to_bits())
 }
 
 impl Servers {
@@ -400,7 +410,8 @@ impl Servers {
                 }
             }
             Self::Many { busy_until, .. } => {
-                while busy_until.peek().is_some_and(|f| f.time_s <= now_s) {
+                let now = free_time_key(now_s);
+                while busy_until.peek().is_some_and(|&free| free >= now) {
                     busy_until.pop();
                 }
             }
@@ -437,17 +448,14 @@ impl Servers {
                 (start_s, 1)
             }
             Self::Many { count, busy_until } => {
-                let start_s = if busy_until.len() < *count {
-                    arrival_s
-                } else {
-                    busy_until.pop().expect("all servers are busy").time_s
-                };
-                busy_until.push(Earliest {
-                    time_s: start_s + service_s,
-                    tie: 0,
-                    item: (),
-                });
-                (start_s, busy_until.len())
+                if busy_until.len() < *count {
+                    busy_until.push(free_time_key(arrival_s + service_s));
+                    return (arrival_s, busy_until.len());
+                }
+                let mut earliest = busy_until.peek_mut().expect("all servers are busy");
+                let start_s = f64::from_bits(earliest.0);
+                *earliest = free_time_key(start_s + service_s);
+                (start_s, *count)
             }
         }
     }
