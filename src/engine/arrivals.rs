@@ -151,6 +151,11 @@ impl ArrivalProcess {
         }
     }
 
+    /// Whether the producer's messages carry keys.
+    pub fn draws_keys(&self) -> bool {
+        self.keys.is_some()
+    }
+
     /// Key of the next message (1-based), or 0 for a producer without keys.
     #[inline]
     pub fn next_key(&mut self) -> u64 {

@@ -730,6 +730,26 @@ impl Station {
         (waiting, busy)
     }
 
+    /// Serves the messages `source` publishes up to `until_s` as they are
+    /// published (see [`Source::publish`] for `PLAIN`).
+    #[allow(clippy::too_many_arguments)]
+    fn serve_published<const PLAIN: bool>(
+        &mut self,
+        source: &mut Source,
+        producer: &Producer,
+        queue: &Queue,
+        consumers: &Consumers,
+        until_s: f64,
+        clock: Clock,
+        times: &SampleTimes,
+        outcomes: &mut Outcomes,
+    ) {
+        while source.next_s <= until_s {
+            let message = source.publish::<PLAIN>(producer, clock, outcomes);
+            self.serve_and_pass(queue, consumers, message, clock, times, outcomes);
+        }
+    }
+
     /// Serves one arrival (see [`Self::serve`]) and passes it on: into
     /// the outbox, or delivered.
     #[inline(always)]
@@ -930,22 +950,43 @@ struct Source {
 }
 
 impl Source {
+    /// Whether the producer's messages have no deadline, key or size:
+    /// nothing to draw or compute but the time.
+    fn publishes_plain(&self, producer: &Producer) -> bool {
+        producer.deadline_s.is_none() && !self.process.draws_keys() && producer.size_bytes.is_none()
+    }
+
     /// Publishes the next message of `producer` (due now) and draws when
-    /// the one after is due.
+    /// the one after is due; `PLAIN` as [`Self::publishes_plain`] says.
     #[inline(always)]
-    fn publish(&mut self, producer: &Producer, clock: Clock, outcomes: &mut Outcomes) -> Message {
+    fn publish<const PLAIN: bool>(
+        &mut self,
+        producer: &Producer,
+        clock: Clock,
+        outcomes: &mut Outcomes,
+    ) -> Message {
         let now_s = self.next_s;
         outcomes.events += 1;
         if clock.measured(now_s) {
             outcomes.produced += 1;
         }
-        let message = Message {
-            at_s: now_s,
-            created_s: now_s,
-            due_s: now_s + producer.deadline_s.unwrap_or(f64::INFINITY),
-            key: self.process.next_key(),
-            size_bytes: (producer.size_bytes.as_ref())
-                .map_or(0.0, |size| size.sample(&mut self.size_rng)),
+        let message = if PLAIN {
+            Message {
+                at_s: now_s,
+                created_s: now_s,
+                due_s: f64::INFINITY,
+                key: 0,
+                size_bytes: 0.0,
+            }
+        } else {
+            Message {
+                at_s: now_s,
+                created_s: now_s,
+                due_s: now_s + producer.deadline_s.unwrap_or(f64::INFINITY),
+                key: self.process.next_key(),
+                size_bytes: (producer.size_bytes.as_ref())
+                    .map_or(0.0, |size| size.sample(&mut self.size_rng)),
+            }
         };
         self.next_s = (self.process.next_after(&producer.arrivals, now_s)).unwrap_or(f64::INFINITY);
         message
@@ -1095,7 +1136,8 @@ impl<'m> Run<'m> {
                 continue;
             }
             while self.sources[p].next_s <= until_s {
-                let message = self.sources[p].publish(producer, self.clock, &mut self.outcomes);
+                let message =
+                    self.sources[p].publish::<false>(producer, self.clock, &mut self.outcomes);
                 self.send(producer.to, message);
             }
         }
@@ -1141,10 +1183,14 @@ impl<'m> Run<'m> {
         let station = &mut self.stations[q];
         if let Some(p) = station.sole_feeder {
             let (source, producer) = (&mut self.sources[p], &model.producers[p]);
-            while source.next_s <= until_s {
-                let message = source.publish(producer, clock, outcomes);
-                station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
-            }
+            let serve = if source.publishes_plain(producer) {
+                Station::serve_published::<true>
+            } else {
+                Station::serve_published::<false>
+            };
+            serve(
+                station, source, producer, queue, consumers, until_s, clock, times, outcomes,
+            );
         } else {
             let mut inbox = std::mem::take(&mut station.inbox);
             sort_by_arrival(&mut inbox);

@@ -206,6 +206,10 @@ impl LatencyHistogram {
 
     /// Adds every value recorded in `other`.
     pub fn add(&mut self, other: &Self) {
+        if self.total == 0 {
+            self.clone_from(other);
+            return;
+        }
         self.zeros += other.zeros;
         self.total += other.total;
         if other.low.is_empty() {
