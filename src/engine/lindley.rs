@@ -730,26 +730,6 @@ impl Station {
         (waiting, busy)
     }
 
-    /// Serves the messages `source` publishes up to `until_s` as they are
-    /// published (see [`Source::publish`] for `PLAIN`).
-    #[allow(clippy::too_many_arguments)]
-    fn serve_published<const PLAIN: bool>(
-        &mut self,
-        source: &mut Source,
-        producer: &Producer,
-        queue: &Queue,
-        consumers: &Consumers,
-        until_s: f64,
-        clock: Clock,
-        times: &SampleTimes,
-        outcomes: &mut Outcomes,
-    ) {
-        while source.next_s <= until_s {
-            let message = source.publish::<PLAIN>(producer, clock, outcomes);
-            self.serve_and_pass(queue, consumers, message, clock, times, outcomes);
-        }
-    }
-
     /// Serves one arrival (see [`Self::serve`]) and passes it on: into
     /// the outbox, or delivered.
     #[inline(always)]
@@ -1175,30 +1155,42 @@ impl<'m> Run<'m> {
     /// Queue `q` serves this window's arrivals (up to `until_s`), in
     /// arrival order: its sole feeder's publications, or its inbox.
     fn serve_arrivals(&mut self, q: QueueId, until_s: f64) {
+        if let Some(p) = self.stations[q].sole_feeder {
+            if self.sources[p].publishes_plain(&self.model.producers[p]) {
+                self.serve_published::<true>(q, p, until_s);
+            } else {
+                self.serve_published::<false>(q, p, until_s);
+            }
+            return;
+        }
         let model = self.model;
         let queue = &model.queues[q];
         let consumers =
             (queue.consumers.as_ref()).expect("the fast path serves only queues with consumers");
         let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
         let station = &mut self.stations[q];
-        if let Some(p) = station.sole_feeder {
-            let (source, producer) = (&mut self.sources[p], &model.producers[p]);
-            let serve = if source.publishes_plain(producer) {
-                Station::serve_published::<true>
-            } else {
-                Station::serve_published::<false>
-            };
-            serve(
-                station, source, producer, queue, consumers, until_s, clock, times, outcomes,
-            );
-        } else {
-            let mut inbox = std::mem::take(&mut station.inbox);
-            sort_by_arrival(&mut inbox);
-            for &message in &inbox {
-                station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
-            }
-            inbox.clear();
-            station.inbox = inbox;
+        let mut inbox = std::mem::take(&mut station.inbox);
+        sort_by_arrival(&mut inbox);
+        for &message in &inbox {
+            station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
+        }
+        inbox.clear();
+        station.inbox = inbox;
+    }
+
+    /// Queue `q` serves the messages its sole feeder `p` publishes up to
+    /// `until_s`, as they are published (see [`Source::publish`] for `PLAIN`).
+    fn serve_published<const PLAIN: bool>(&mut self, q: QueueId, p: usize, until_s: f64) {
+        let model = self.model;
+        let queue = &model.queues[q];
+        let consumers =
+            (queue.consumers.as_ref()).expect("the fast path serves only queues with consumers");
+        let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
+        let (station, source) = (&mut self.stations[q], &mut self.sources[p]);
+        let producer = &model.producers[p];
+        while source.next_s <= until_s {
+            let message = source.publish::<PLAIN>(producer, clock, outcomes);
+            station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
         }
     }
 
