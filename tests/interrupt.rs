@@ -1,7 +1,7 @@
-//! Ctrl-C (SIGINT): the commands that simulate stop promptly with exit
-//! status 130, say that nothing was written and leave no file; a second
-//! Ctrl-C while a report is being written leaves no temporary file and no
-//! half-written report.
+//! Ctrl-C (SIGINT), and SIGTERM and SIGHUP alike: the commands that
+//! simulate stop promptly with exit status 130, say that nothing was
+//! written and leave no file; a second Ctrl-C while a report is being
+//! written leaves no temporary file and no half-written report.
 #![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -33,9 +33,13 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
 }
 
 fn interrupt(child: &Child) {
+    send(child, libc::SIGINT);
+}
+
+fn send(child: &Child, signal: libc::c_int) {
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: kill(2) with a valid signal number has no memory effects.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
 }
 
 /// Waits for `child` to exit, at most [`PROMPT`]; fails the test (killing
@@ -74,11 +78,16 @@ fn files_under(dir: &Path) -> Vec<String> {
 /// prompt, status 130, a message naming what was not written, no file but
 /// the scenario.
 fn assert_stops_cleanly(scenario: &str, args: &[&str], message: &str) {
+    assert_stops_cleanly_on(libc::SIGINT, scenario, args, message);
+}
+
+/// [`assert_stops_cleanly`], sending `signal` instead of Ctrl-C's SIGINT.
+fn assert_stops_cleanly_on(signal: libc::c_int, scenario: &str, args: &[&str], message: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("long.toml"), scenario).unwrap();
     let child = spawn(dir.path(), args);
     std::thread::sleep(Duration::from_millis(700));
-    interrupt(&child);
+    send(&child, signal);
     let output = wait_promptly(child);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{args:?}: {stderr}");
@@ -106,6 +115,18 @@ fn ctrl_c_stops_a_long_fast_path_run_promptly_and_writes_nothing() {
         &["run", "long.toml", "--out", "out"],
         "no report was written to out",
     );
+}
+
+#[test]
+fn termination_signals_stop_a_run_as_ctrl_c_does() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        assert_stops_cleanly_on(
+            signal,
+            LONG,
+            &["run", "long.toml", "--out", "out"],
+            "no report was written to out",
+        );
+    }
 }
 
 #[test]
@@ -209,7 +230,7 @@ fn a_second_ctrl_c_while_writing_leaves_no_temporary_file() {
         }
         interrupt(&child);
         let mut said = String::new();
-        while stderr.read_line(&mut said).unwrap() > 0 && !said.contains("Ctrl-C again") {}
+        while stderr.read_line(&mut said).unwrap() > 0 && !said.contains("interrupt again") {}
         interrupt(&child);
         let output = wait_promptly(child);
         stderr.read_to_string(&mut said).unwrap();

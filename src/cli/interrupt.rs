@@ -2,7 +2,10 @@
 //! `plan`): the first press asks the simulations to stop; the command then
 //! writes nothing and exits with [`EXIT_STATUS`], saying what was written
 //! before (complete reports only). A second press quits at once, removing the
-//! temporary files of a report being written, if any.
+//! temporary files of a report being written, if any. A termination signal
+//! (SIGTERM, what `kill` and job schedulers send, or SIGHUP when the
+//! terminal closes) is handled exactly as Ctrl-C: the handler cannot tell
+//! them apart.
 
 use std::path::PathBuf;
 
@@ -13,9 +16,9 @@ use crate::{engine, report};
 /// reports for a process that SIGINT ended.
 pub const EXIT_STATUS: u8 = 130;
 
-/// Routes Ctrl-C to [`on_ctrl_c`] for the rest of the process. If a handler
-/// cannot be installed, Ctrl-C keeps its default action (the process ends
-/// at once, which leaves at worst a temporary file).
+/// Routes Ctrl-C, SIGTERM and SIGHUP to [`on_ctrl_c`] for the rest of the
+/// process. If a handler cannot be installed, they keep their default
+/// action (the process ends at once, which leaves at worst a temporary file).
 pub(crate) fn install() {
     if let Err(e) = ctrlc::set_handler(on_ctrl_c) {
         eprintln!("warning: Ctrl-C will end the process without cleaning up: {e}");
@@ -24,11 +27,13 @@ pub(crate) fn install() {
 
 fn on_ctrl_c() {
     if engine::stop_requested() {
-        eprintln!("\nCtrl-C again: quitting now");
+        eprintln!("\ninterrupted again: quitting now");
         report::exit_removing_temporaries(EXIT_STATUS.into());
     }
     engine::request_stop();
-    eprintln!("\nCtrl-C: stopping (press Ctrl-C again to quit now)");
+    eprintln!(
+        "\ninterrupted (Ctrl-C or a termination signal): stopping; interrupt again to quit now"
+    );
 }
 
 /// `Err(Failure::Interrupted)` once Ctrl-C was pressed, with `unwritten()`
