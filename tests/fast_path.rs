@@ -154,6 +154,22 @@ fn bounded_queue_rejecting_publishes_follows_the_event_engine_path() {
     assert!(lost > 1000, "the bounded queue should reject publishes");
 }
 
+#[test]
+fn bounded_multi_server_queue_follows_the_event_engine_path() {
+    let model = inline(
+        MM1,
+        &[
+            "queues.q.capacity=4",
+            "queues.q.overflow=\"reject-publish\"",
+            "queues.q.consumers.count=3",
+            "producers.source.rate=\"3300/s\"",
+        ],
+    );
+    assert_same_path(&model);
+    let lost = simulate_lindley(&model, 0).expect("fast path").lost;
+    assert!(lost > 1000, "the bounded queue should reject publishes");
+}
+
 /// A split by an exchange, a multi-server stage, a weighted `next` and a
 /// merge of two queues into a third.
 const NETWORK: &str = r#"

@@ -364,16 +364,27 @@ impl Outbox {
 enum Servers {
     /// One server, busy until the given time (Lindley's recursion).
     One { busy_until_s: f64 },
-    /// Several servers: when each busy one frees up, as the bits of the
-    /// time ([`free_time_key`]).
+    /// Several servers: when each of them frees up, as time keys
+    /// ([`free_time_key`]), one entry per server; a server whose entry is
+    /// not after `released_at`, the latest release, is free. Releasing
+    /// only moves `released_at`, and a start replaces the earliest entry
+    /// in one sift: no entry is ever popped.
     Many {
         count: usize,
-        busy_until: BinaryHeap<Reverse<u64>>,
+        free_at: BinaryHeap<Reverse<u64>>,
+        released_at: Reverse<u64>,
     },
 }
 
-/// A key that orders times as the times do: times are never negative,
-/// and `+ 0.0` turns a -0.0 into 0.0, whose bits sort first.
+/// Servers of `free_at` busy after `now` (keys as from [`free_time_key`]).
+fn busy_after(free_at: &BinaryHeap<Reverse<u64>>, now: Reverse<u64>) -> usize {
+    free_at.iter().filter(|&&free| free < now).count()
+}
+
+/// A key that orders times in reverse, so that the max-heap's top is the
+/// earliest (`a < b` on keys: `a` is the later time): times are never
+/// negative, so their bits sort as they do, and `+ 0.0` turns a -0.0
+/// into 0.0, whose bits sort first.
 #[inline]
 fn free_time_key(time_s: f64) -> Reverse<u64> {
     Reverse((time_s + 0.0).to_bits())
@@ -388,7 +399,8 @@ impl Servers {
         } else {
             Self::Many {
                 count: count as usize,
-                busy_until: BinaryHeap::with_capacity(count as usize),
+                free_at: vec![free_time_key(0.0); count as usize].into(),
+                released_at: free_time_key(0.0),
             }
         }
     }
@@ -409,12 +421,7 @@ impl Servers {
                     *busy_until_s = f64::NEG_INFINITY;
                 }
             }
-            Self::Many { busy_until, .. } => {
-                let now = free_time_key(now_s);
-                while busy_until.peek().is_some_and(|&free| free >= now) {
-                    busy_until.pop();
-                }
-            }
+            Self::Many { released_at, .. } => *released_at = free_time_key(now_s),
         }
     }
 
@@ -423,20 +430,34 @@ impl Servers {
     fn busy(&self) -> usize {
         match self {
             Self::One { busy_until_s } => usize::from(*busy_until_s > f64::NEG_INFINITY),
-            Self::Many { busy_until, .. } => busy_until.len(),
+            Self::Many {
+                free_at,
+                released_at,
+                ..
+            } => busy_after(free_at, *released_at),
         }
     }
 
     #[inline]
     fn has_free(&self) -> bool {
-        self.busy() < self.count()
+        match self {
+            Self::One { .. } => self.busy() == 0,
+            Self::Many {
+                free_at,
+                released_at,
+                ..
+            } => free_at
+                .peek()
+                .is_some_and(|&earliest| earliest >= *released_at),
+        }
     }
 
     /// Takes the earliest free server for a message arriving at
     /// `arrival_s` (after [`Self::release_until`]) until `start_s +
-    /// service_s`; returns `start_s` and the servers busy from then on.
+    /// service_s`; returns `start_s` and, if `count_busy`, the servers
+    /// busy from then on (else 0: counting costs one look at each server).
     #[inline]
-    fn take(&mut self, arrival_s: f64, service_s: f64) -> (f64, usize) {
+    fn take(&mut self, arrival_s: f64, service_s: f64, count_busy: bool) -> (f64, usize) {
         match self {
             Self::One { busy_until_s } => {
                 let start_s = if *busy_until_s > arrival_s {
@@ -447,15 +468,24 @@ impl Servers {
                 *busy_until_s = start_s + service_s;
                 (start_s, 1)
             }
-            Self::Many { count, busy_until } => {
-                if busy_until.len() < *count {
-                    busy_until.push(free_time_key(arrival_s + service_s));
-                    return (arrival_s, busy_until.len());
-                }
-                let mut earliest = busy_until.peek_mut().expect("all servers are busy");
-                let start_s = f64::from_bits(earliest.0);
-                *earliest = free_time_key(start_s + service_s);
-                (start_s, *count)
+            Self::Many { count, free_at, .. } => {
+                let arrival = free_time_key(arrival_s);
+                let earliest = *free_at.peek().expect("a queue has a server");
+                // The earliest server frees up after the arrival.
+                let all_busy = earliest < arrival;
+                let busy = match (count_busy, all_busy) {
+                    (false, _) => 0,
+                    (true, true) => *count,
+                    (true, false) => busy_after(free_at, arrival) + 1,
+                };
+                let start_s = if all_busy {
+                    f64::from_bits(earliest.0)
+                } else {
+                    arrival_s
+                };
+                *free_at.peek_mut().expect("a queue has a server") =
+                    free_time_key(start_s + service_s);
+                (start_s, busy)
             }
         }
     }
@@ -786,7 +816,8 @@ impl Station {
         }
         let service_s = consumers.service.sample(&mut self.service_rng)
             + consumers.service_per_byte_s * message.size_bytes;
-        let (start_s, busy) = self.servers.take(arrival_s, service_s);
+        let count_busy = self.max_in_service < self.servers.count();
+        let (start_s, busy) = self.servers.take(arrival_s, service_s, count_busy);
         let visit = Visit {
             arrival_s,
             start_s,
