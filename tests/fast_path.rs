@@ -7,7 +7,7 @@ mod common;
 
 use common::inline;
 use queuesim::engine::{
-    self, Engine, ReplicationResult, engine_for, simulate_events, simulate_lindley,
+    self, Engine, ReplicationResult, drop_head_queue, engine_for, simulate_events, simulate_lindley,
 };
 use queuesim::model::Model;
 use queuesim::results;
@@ -306,6 +306,34 @@ fn shared_exchange_agrees_in_distribution_with_the_event_engine() {
     }
 }
 
+/// A queue that drops its oldest message when full runs on the fast path
+/// while it never fills, and a replication in which it fills runs on the
+/// event engine: `simulate` gives exactly what the event engine gives.
+#[test]
+fn drop_head_queues_run_on_the_fast_path_until_they_fill() {
+    let roomy = inline(MM1, &["queues.q.capacity=1000"]);
+    assert_eq!(engine_for(&roomy), Engine::Lindley);
+    assert_eq!(drop_head_queue(&roomy), Some("q"));
+    assert_same_path(&roomy);
+
+    let tight = inline(MM1, &["queues.q.capacity=3"]);
+    assert_eq!(engine_for(&tight), Engine::Lindley);
+    assert!(simulate_lindley(&tight, 0).is_none(), "the queue fills");
+    let (chosen, events) = (engine::simulate(&tight, 0), simulate_events(&tight, 0));
+    assert!(events.lost > 100, "the tight queue drops messages");
+    let outcome = |r: &ReplicationResult| (r.produced, r.delivered, r.lost, r.events);
+    assert_eq!(outcome(&chosen), outcome(&events));
+    assert_eq!(chosen.latency, events.latency);
+    assert_eq!(chosen.nodes[0].dropped, events.nodes[0].dropped);
+
+    assert_eq!(drop_head_queue(&inline(MM1, &[])), None);
+    let rejecting = [
+        "queues.q.capacity=3",
+        "queues.q.overflow=\"reject-publish\"",
+    ];
+    assert_eq!(drop_head_queue(&inline(MM1, &rejecting)), None);
+}
+
 #[test]
 fn run_chooses_the_fast_path_and_replications_match_simulate() {
     let model = inline(MM1, &[]);
@@ -334,7 +362,6 @@ fn models_outside_the_fast_path_run_on_the_event_engine() {
         "asks for it",
     );
     assert_needs_events(&inline(MM1, &["queues.q.ttl=\"1s\""]), "TTL");
-    assert_needs_events(&inline(MM1, &["queues.q.capacity=3"]), "drops the oldest");
     assert_needs_events(&inline(MM1, &["queues.q.discipline=\"lifo\""]), "LIFO");
     assert_needs_events(&inline(MM1, &["queues.q.consumers.failure=0.1"]), "failing");
     assert_needs_events(&inline(MM1, &["simulation.initial.q=10"]), "backlog");

@@ -66,12 +66,30 @@ pub fn engine_for(model: &Model) -> Engine {
 }
 
 /// Runs replication `replication` on the fast path, or `None` when the
-/// model needs the event engine (see [`engine_for`]).
+/// model needs the event engine (see [`engine_for`]) or, in this
+/// replication, a queue that drops the oldest message when full filled up
+/// (see [`drop_head_queue`]).
 pub fn simulate_lindley(model: &Model, replication: u32) -> Option<ReplicationResult> {
     let order = routing_order(model).ok()?;
     let mut run = Run::new(model, &order, replication);
     run.run_windows(&order);
+    if run.outcomes.filled_drop_head {
+        return None;
+    }
     Some(run.finish(replication))
+}
+
+/// A queue of a fast-path model that drops its oldest waiting message when
+/// full, if any. Dropping a message that was to start later moves every
+/// later start earlier, which the recursion cannot undo, so the fast path
+/// runs such a queue only while it never fills: a replication in which it
+/// fills is run again on the event engine, which gives it the same sample
+/// path up to the drop.
+pub fn drop_head_queue(model: &Model) -> Option<&str> {
+    let order = routing_order(model).ok()?;
+    (order.iter().map(|&q| &model.queues[q]))
+        .find(|queue| queue.capacity.is_some() && queue.overflow == Overflow::DropHead)
+        .map(|queue| queue.name.as_str())
 }
 
 /// The queues messages can reach, upstream first, or why the fast path
@@ -121,9 +139,6 @@ fn fast_path_consumers(model: &Model, q: QueueId) -> Result<&Consumers, String> 
     }
     if queue.link.is_some() {
         return refuse("sits behind a network link");
-    }
-    if queue.capacity.is_some() && queue.overflow == Overflow::DropHead {
-        return refuse("drops the oldest message when full");
     }
     if consumers.batch.is_some() {
         return refuse("is consumed in batches");
@@ -689,6 +704,9 @@ struct Outcomes {
     latency_hist: LatencyHistogram,
     latency_by_time: LatencyByTime,
     events: u64,
+    /// A queue that drops the oldest message when full filled up: the
+    /// replication must run on the event engine (see [`drop_head_queue`]).
+    filled_drop_head: bool,
 }
 
 /// The window being computed and the measured window.
@@ -806,6 +824,10 @@ impl Station {
         if (queue.capacity)
             .is_some_and(|k| !self.servers.has_free() && self.waiting_starts.len() as u64 >= k)
         {
+            if queue.overflow == Overflow::DropHead {
+                outcomes.filled_drop_head = true;
+                return None;
+            }
             if measuring {
                 self.observations.dropped += 1;
             }
@@ -1099,6 +1121,7 @@ impl<'m> Run<'m> {
                 latency_hist: LatencyHistogram::new(),
                 latency_by_time: LatencyByTime::new(end_s),
                 events: samples + u64::from(warmup_s > 0.0),
+                filled_drop_head: false,
             },
             peak_messages: 0,
         }
@@ -1120,7 +1143,7 @@ impl<'m> Run<'m> {
     fn run_windows(&mut self, order: &[QueueId]) {
         let windows = self.window_count();
         for window in 1..=windows {
-            if super::stop_requested() {
+            if super::stop_requested() || self.outcomes.filled_drop_head {
                 break;
             }
             let until_s = if window == windows {

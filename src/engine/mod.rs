@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 pub use calendar::Calendar;
 pub use interrupt::{CHECK_EVERY_EVENTS, request_stop, stop_requested};
-pub use lindley::{Engine, engine_for, simulate_lindley};
+pub use lindley::{Engine, drop_head_queue, engine_for, simulate_lindley};
 pub use observe::{
     ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample,
 };
@@ -40,7 +40,9 @@ pub use warmup::{
 use crate::model::Model;
 
 /// Runs replication number `replication` of `model` to completion, on the
-/// fast path when the model allows it (see [`engine_for`]).
+/// fast path when the model allows it (see [`engine_for`]) and the
+/// replication fills no queue that drops its oldest message
+/// ([`drop_head_queue`]), else on the event engine.
 pub fn simulate(model: &Model, replication: u32) -> ReplicationResult {
     simulate_lindley(model, replication).unwrap_or_else(|| simulate_events(model, replication))
 }

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use super::traffic::traffic;
-use crate::engine::{Engine, engine_for};
+use crate::engine::{Engine, drop_head_queue, engine_for};
 use crate::model::{
     Arrivals, Backoff, Discipline, ExchangeKind, Model, Overflow, Partitioner, Route,
 };
@@ -52,6 +52,13 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
             "engine: Lindley fast path (a feed-forward network of FIFO queues)"
         )?,
         Engine::Events { reason } => writeln!(out, "engine: event calendar, because {reason}")?,
+    }
+    if let Some(queue) = drop_head_queue(m) {
+        writeln!(
+            out,
+            "  a replication in which queue `{queue}` fills (it drops the oldest message) \
+             runs again on the event calendar"
+        )?;
     }
     if !s.initial.is_empty() {
         let backlog: Vec<String> = (s.initial.iter())
