@@ -247,6 +247,53 @@ service = { dist = "exponential", mean = "1ms" }
     assert_same_path(&model);
 }
 
+/// A consumer that owns several partitions serves the oldest head first:
+/// the fast path serves their merged arrivals in arrival order.
+#[test]
+fn consumers_owning_several_partitions_follow_the_event_engine_path() {
+    let topic = |partitions: u32, consumers: u32, assignment: &str, partitioner: &str| {
+        format!(
+            r#"
+[simulation]
+duration = "60s"
+warmup = "5s"
+seed = 31
+sample_every = "1s"
+
+[[producers]]
+name = "clicks-api"
+to = "clicks"
+rate = "1500/s"
+keys = {{ count = 500, skew = 1.1 }}
+
+[[topics]]
+name = "clicks"
+partitions = {partitions}
+partitioner = "{partitioner}"
+assignment = "{assignment}"
+[topics.consumers]
+count = {consumers}
+service = {{ dist = "exponential", mean = "1ms" }}
+next = "sink"
+
+[[queues]]
+name = "sink"
+[queues.consumers]
+count = 2
+service = {{ dist = "exponential", mean = "0.5ms" }}
+"#
+        )
+    };
+    for (partitions, consumers, assignment, partitioner) in [
+        (12, 5, "range", "key"),
+        (7, 3, "round-robin", "key"),
+        (6, 2, "range", "round-robin"),
+    ] {
+        let model = inline(&topic(partitions, consumers, assignment, partitioner), &[]);
+        assert_same_path(&model);
+    }
+}
+
 /// Two producers share an exchange: the engines interleave its route draws
 /// differently, so only the distributions agree.
 #[test]

@@ -146,10 +146,18 @@ fn fast_path_consumers(model: &Model, q: QueueId) -> Result<&Consumers, String> 
     if consumers.failure > 0.0 {
         return refuse("has failing attempts (retries, dead letters)");
     }
-    if model.pools[consumers.pool].queues.len() > 1 {
+    let pool = &model.pools[consumers.pool];
+    if pool.queues.len() > 1 && !(pool.servers == 1 && partitions_of_one_topic(model, &pool.queues))
+    {
         return refuse("shares its consumers with other queues");
     }
     Ok(consumers)
+}
+
+/// Whether `queues` are all partitions of one topic: they then have the
+/// same senders, so their arrivals of a window are all known at once.
+fn partitions_of_one_topic(model: &Model, queues: &[QueueId]) -> bool {
+    (model.topics.iter()).any(|t| queues.iter().all(|q| t.partitions.contains(q)))
 }
 
 /// Appends the queues a message sent to `target` may land in.
@@ -686,6 +694,13 @@ struct Station {
     /// to it: then a message's latency is its sojourn here, recorded once
     /// in the node's sojourn and added to the latency at the end.
     sojourn_is_latency: bool,
+    /// Whether the queue's one consumer also serves other queues (a topic
+    /// consumer that owns several partitions): it serves their merged
+    /// arrivals in arrival order, the oldest head first, and is free from
+    /// `consumer_free_s` on, which the pool's loop keeps up to date;
+    /// `servers` then holds this queue's own messages only.
+    shares_consumer: bool,
+    consumer_free_s: f64,
     /// With [`Self::sojourn_is_latency`], the sojourns of messages that
     /// arrived in the warm-up and left after it (no latency of theirs is
     /// measured).
@@ -769,13 +784,7 @@ impl Station {
     /// arrival served so far.
     fn levels_at(&mut self, t_s: f64) -> (usize, usize) {
         self.release_until(t_s);
-        let waiting = self.waiting_starts.len();
-        let busy = if waiting > 0 {
-            self.servers.count()
-        } else {
-            self.servers.busy()
-        };
-        (waiting, busy)
+        (self.waiting_starts.len(), self.servers.busy())
     }
 
     /// Serves one arrival (see [`Self::serve`]) and passes it on: into
@@ -839,7 +848,17 @@ impl Station {
         let service_s = consumers.service.sample(&mut self.service_rng)
             + consumers.service_per_byte_s * message.size_bytes;
         let count_busy = self.max_in_service < self.servers.count();
-        let (start_s, busy) = self.servers.take(arrival_s, service_s, count_busy);
+        let (start_s, busy) = if self.shares_consumer {
+            let start_s = if self.consumer_free_s > arrival_s {
+                self.consumer_free_s
+            } else {
+                arrival_s
+            };
+            self.consumer_free_s = start_s + service_s;
+            self.servers.take(start_s, service_s, count_busy)
+        } else {
+            self.servers.take(arrival_s, service_s, count_busy)
+        };
         let visit = Visit {
             arrival_s,
             start_s,
@@ -1035,6 +1054,10 @@ struct Run<'m> {
     exchange_cumulative: Vec<Vec<f64>>,
     topic_turns: Vec<usize>,
     stations: Vec<Station>,
+    /// For each consumer pool, when its consumer frees up and the end of
+    /// the window it last served (pools shared by several queues only).
+    pool_free_s: Vec<f64>,
+    pool_served_until_s: Vec<f64>,
     times: SampleTimes,
     outcomes: Outcomes,
     peak_messages: usize,
@@ -1092,6 +1115,9 @@ impl<'m> Run<'m> {
                     next_sample_s: times.times_s[0],
                     sole_feeder: feeders[i],
                     sojourn_is_latency: !routes_onwards[i] && !fed_by_queues[i],
+                    shares_consumer: (queue.consumers.as_ref())
+                        .is_some_and(|c| model.pools[c.pool].queues.len() > 1),
+                    consumer_free_s: f64::NEG_INFINITY,
                     early_sojourn: Tally::new(),
                     early_sojourn_hist: LatencyHistogram::new(),
                 }
@@ -1110,6 +1136,8 @@ impl<'m> Run<'m> {
                 .collect(),
             topic_turns: vec![0; model.topics.len()],
             stations,
+            pool_free_s: vec![f64::NEG_INFINITY; model.pools.len()],
+            pool_served_until_s: vec![f64::NEG_INFINITY; model.pools.len()],
             times,
             outcomes: Outcomes {
                 produced: 0,
@@ -1217,6 +1245,10 @@ impl<'m> Run<'m> {
             }
             return;
         }
+        if self.stations[q].shares_consumer {
+            self.serve_pool_arrivals(q, until_s);
+            return;
+        }
         let model = self.model;
         let queue = &model.queues[q];
         let consumers =
@@ -1230,6 +1262,44 @@ impl<'m> Run<'m> {
         }
         inbox.clear();
         station.inbox = inbox;
+    }
+
+    /// The consumer shared by queue `q` and the other queues of its pool
+    /// serves all their arrivals of the window (up to `until_s`) in arrival
+    /// order, ties in the pool's order, as the event engine's consumer takes
+    /// the queue whose head has waited longest; once per window, at the
+    /// first of the pool's queues.
+    fn serve_pool_arrivals(&mut self, q: QueueId, until_s: f64) {
+        let model = self.model;
+        let pool_id = (model.queues[q].consumers.as_ref())
+            .expect("the fast path serves only queues with consumers")
+            .pool;
+        if self.pool_served_until_s[pool_id] == until_s {
+            return;
+        }
+        self.pool_served_until_s[pool_id] = until_s;
+        let pool = &model.pools[pool_id];
+        let mut arrivals: Vec<(Message, QueueId)> = (pool.queues.iter())
+            .flat_map(|&member| {
+                let inbox = std::mem::take(&mut self.stations[member].inbox);
+                inbox.into_iter().map(move |message| (message, member))
+            })
+            .collect();
+        arrivals.sort_by(|a, b| a.0.at_s.total_cmp(&b.0.at_s));
+        let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
+        let mut free_s = self.pool_free_s[pool_id];
+        for (message, member) in arrivals {
+            let queue = &model.queues[member];
+            let consumers = queue
+                .consumers
+                .as_ref()
+                .expect("a pool's queues have consumers");
+            let station = &mut self.stations[member];
+            station.consumer_free_s = free_s;
+            station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
+            free_s = station.consumer_free_s;
+        }
+        self.pool_free_s[pool_id] = free_s;
     }
 
     /// Queue `q` serves the messages its sole feeder `p` publishes up to
