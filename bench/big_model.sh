@@ -14,8 +14,7 @@
 #
 # MIX=feedforward leaves out kind 3 (kinds 0, 1, 2 by producer number
 # modulo 3): a feed-forward network of FIFO queues, which the Lindley fast
-# path runs; the default MIX=mixed needs the event engine (topic consumer
-# pools, retries).
+# path runs; the default MIX=mixed needs the event engine (retries).
 #
 # The duration is chosen so that all producers together publish MESSAGES
 # messages (warm-up included); one replication, a sample every 100 s.

@@ -7,9 +7,13 @@
 //! departure follow from its arrival and the servers' free times alone, so
 //! nothing needs scheduling. When no message can come back to a queue it
 //! has left (acyclic routing) and nothing else changes the fate of a
-//! waiting message (no retries, TTL, batches, drop-head overflow, shared
-//! consumer pools, priority classes, links or fanout copies), a whole
-//! network is computed queue by queue in routing order.
+//! waiting message (no retries, TTL, batches, consumers shared between
+//! queues other than a topic's partitions, priority classes, links or
+//! fanout copies; drop-head overflow only until a queue fills, see
+//! [`drop_head_queue`]), a whole network is computed queue by queue in
+//! routing order. A topic consumer that owns several partitions serves
+//! their merged arrivals in arrival order, which is what serving the
+//! oldest head first amounts to.
 //!
 //! Time advances in windows: producers publish up to the window's end,
 //! then each queue, upstream first, serves the window's arrivals and hands
