@@ -2,7 +2,7 @@
 //!
 //! Exit status: 0 success, 1 a run failed, 2 bad input (a scenario that
 //! does not validate, an unreadable file, a malformed argument), 130
-//! stopped by Ctrl-C (see [`interrupt`]).
+//! stopped by Ctrl-C or a termination signal (see the `interrupt` module).
 
 mod analyze;
 mod compare;
@@ -70,7 +70,7 @@ pub enum Command {
         /// Scenario files (TOML).
         #[arg(required = true, value_name = "SCENARIO")]
         scenarios: Vec<PathBuf>,
-        /// Output directory (default: reports/<scenario name>).
+        /// Output directory (default: reports/NAME, NAME the scenario's name).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Scenario overrides.
@@ -131,7 +131,7 @@ pub enum Command {
         /// Replications per point (overrides `simulation.replications`).
         #[arg(long)]
         replications: Option<u32>,
-        /// Output directory (default: reports/<scenario name>/sweep).
+        /// Output directory (default: reports/NAME/sweep, NAME the scenario's name).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Run only shard i of n (0-based) and write it for `queuesim merge`.
