@@ -139,35 +139,23 @@ service_per_byte = 1e-7
     assert_same_path(&model);
 }
 
+/// M/M/1/K and M/M/3/K, both overloaded, rejecting publishes when full.
 #[test]
-fn bounded_queue_rejecting_publishes_follows_the_event_engine_path() {
-    let model = inline(
-        MM1,
-        &[
-            "queues.q.capacity=4",
-            "queues.q.overflow=\"reject-publish\"",
-            "producers.source.rate=\"1100/s\"",
-        ],
-    );
-    assert_same_path(&model);
-    let lost = simulate_lindley(&model, 0).expect("fast path").lost;
-    assert!(lost > 1000, "the bounded queue should reject publishes");
-}
-
-#[test]
-fn bounded_multi_server_queue_follows_the_event_engine_path() {
-    let model = inline(
-        MM1,
-        &[
-            "queues.q.capacity=4",
-            "queues.q.overflow=\"reject-publish\"",
-            "queues.q.consumers.count=3",
-            "producers.source.rate=\"3300/s\"",
-        ],
-    );
-    assert_same_path(&model);
-    let lost = simulate_lindley(&model, 0).expect("fast path").lost;
-    assert!(lost > 1000, "the bounded queue should reject publishes");
+fn bounded_queues_rejecting_publishes_follow_the_event_engine_path() {
+    for (consumers, rate) in [("1", "\"1100/s\""), ("3", "\"3300/s\"")] {
+        let model = inline(
+            MM1,
+            &[
+                "queues.q.capacity=4",
+                "queues.q.overflow=\"reject-publish\"",
+                &format!("queues.q.consumers.count={consumers}"),
+                &format!("producers.source.rate={rate}"),
+            ],
+        );
+        assert_same_path(&model);
+        let lost = simulate_lindley(&model, 0).expect("fast path").lost;
+        assert!(lost > 1000, "the bounded queue should reject publishes");
+    }
 }
 
 /// A split by an exchange, a multi-server stage, a weighted `next` and a
