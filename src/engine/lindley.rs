@@ -1058,10 +1058,9 @@ struct Run<'m> {
     exchange_cumulative: Vec<Vec<f64>>,
     topic_turns: Vec<usize>,
     stations: Vec<Station>,
-    /// For each consumer pool, when its consumer frees up and the end of
-    /// the window it last served (pools shared by several queues only).
+    /// For each consumer pool, when its consumer frees up (pools shared by
+    /// several queues only).
     pool_free_s: Vec<f64>,
-    pool_served_until_s: Vec<f64>,
     times: SampleTimes,
     outcomes: Outcomes,
     peak_messages: usize,
@@ -1141,7 +1140,6 @@ impl<'m> Run<'m> {
             topic_turns: vec![0; model.topics.len()],
             stations,
             pool_free_s: vec![f64::NEG_INFINITY; model.pools.len()],
-            pool_served_until_s: vec![f64::NEG_INFINITY; model.pools.len()],
             times,
             outcomes: Outcomes {
                 produced: 0,
@@ -1239,7 +1237,8 @@ impl<'m> Run<'m> {
     }
 
     /// Queue `q` serves this window's arrivals (up to `until_s`), in
-    /// arrival order: its sole feeder's publications, or its inbox.
+    /// arrival order: its sole feeder's publications, its inbox, or, with a
+    /// consumer shared by several partitions, every inbox of the pool.
     fn serve_arrivals(&mut self, q: QueueId, until_s: f64) {
         if let Some(p) = self.stations[q].sole_feeder {
             if self.sources[p].publishes_plain(&self.model.producers[p]) {
@@ -1250,7 +1249,7 @@ impl<'m> Run<'m> {
             return;
         }
         if self.stations[q].shares_consumer {
-            self.serve_pool_arrivals(q, until_s);
+            self.serve_pool_arrivals(q);
             return;
         }
         let model = self.model;
@@ -1271,24 +1270,21 @@ impl<'m> Run<'m> {
     /// The consumer shared by queue `q` and the other queues of its pool
     /// serves all their arrivals of the window (up to `until_s`) in arrival
     /// order, ties in the pool's order, as the event engine's consumer takes
-    /// the queue whose head has waited longest; once per window, at the
-    /// first of the pool's queues.
-    fn serve_pool_arrivals(&mut self, q: QueueId, until_s: f64) {
+    /// the queue whose head has waited longest. The first of the pool's
+    /// queues in routing order empties every inbox of the pool; the others
+    /// then find nothing (a topic's partitions have the same senders, all
+    /// upstream of every partition).
+    fn serve_pool_arrivals(&mut self, q: QueueId) {
         let model = self.model;
         let pool_id = (model.queues[q].consumers.as_ref())
             .expect("the fast path serves only queues with consumers")
             .pool;
-        if self.pool_served_until_s[pool_id] == until_s {
-            return;
-        }
-        self.pool_served_until_s[pool_id] = until_s;
         let pool = &model.pools[pool_id];
-        let mut arrivals: Vec<(Message, QueueId)> = (pool.queues.iter())
-            .flat_map(|&member| {
-                let inbox = std::mem::take(&mut self.stations[member].inbox);
-                inbox.into_iter().map(move |message| (message, member))
-            })
-            .collect();
+        let mut arrivals: Vec<(Message, QueueId)> = Vec::new();
+        for &member in &pool.queues {
+            let inbox = self.stations[member].inbox.drain(..);
+            arrivals.extend(inbox.map(|message| (message, member)));
+        }
         arrivals.sort_by(|a, b| a.0.at_s.total_cmp(&b.0.at_s));
         let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
         let mut free_s = self.pool_free_s[pool_id];
