@@ -171,12 +171,7 @@ fn ctrl_c_stops_sweep_compare_plan_and_precision_runs() {
 fn wait_for_temporary(child: &mut Child, out: &Path) -> bool {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
-        let writing = std::fs::read_dir(out).is_ok_and(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        });
-        if writing {
+        if !staging_folders(out).is_empty() {
             return true;
         }
         if child.try_wait().unwrap().is_some() {
@@ -185,6 +180,20 @@ fn wait_for_temporary(child: &mut Child, out: &Path) -> bool {
         std::thread::sleep(Duration::from_micros(500));
     }
     panic!("the run neither wrote nor ended within 30 s");
+}
+
+/// The staging folders of a report being written to `out`, beside it.
+fn staging_folders(out: &Path) -> Vec<String> {
+    let prefix = format!(".{}.staging-", out.file_name().unwrap().to_string_lossy());
+    std::fs::read_dir(out.parent().unwrap())
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `queuesim run` arguments that write an 18 MB report of `scenario` to `out`.
@@ -239,6 +248,8 @@ fn a_second_ctrl_c_while_writing_leaves_no_temporary_file() {
             left.iter().all(|f| !f.ends_with(".tmp")),
             "temporary files left: {left:?}"
         );
+        let staging = staging_folders(&out);
+        assert!(staging.is_empty(), "staging folders left: {staging:?}");
         assert!(
             left.is_empty() || left.len() == complete,
             "a partial report: {left:?}"

@@ -7,7 +7,6 @@ use crate::experiment::compare::{Difference, compare_runs, table};
 use crate::report::csv::to_csv;
 use crate::report::plots::render_compare;
 use crate::report::table::{grid, short};
-use crate::report::write_all;
 use crate::scenario;
 
 /// Loads every scenario with the baseline's seed and replications (unless
@@ -34,18 +33,19 @@ pub(crate) fn compare_command(
         .iter()
         .map(|path| scenario::load(path, &common.all_overrides()).map_err(input))
         .collect::<Result<Vec<_>, _>>()?;
+    let dir = out.map_or_else(|| Path::new("reports").join("compare"), Path::to_path_buf);
+    let mut folder = super::claim(&dir)?;
     let comparison = compare_runs(&models).map_err(|e| Failure::Input(e.to_string()))?;
     interrupt::check(|| {
         "the comparison stopped before its last scenario; nothing was written".to_owned()
     })?;
     let differences = comparison.differences;
-    let dir = out.map_or_else(|| Path::new("reports").join("compare"), Path::to_path_buf);
     let mut files = vec![("compare.csv".to_owned(), to_csv(&table(&differences)))];
     for plot in render_compare(&comparison.runs).map_err(|e| Failure::Run(e.to_string()))? {
         files.extend(plot.files());
     }
     interrupt::check(|| format!("nothing was written to {}", dir.display()))?;
-    write_all(&dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
+    super::replace(&mut folder, &files)?;
     if !quiet {
         let s = &models[0].simulation;
         print_stdout(&format!(

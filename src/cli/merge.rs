@@ -3,9 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Failure, print_stdout};
-use crate::experiment::shard::{ShardError, merge};
-use crate::report::write_all;
+use super::{Failure, interrupt, print_stdout};
+use crate::experiment::shard::merge;
 
 /// Merges `dirs` and writes the files to `out` (default: where the
 /// unsharded command writes).
@@ -14,12 +13,11 @@ pub(crate) fn merge_command(
     out: Option<&Path>,
     quiet: bool,
 ) -> Result<(), Failure> {
-    let merged = merge(dirs).map_err(|e| match e {
-        ShardError::Write(_) => Failure::Run(e.to_string()),
-        _ => Failure::Input(e.to_string()),
-    })?;
+    let merged = merge(dirs).map_err(|e| Failure::Input(e.to_string()))?;
     let dir = out.map_or(merged.out, Path::to_path_buf);
-    let written = write_all(&dir, &merged.files).map_err(|e| Failure::Run(e.to_string()))?;
+    let mut folder = super::claim(&dir)?;
+    interrupt::check(|| format!("nothing was written to {}", dir.display()))?;
+    let written = super::replace(&mut folder, &merged.files)?;
     if !quiet {
         print_stdout(&format!(
             "merged {} shards into {} files in {}\n",

@@ -24,6 +24,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::model::Model;
+use crate::report::{FolderError, ReportFolder};
 use crate::scenario;
 
 /// Discrete-event simulator and latency/QoS analyzer for message-queue systems.
@@ -263,11 +264,16 @@ pub fn main() -> ExitCode {
 }
 
 impl Command {
-    /// Whether the command runs simulations, which Ctrl-C stops cleanly.
+    /// Whether the command simulates or writes a report, which Ctrl-C and
+    /// termination signals stop cleanly.
     fn simulates(&self) -> bool {
         matches!(
             self,
-            Self::Run { .. } | Self::Compare { .. } | Self::Sweep { .. } | Self::Plan { .. }
+            Self::Run { .. }
+                | Self::Compare { .. }
+                | Self::Sweep { .. }
+                | Self::Plan { .. }
+                | Self::Merge { .. }
         )
     }
 }
@@ -297,16 +303,23 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                 .collect::<Result<Vec<_>, _>>()?;
             let several = models.len() > 1;
             let overrides = options.all_overrides();
-            let mut written = Vec::new();
-            for (model, path) in models.iter().zip(&scenarios) {
+            let mut folders = Vec::new();
+            for model in &models {
                 let dir = match (&out, several) {
                     (Some(dir), false) => dir.clone(),
                     (Some(dir), true) => dir.join(&model.name),
                     (None, _) => Path::new("reports").join(&model.name),
                 };
+                let dir = match shard {
+                    Some(shard) if out.is_none() => shard::default_dir(&model.name, shard),
+                    _ => dir,
+                };
+                folders.push(claim(&dir)?);
+            }
+            let mut written = Vec::new();
+            for ((model, path), folder) in models.iter().zip(&scenarios).zip(&mut folders) {
                 if let Some(shard) = shard {
-                    let shard_out = out.as_ref().map(|_| dir.clone());
-                    pool.install(|| shard::run_shard(model, shard, shard_out, quiet))?;
+                    pool.install(|| shard::run_shard(model, shard, folder, quiet))?;
                     continue;
                 }
                 let settled;
@@ -331,9 +344,9 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                     path,
                     overrides: &overrides,
                 };
-                pool.install(|| run::run_one(model, &origin, &dir, quiet, json))
+                pool.install(|| run::run_one(model, &origin, folder, quiet, json))
                     .map_err(|f| interrupt::noting_written(f, &written))?;
-                written.push(dir);
+                written.push(folder.shown().to_path_buf());
             }
             Ok(())
         }
@@ -394,6 +407,28 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             print_stdout(&scenario::describe(&model));
             Ok(())
         }
+    }
+}
+
+/// Claims the report folder `dir` ([`ReportFolder::claim`]): done before
+/// anything is simulated, so a folder that cannot take the report is
+/// refused at once.
+pub(crate) fn claim(dir: &Path) -> Result<ReportFolder, Failure> {
+    ReportFolder::claim(dir).map_err(folder_failure)
+}
+
+/// Replaces the report in `folder` with `files`; returns the paths written.
+pub(crate) fn replace(
+    folder: &mut ReportFolder,
+    files: &[(String, Vec<u8>)],
+) -> Result<Vec<PathBuf>, Failure> {
+    folder.replace(files).map_err(folder_failure)
+}
+
+fn folder_failure(error: FolderError) -> Failure {
+    match error {
+        FolderError::Refused(message) => Failure::Input(message),
+        FolderError::Write(e) => Failure::Run(e.to_string()),
     }
 }
 

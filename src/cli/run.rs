@@ -7,7 +7,7 @@ use super::progress::{warning_prefix, with_progress};
 use super::{Failure, interrupt, print_stdout};
 use crate::engine;
 use crate::model::Model;
-use crate::report::{self, ReportInput};
+use crate::report::{self, ReportFolder, ReportInput};
 use crate::results;
 
 /// Where a model came from: what the report quotes and how to reproduce it.
@@ -18,21 +18,22 @@ pub(crate) struct Origin<'a> {
     pub overrides: &'a [String],
 }
 
-/// Simulates `model`, writes its report files to `dir` and prints the summary.
+/// Simulates `model`, writes its report files to `folder` and prints the
+/// summary.
 pub(crate) fn run_one(
     model: &Model,
     origin: &Origin<'_>,
-    dir: &Path,
+    folder: &mut ReportFolder,
     quiet: bool,
     json: bool,
 ) -> Result<(), Failure> {
+    let dir = folder.shown().to_path_buf();
     let scenario_text = std::fs::read_to_string(origin.path).map_err(|e| {
         Failure::Input(format!(
             "cannot read scenario {}: {e}",
             origin.path.display()
         ))
     })?;
-    check_output_dir(dir)?;
     for warning in &model.warnings {
         eprintln!("{} {warning}", warning_prefix());
     }
@@ -56,7 +57,7 @@ pub(crate) fn run_one(
     for finding in report::warnings::run_findings(&result) {
         eprintln!("{} {finding}", warning_prefix());
     }
-    let command_line = reproduce(origin, dir);
+    let command_line = reproduce(origin, &dir);
     let files = report::render(&ReportInput {
         model,
         result: &result,
@@ -65,7 +66,7 @@ pub(crate) fn run_one(
     })
     .map_err(|e| Failure::Run(e.to_string()))?;
     interrupt::check(unwritten)?;
-    let written = report::write_all(dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
+    let written = super::replace(folder, &files)?;
     if json {
         let text = serde_json::to_string_pretty(&result)
             .map_err(|e| Failure::Run(format!("cannot serialise results: {e}")))?;
@@ -87,46 +88,6 @@ pub(crate) fn run_one(
         ));
     }
     Ok(())
-}
-
-/// Whether `name` is a file a queuesim report writes: its CSV tables,
-/// plots and HTML page, or a temporary file of an interrupted write.
-fn is_report_file(name: &str) -> bool {
-    let temporary = name.starts_with('.') && name.ends_with(".tmp");
-    let extension = Path::new(name).extension().and_then(|e| e.to_str());
-    temporary || name == report::HTML_FILE || matches!(extension, Some("csv" | "svg" | "png"))
-}
-
-/// Refuses, before simulating, an output directory that is not one:
-/// a path that is a file, or a directory holding anything but report
-/// files (so that `--out` never overwrites someone's data).
-fn check_output_dir(dir: &Path) -> Result<(), Failure> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            return Err(Failure::Input(format!(
-                "cannot use {} as the output directory: {e}",
-                dir.display()
-            )));
-        }
-    };
-    let foreign: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            !(e.file_type().is_ok_and(|t| t.is_file()) && is_report_file(&name))
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    if foreign.is_empty() {
-        return Ok(());
-    }
-    Err(Failure::Input(format!(
-        "refusing to write the report into {}: it holds files that are not queuesim report files ({}); choose another --out",
-        dir.display(),
-        foreign.join(", ")
-    )))
 }
 
 /// Says on stderr which warm-up was chosen automatically, and warns when

@@ -5,23 +5,30 @@ use std::path::{Path, PathBuf};
 
 use super::{Failure, interrupt, print_stdout};
 use crate::engine::simulate;
-use crate::experiment::shard::{FORMAT, Manifest, Shard, Work, write_run};
+use crate::experiment::shard::{FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, run_files};
 use crate::model::Model;
+use crate::report::ReportFolder;
 use crate::report::csv::tables;
 use crate::results::{PooledHistograms, summarize};
 
+/// Where `run --shard` writes by default: `reports/<name>/shard-i-of-n`.
+pub(crate) fn default_dir(name: &str, shard: Shard) -> PathBuf {
+    Path::new("reports")
+        .join(name)
+        .join(format!("shard-{}-of-{}", shard.index, shard.count))
+}
+
 /// Runs the replications of `model` that `shard` owns and writes them to
-/// `out` (default `reports/<name>/shard-i-of-n`).
+/// `folder`.
 pub(crate) fn run_shard(
     model: &Model,
     shard: Shard,
-    out: Option<PathBuf>,
+    folder: &mut ReportFolder,
     quiet: bool,
 ) -> Result<(), Failure> {
     use rayon::prelude::*;
     let default_out = Path::new("reports").join(&model.name);
-    let dir = out
-        .unwrap_or_else(|| default_out.join(format!("shard-{}-of-{}", shard.index, shard.count)));
+    let dir = folder.shown().to_path_buf();
     let owned: Vec<u32> = (0..model.simulation.replications)
         .filter(|&r| shard.owns(r as usize))
         .collect();
@@ -57,7 +64,10 @@ pub(crate) fn run_shard(
         .unwrap_or_default();
     let manifest = Manifest {
         format: FORMAT,
+        program: PROGRAM.to_owned(),
         scenario: model.name.clone(),
+        seed: model.simulation.seed,
+        fingerprint: fingerprint([model]),
         shard: shard.index,
         shards: shard.count,
         out: default_out,
@@ -65,13 +75,15 @@ pub(crate) fn run_shard(
             replications: model.simulation.replications,
             tables: table_names,
         },
+        files: Default::default(),
     };
     let per_replication: Vec<_> = per_replication
         .into_iter()
         .map(|(r, _, tables)| (r, tables))
         .collect();
-    write_run(&dir, &manifest, &per_replication, &pooled)
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    let files =
+        run_files(&manifest, &per_replication, &pooled).map_err(|e| Failure::Run(e.to_string()))?;
+    super::replace(folder, &files)?;
     if !quiet {
         print_stdout(&format!(
             "shard {}/{} of {}: replications {owned:?} written to {}; combine every shard with `queuesim merge`\n",
@@ -134,7 +146,8 @@ service = { dist = "exponential", mean = 0.1 }
             .map(|index| {
                 let dir = root.path().join(index.to_string());
                 let shard = Shard { index, count: 3 };
-                run_shard(&model, shard, Some(dir.clone()), true).unwrap();
+                let mut folder = ReportFolder::claim(&dir).unwrap();
+                run_shard(&model, shard, &mut folder, true).unwrap();
                 dir
             })
             .collect();

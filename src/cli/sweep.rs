@@ -5,12 +5,11 @@ use std::path::{Path, PathBuf};
 use super::progress::with_progress;
 use super::{Failure, interrupt, print_stdout};
 use crate::experiment::range::{Setting, parse_setting};
-use crate::experiment::shard::{FORMAT, Manifest, Shard, Work, write_sweep};
+use crate::experiment::shard::{FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, sweep_files};
 use crate::experiment::sweep::{Sweep, prepare, run, table};
 use crate::report::csv::to_csv;
 use crate::report::plots::render_sweep;
 use crate::report::table::grid;
-use crate::report::write_all;
 
 /// The arguments of `queuesim sweep`.
 #[derive(Debug, Clone)]
@@ -50,6 +49,14 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
         prepare(&args.scenario, &fixed, &axes).map_err(|e| Failure::Input(e.to_string()))?;
     let name = sweep.models[0].name.clone();
     let default_out = Path::new("reports").join(&name).join("sweep");
+    let dir = match (&args.out, args.shard) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(shard)) => {
+            default_out.join(format!("shard-{}-of-{}", shard.index, shard.count))
+        }
+        (None, None) => default_out.clone(),
+    };
+    let mut folder = super::claim(&dir)?;
     let shard = args.shard.unwrap_or(Shard::WHOLE);
     let outcome = with_progress(sweep.models.len() as u64, "points", !args.quiet, |bar| {
         run(&sweep, shard, &|| bar.inc(1))
@@ -57,21 +64,23 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     interrupt::check(|| "the sweep stopped before its last point; nothing was written".to_owned())?;
     match args.shard {
         Some(shard) => {
-            let dir = args.out.clone().unwrap_or_else(|| {
-                default_out.join(format!("shard-{}-of-{}", shard.index, shard.count))
-            });
             let manifest = Manifest {
                 format: FORMAT,
+                program: PROGRAM.to_owned(),
                 scenario: name,
+                seed: sweep.models[0].simulation.seed,
+                fingerprint: fingerprint(&sweep.models),
                 shard: shard.index,
                 shards: shard.count,
                 out: default_out,
                 work: Work::Sweep {
                     layout: sweep.layout.clone(),
                 },
+                files: Default::default(),
             };
-            write_sweep(&dir, &manifest, &outcome.records, &outcome.points)
+            let files = sweep_files(&manifest, &outcome.records, &outcome.points)
                 .map_err(|e| Failure::Run(e.to_string()))?;
+            super::replace(&mut folder, &files)?;
             if !args.quiet {
                 print_stdout(&format!(
                     "shard {}/{}: {} replications written to {}; combine every shard with `queuesim merge`\n",
@@ -83,7 +92,6 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
             }
         }
         None => {
-            let dir = args.out.clone().unwrap_or(default_out);
             let csv = table(&sweep.layout, &outcome.records, &outcome.points);
             let mut files = vec![("sweep.csv".to_owned(), to_csv(&csv))];
             for plot in
@@ -92,7 +100,7 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
                 files.extend(plot.files());
             }
             interrupt::check(|| format!("nothing was written to {}", dir.display()))?;
-            write_all(&dir, &files).map_err(|e| Failure::Run(e.to_string()))?;
+            super::replace(&mut folder, &files)?;
             if !args.quiet {
                 print_stdout(&format!(
                     "{}\nwrote sweep.csv and sweep_curves.png/.svg to {}\n",

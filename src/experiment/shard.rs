@@ -4,27 +4,36 @@
 //! replications) is numbered unit by unit; shard `i/n` takes the units
 //! whose number is `i` modulo `n`. Seeds derive from the point and the
 //! replication only, never from the shard, so a unit gives the same numbers
-//! wherever it runs. A shard directory holds `shard.json` (what was run and
-//! which shard this is), the raw per-replication values as CSV, and the
-//! shard's histograms pooled (`histograms.csv`, the source of the reported
+//! wherever it runs. A shard directory holds `shard.json` (what was run,
+//! which shard this is, a fingerprint of the work and a checksum of every
+//! other file), the raw per-replication values as CSV, and the shard's
+//! histograms pooled (`histograms.csv`, the source of the reported
 //! quantiles); merging every shard pools them with the same code an
 //! unsharded command uses, which makes the merged CSV byte-identical to a
-//! single-machine run.
+//! single-machine run. `merge` refuses shards whose fingerprints differ
+//! (another seed, override, scenario file or program version) and files
+//! whose checksum is not the one the shard recorded.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::pool::{PoolError, key_columns, pool};
 use super::sweep::{self, Layout, Record};
+use crate::model::Model;
 use crate::report::csv::{Table, number, to_csv};
-use crate::report::{WriteError, write_all};
 use crate::results::{PooledHistograms, pooled};
 
-/// Version of the shard directory format (2: with `histograms.csv`).
-pub const FORMAT: u32 = 2;
+/// Version of the shard directory format (3: with the work's fingerprint
+/// and the files' checksums).
+pub const FORMAT: u32 = 3;
+/// The program that writes shards; shards of another version are refused.
+pub const PROGRAM: &str = concat!("queuesim ", env!("CARGO_PKG_VERSION"));
 /// Name of the manifest in a shard directory.
 const MANIFEST: &str = "shard.json";
 /// Name of a sweep shard's records.
@@ -107,8 +116,15 @@ pub enum Work {
 pub struct Manifest {
     /// Format version.
     pub format: u32,
+    /// The program and version that wrote the shard ([`PROGRAM`]).
+    pub program: String,
     /// Scenario name.
     pub scenario: String,
+    /// Root seed of the work.
+    pub seed: u64,
+    /// SHA-256 of the work ([`fingerprint`]): every resolved model, after
+    /// overrides, with the format and program version.
+    pub fingerprint: String,
     /// This shard's index.
     pub shard: u32,
     /// Number of shards.
@@ -117,6 +133,44 @@ pub struct Manifest {
     pub out: PathBuf,
     /// What was run.
     pub work: Work,
+    /// SHA-256 of every other file of the shard, by file name.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+}
+
+/// SHA-256 of `bytes`, in hexadecimal.
+pub fn checksum(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut text, b| {
+        let _ = write!(text, "{b:02x}");
+        text
+    })
+}
+
+/// Streams formatted text into a SHA-256 (no copy of a big model's text).
+struct Hasher(Sha256);
+
+impl std::fmt::Write for Hasher {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.update(text.as_bytes());
+        Ok(())
+    }
+}
+
+/// The fingerprint of the work on `models` (one for a run, one per point
+/// for a sweep): SHA-256 of the shard format, the program version and each
+/// resolved model (every key after overrides, seed and replications
+/// included, trace contents too), in order.
+pub fn fingerprint<'a>(models: impl IntoIterator<Item = &'a Model>) -> String {
+    let mut hasher = Hasher(Sha256::new());
+    let _ = write!(hasher, "{FORMAT}\n{PROGRAM}\n");
+    for model in models {
+        let _ = writeln!(hasher, "{model:?}");
+    }
+    hex(&hasher.0.finalize())
 }
 
 /// Sharding or merging went wrong.
@@ -144,29 +198,33 @@ pub enum ShardError {
     /// The per-replication tables cannot be pooled.
     #[error("cannot merge: {0}")]
     Pool(#[from] PoolError),
-    /// Writing a shard failed.
-    #[error(transparent)]
-    Write(#[from] WriteError),
 }
 
-fn manifest_file(manifest: &Manifest) -> (String, Vec<u8>) {
-    let mut text = serde_json::to_string_pretty(manifest).expect("a manifest serialises");
+/// The files of a shard, `manifest` first, with the checksum of each
+/// other file recorded in the manifest.
+fn with_manifest(manifest: &Manifest, data: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    let mut manifest = manifest.clone();
+    manifest.files = (data.iter())
+        .map(|(name, bytes)| (name.clone(), checksum(bytes)))
+        .collect();
+    let mut text = serde_json::to_string_pretty(&manifest).expect("a manifest serialises");
     text.push('\n');
-    (MANIFEST.to_owned(), text.into_bytes())
+    let mut files = vec![(MANIFEST.to_owned(), text.into_bytes())];
+    files.extend(data);
+    files
 }
 
-/// Writes a sweep shard: its manifest, the records it computed and each
-/// point's histograms pooled over the shard's replications.
+/// The files of a sweep shard: its manifest, the records it computed and
+/// each point's histograms pooled over the shard's replications.
 ///
 /// # Errors
 ///
-/// [`ShardError::Write`] when the directory cannot be written.
-pub fn write_sweep(
-    dir: &Path,
+/// [`ShardError::Inconsistent`] when `manifest` is not a sweep's.
+pub fn sweep_files(
     manifest: &Manifest,
     records: &[Record],
     points: &[PooledHistograms],
-) -> Result<(), ShardError> {
+) -> Result<Vec<(String, Vec<u8>)>, ShardError> {
     let Work::Sweep { layout } = &manifest.work else {
         return Err(ShardError::Inconsistent("not a sweep manifest".to_owned()));
     };
@@ -186,29 +244,24 @@ pub fn write_sweep(
         HISTOGRAMS.to_owned(),
         to_csv(&pooled::points_to_table(points)),
     );
-    write_all(dir, &[manifest_file(manifest), data, histograms])?;
-    Ok(())
+    Ok(with_manifest(manifest, vec![data, histograms]))
 }
 
-/// Writes a run shard: its manifest, the histograms of its replications
-/// pooled, and, per CSV table of the run, the table of each replication
-/// alone with a leading `replication` column.
+/// The files of a run shard: its manifest, the histograms of its
+/// replications pooled, and, per CSV table of the run, the table of each
+/// replication alone with a leading `replication` column.
 ///
 /// # Errors
 ///
-/// [`ShardError`] for a table [`super::pool`] cannot merge, or a failed write.
-pub fn write_run(
-    dir: &Path,
+/// [`ShardError`] for a table [`super::pool`] cannot merge.
+pub fn run_files(
     manifest: &Manifest,
     per_replication: &[(u32, Vec<(&'static str, Table)>)],
     histograms: &PooledHistograms,
-) -> Result<(), ShardError> {
-    let mut files = vec![
-        manifest_file(manifest),
-        (HISTOGRAMS.to_owned(), to_csv(&pooled::to_table(histograms))),
-    ];
+) -> Result<Vec<(String, Vec<u8>)>, ShardError> {
+    let mut files = vec![(HISTOGRAMS.to_owned(), to_csv(&pooled::to_table(histograms)))];
     let Some((_, first)) = per_replication.first() else {
-        return Ok(write_all(dir, &files).map(|_| ())?);
+        return Ok(with_manifest(manifest, files));
     };
     for (t, (name, table)) in first.iter().enumerate() {
         key_columns(name).ok_or_else(|| PoolError::UnknownTable((*name).to_owned()))?;
@@ -229,8 +282,7 @@ pub fn write_run(
             to_csv(&Table { header, rows }),
         ));
     }
-    write_all(dir, &files)?;
-    Ok(())
+    Ok(with_manifest(manifest, files))
 }
 
 fn read_text(path: &Path) -> Result<String, ShardError> {
@@ -240,8 +292,31 @@ fn read_text(path: &Path) -> Result<String, ShardError> {
     })
 }
 
-fn read_csv(path: &Path) -> Result<Table, ShardError> {
-    let text = read_text(path)?;
+/// Reads the file `name` of the shard in `dir`, refusing it unless its
+/// checksum is the one the shard's manifest recorded.
+fn read_checked(dir: &Path, manifest: &Manifest, name: &str) -> Result<String, ShardError> {
+    let path = dir.join(name);
+    let text = read_text(&path)?;
+    let Some(expected) = manifest.files.get(name) else {
+        return Err(ShardError::Inconsistent(format!(
+            "{} is not among the files {} records",
+            path.display(),
+            dir.join(MANIFEST).display()
+        )));
+    };
+    if checksum(text.as_bytes()) != *expected {
+        return Err(ShardError::Inconsistent(format!(
+            "{} was changed, truncated or replaced after the shard was written (its SHA-256 is not the one in {}); run that shard again",
+            path.display(),
+            MANIFEST
+        )));
+    }
+    Ok(text)
+}
+
+fn read_csv(dir: &Path, manifest: &Manifest, name: &str) -> Result<Table, ShardError> {
+    let path = dir.join(name);
+    let text = read_checked(dir, manifest, name)?;
     let bad = |e: csv::Error| ShardError::Read {
         path: path.to_owned(),
         reason: e.to_string(),
@@ -280,10 +355,15 @@ fn complete_set(dirs: &[PathBuf]) -> Result<Vec<(Manifest, PathBuf)>, ShardError
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-        if manifest.format != FORMAT {
+        if manifest.format != FORMAT || manifest.program != PROGRAM {
             return Err(ShardError::Inconsistent(format!(
-                "{} has format {}, this queuesim reads format {FORMAT}",
+                "{} was written by {} in shard format {}; this is {PROGRAM}, which reads format {FORMAT}: run the shards again with one version",
                 path.display(),
+                if manifest.program.is_empty() {
+                    "an older queuesim"
+                } else {
+                    &manifest.program
+                },
                 manifest.format
             )));
         }
@@ -297,13 +377,9 @@ fn complete_set(dirs: &[PathBuf]) -> Result<Vec<(Manifest, PathBuf)>, ShardError
     };
     let n = reference.shards;
     for (m, dir) in &shards {
-        let same = Manifest {
-            shard: reference.shard,
-            ..m.clone()
-        };
-        if same != *reference {
+        if let Some(difference) = difference(reference, m) {
             return Err(ShardError::Inconsistent(format!(
-                "{} holds a shard of other work than {} (scenario, settings or shard count differ)",
+                "{} holds a shard of other work than {}: {difference}",
                 dir.display(),
                 shards[0].1.display()
             )));
@@ -325,6 +401,32 @@ fn complete_set(dirs: &[PathBuf]) -> Result<Vec<(Manifest, PathBuf)>, ShardError
         )));
     }
     Ok(shards)
+}
+
+/// What differs between the work of two shards, if anything.
+fn difference(a: &Manifest, b: &Manifest) -> Option<String> {
+    if a.scenario != b.scenario {
+        return Some(format!(
+            "scenario `{}` against `{}`",
+            b.scenario, a.scenario
+        ));
+    }
+    if a.shards != b.shards {
+        return Some(format!("{} shards against {}", b.shards, a.shards));
+    }
+    if a.seed != b.seed {
+        return Some(format!("seed {} against {}", b.seed, a.seed));
+    }
+    if a.work != b.work {
+        return Some("the replications or the sweep's points differ".to_owned());
+    }
+    if a.fingerprint != b.fingerprint {
+        return Some(
+            "the resolved scenario differs (another --set, or the scenario file was edited)"
+                .to_owned(),
+        );
+    }
+    (a.out != b.out).then(|| "the default output folder differs".to_owned())
 }
 
 /// The files a merge produces and where the unsharded command writes them.
@@ -353,10 +455,12 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
             tables,
         } => {
             let mut histograms = PooledHistograms::default();
-            for (_, dir) in &shards {
-                let path = dir.join(HISTOGRAMS);
-                pooled::add_table(&mut histograms, &read_csv(&path)?)
-                    .map_err(|reason| ShardError::Read { path, reason })?;
+            for (manifest, dir) in &shards {
+                let table = read_csv(dir, manifest, HISTOGRAMS)?;
+                pooled::add_table(&mut histograms, &table).map_err(|reason| ShardError::Read {
+                    path: dir.join(HISTOGRAMS),
+                    reason,
+                })?;
             }
             tables
                 .iter()
@@ -376,12 +480,14 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
 fn merge_sweep(layout: &Layout, shards: &[(Manifest, PathBuf)]) -> Result<Vec<u8>, ShardError> {
     let mut records = Vec::new();
     let mut points = vec![PooledHistograms::default(); layout.points.len()];
-    for (_, dir) in shards {
-        let path = dir.join(HISTOGRAMS);
-        pooled::add_points_table(&mut points, &read_csv(&path)?)
-            .map_err(|reason| ShardError::Read { path, reason })?;
+    for (manifest, dir) in shards {
+        let table = read_csv(dir, manifest, HISTOGRAMS)?;
+        pooled::add_points_table(&mut points, &table).map_err(|reason| ShardError::Read {
+            path: dir.join(HISTOGRAMS),
+            reason,
+        })?;
         let path = dir.join(RECORDS);
-        let table = read_csv(&path)?;
+        let table = read_csv(dir, manifest, RECORDS)?;
         for row in &table.rows {
             if row.len() != layout.names.len() + 2 {
                 return Err(ShardError::Read {
@@ -416,9 +522,10 @@ fn merge_run_table(
     histograms: &PooledHistograms,
 ) -> Result<Vec<u8>, ShardError> {
     let mut per_replication: Vec<(u32, Table)> = Vec::new();
-    for (_, dir) in shards {
-        let path = dir.join(format!("{RUN_PREFIX}{name}"));
-        let table = read_csv(&path)?;
+    for (manifest, dir) in shards {
+        let file = format!("{RUN_PREFIX}{name}");
+        let path = dir.join(&file);
+        let table = read_csv(dir, manifest, &file)?;
         let header: Vec<String> = table.header.iter().skip(1).cloned().collect();
         for row in &table.rows {
             let replication: u32 = parse_cell(&path, &row[0])?;
@@ -490,15 +597,20 @@ mod tests {
                 let dir = root.path().join(i.to_string());
                 let manifest = Manifest {
                     format: FORMAT,
+                    program: PROGRAM.into(),
                     scenario: "s".into(),
+                    seed: 1,
+                    fingerprint: String::new(),
                     shard: i,
                     shards: 3,
                     out: "reports/s".into(),
                     work: Work::Sweep {
                         layout: layout.clone(),
                     },
+                    files: BTreeMap::new(),
                 };
-                write_sweep(&dir, &manifest, &[], &[]).unwrap();
+                let files = sweep_files(&manifest, &[], &[]).unwrap();
+                crate::report::write_all(&dir, &files).unwrap();
                 dir
             })
             .collect();

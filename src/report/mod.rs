@@ -1,23 +1,25 @@
 //! Report writers: the CSV files of a run, its plots (PNG and SVG), the
 //! self-contained `report.html`, and the terminal summary.
 //!
-//! Files are written all-or-nothing: every file goes to a temporary name in
-//! the output directory first and is renamed into place only once all of
-//! them were written, so a failed run never leaves a half-written report.
+//! A report is written whole or not at all ([`folder`]): it is staged in a
+//! sibling folder and swapped in with one rename, so a failed or killed
+//! run never leaves a half-written report or a mix of two.
 //! A process ended on purpose while it renders or writes (a second Ctrl-C)
 //! goes through [`exit_removing_temporaries`], which leaves no temporary
 //! file behind.
 
 pub mod csv;
+pub mod folder;
 pub mod html;
 pub mod plots;
 pub mod table;
 pub mod warnings;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+
+pub use folder::{FolderError, ReportFolder};
 
 use crate::model::Model;
 use crate::results::RunResult;
@@ -103,71 +105,37 @@ fn with_scratch_file<T>(path: &Path, make: impl FnOnce(&Path) -> T) -> T {
 pub fn exit_removing_temporaries(code: i32) -> ! {
     let staged = staged();
     for temporary in staged.iter() {
-        let _ = fs::remove_file(temporary);
+        remove_temporary(temporary);
     }
     std::process::exit(code)
-}
-
-/// Creates the temporary file `path` holding `bytes`, listed in [`STAGED`].
-fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut staged = staged();
-    staged.push(path.to_path_buf());
-    let mut file = fs::File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 /// Takes `temporaries` off [`STAGED`], removing those still on disk.
 fn discard(staged: &mut Vec<PathBuf>, temporaries: &[PathBuf]) {
     for temporary in temporaries {
-        let _ = fs::remove_file(temporary);
+        remove_temporary(temporary);
     }
     staged.retain(|t| !temporaries.contains(t));
 }
 
-/// Writes `files` into `dir` (created if missing), all or nothing.
-/// Returns the paths written.
-pub fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, WriteError> {
-    fs::create_dir_all(dir).map_err(|source| WriteError {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let pid = std::process::id();
-    let mut temporaries = Vec::new();
-    for (name, bytes) in files {
-        let temporary = dir.join(format!(".{name}.{pid}.tmp"));
-        temporaries.push(temporary.clone());
-        if let Err(source) = stage(&temporary, bytes) {
-            discard(&mut staged(), &temporaries);
-            return Err(WriteError {
-                path: dir.join(name),
-                source,
-            });
-        }
+/// Removes a temporary file or staging folder, if it is still there.
+fn remove_temporary(path: &Path) {
+    if path.is_dir() {
+        let _ = fs::remove_dir_all(path);
+    } else {
+        let _ = fs::remove_file(path);
     }
-    let mut staged = staged();
-    let renamed = rename_all(dir, files, &temporaries);
-    discard(&mut staged, &temporaries);
-    renamed
 }
 
-/// Renames every temporary file to its report name; the caller holds the
-/// [`STAGED`] lock, so an interrupt never sees a report half renamed.
-fn rename_all(
-    dir: &Path,
-    files: &[(String, Vec<u8>)],
-    temporaries: &[PathBuf],
-) -> Result<Vec<PathBuf>, WriteError> {
-    let mut written = Vec::new();
-    for ((name, _), temporary) in files.iter().zip(temporaries) {
-        let target = dir.join(name);
-        fs::rename(temporary, &target).map_err(|source| WriteError {
-            path: target.clone(),
-            source,
-        })?;
-        written.push(target);
-    }
-    Ok(written)
+/// Writes `files` into `dir` (created if missing), replacing the report
+/// there whole ([`ReportFolder`]). Returns the paths written.
+///
+/// # Errors
+///
+/// [`FolderError::Refused`] for a folder that may not hold a report,
+/// [`FolderError::Write`] when writing fails.
+pub fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>, FolderError> {
+    ReportFolder::claim(dir)?.replace(files)
 }
 
 #[cfg(test)]
@@ -198,6 +166,7 @@ mod tests {
         let blocker = dir.path().join("file");
         fs::write(&blocker, b"not a directory").unwrap();
         let err = write_all(&blocker.join("out"), &[("a.csv".into(), vec![])]).unwrap_err();
+        assert!(matches!(err, FolderError::Refused(_)), "{err}");
         assert!(err.to_string().contains("file/out"), "{err}");
     }
 }

@@ -76,6 +76,12 @@ pub(super) fn build(
             |s| s.to_string_lossy().into_owned(),
         )
     });
+    if let Err(why) = check_folder_name(&name) {
+        let kind = ErrorKind::InvalidValue(format!(
+            "`{name}` {why}: the name is the default report folder `reports/<name>`, so it must be one folder name (letters, digits, spaces, `-`, `_`, `.`; no `/` or `\\`; not `.` or `..`; at most 200 bytes)"
+        ));
+        return Err(src.error("name", kind));
+    }
     Ok(Model {
         name,
         description: raw.description.clone().unwrap_or_default(),
@@ -87,6 +93,24 @@ pub(super) fn build(
         pools,
         warnings: v.warnings,
     })
+}
+
+/// Whether `name` can stand as one folder under `reports/`: not empty, not
+/// `.` or `..`, no path separator or control character, at most 200 bytes.
+fn check_folder_name(name: &str) -> std::result::Result<(), &'static str> {
+    if name.trim().is_empty() {
+        Err("is empty")
+    } else if name == "." || name == ".." {
+        Err("names a folder above or at `reports`")
+    } else if name.contains(['/', '\\']) {
+        Err("holds a path separator")
+    } else if name.chars().any(char::is_control) {
+        Err("holds a control character")
+    } else if name.len() > 200 {
+        Err("is longer than 200 bytes")
+    } else {
+        Ok(())
+    }
 }
 
 /// One pool per queue with consumers, holding that queue's workers.
