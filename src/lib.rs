@@ -7,6 +7,7 @@ pub mod dist;
 pub mod engine;
 pub mod experiment;
 pub mod fit;
+pub mod input;
 pub mod model;
 pub mod report;
 pub mod results;

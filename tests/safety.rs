@@ -240,3 +240,175 @@ fn issue_14_an_edited_or_truncated_shard_file_is_refused() {
     fs::write(&summary, edited).unwrap();
     merge_refused(root.path(), "replications-summary.csv was changed");
 }
+
+fn scenario_with(dir: &Path, producer: &str) -> PathBuf {
+    let text = format!(
+        "[simulation]\nduration = 10\n[[producers]]\nname = \"p\"\nto = \"q\"\n{producer}\n\
+         [[queues]]\nname = \"q\"\n[queues.consumers]\n\
+         service = {{ dist = \"exponential\", mean = 0.0001 }}\n"
+    );
+    let path = dir.join("s.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn refused_at_once(root: &Path, args: &[&str], expected: &str) {
+    let started = std::time::Instant::now();
+    let output = queuesim(root).args(args).output().unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(expected), "{stderr}");
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn issue_14_an_on_off_pattern_too_fast_for_the_clock_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let pattern =
+        "pattern = { kind = \"onoff\", on = \"1e-300s\", off = \"1e-300s\", rate_on = 1e6 }";
+    let scenario = scenario_with(root.path(), pattern);
+    refused_at_once(
+        root.path(),
+        &["run", "-q", scenario.to_str().unwrap()],
+        "the clock cannot advance",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn issue_14_a_trace_that_is_a_pipe_or_a_device_is_refused_not_read() {
+    let root = tempfile::tempdir().unwrap();
+    let fifo = std::ffi::CString::new(root.path().join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    for (trace, what) in [("fifo", "a named pipe"), ("/dev/zero", "a device")] {
+        let scenario = scenario_with(root.path(), &format!("trace = {trace:?}"));
+        refused_at_once(root.path(), &["validate", scenario.to_str().unwrap()], what);
+    }
+}
+
+#[test]
+fn issue_14_an_error_about_a_trace_does_not_echo_the_file() {
+    let root = tempfile::tempdir().unwrap();
+    fs::write(root.path().join("secret"), "root:s3cr3t-hash:0:0\n").unwrap();
+    let scenario = scenario_with(root.path(), "trace = \"secret\"");
+    let output = queuesim(root.path())
+        .args(["validate", scenario.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+}
+
+#[test]
+fn issue_14_zero_threads_is_refused_and_every_simulating_command_takes_threads() {
+    let root = tempfile::tempdir().unwrap();
+    let scenario = fixture();
+    let scenario = scenario.to_str().unwrap();
+    refused_at_once(
+        root.path(),
+        &["run", "-q", scenario, "--threads", "0"],
+        "at least 1",
+    );
+    queuesim(root.path())
+        .args([
+            "sweep",
+            "-q",
+            scenario,
+            "--set",
+            "producers.web.rate=[50,60]",
+        ])
+        .args(["--threads", "1"])
+        .assert()
+        .success();
+    let output = queuesim(root.path())
+        .args(["run", "-q", scenario, "--threads", "100000", "--out", "t"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        stderr_of(&output).contains("per core"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn issue_14_a_huge_sweep_grid_is_refused_before_any_point_is_built() {
+    let root = tempfile::tempdir().unwrap();
+    let scenario = fixture();
+    refused_at_once(
+        root.path(),
+        &[
+            "sweep",
+            scenario.to_str().unwrap(),
+            "--set",
+            "producers.web.rate=1..1000",
+            "--set",
+            "simulation.seed=1..1000",
+        ],
+        "1000000 points",
+    );
+}
+
+/// Starts `args`, sends SIGTERM after `delay_ms` and returns the exit
+/// status and how long the command took to stop.
+#[cfg(unix)]
+fn stop_after(root: &Path, args: &[&str], delay_ms: u64) -> (Option<i32>, std::time::Duration) {
+    let binary = assert_cmd::cargo::cargo_bin("queuesim");
+    let mut child = std::process::Command::new(binary)
+        .args(args)
+        .current_dir(root)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let sent = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    (status.code(), sent.elapsed())
+}
+
+#[cfg(unix)]
+#[test]
+fn issue_14_sigterm_stops_a_billion_replications_and_a_big_sweep_promptly() {
+    let root = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mm1.toml");
+    let scenario = scenario.to_str().unwrap();
+    let cases: [&[&str]; 2] = [
+        &[
+            "run",
+            "-q",
+            scenario,
+            "--replications",
+            "1000000000",
+            "--out",
+            "a",
+        ],
+        &[
+            "sweep",
+            "-q",
+            scenario,
+            "--set",
+            "producers.source.rate=1..100",
+            "--set",
+            "simulation.seed=1..100",
+            "--out",
+            "b",
+        ],
+    ];
+    for args in cases {
+        for delay_ms in [50, 600] {
+            let (code, took) = stop_after(root.path(), args, delay_ms);
+            assert_eq!(code, Some(130), "{args:?} after {delay_ms} ms");
+            assert!(took.as_millis() < 1000, "{args:?}: {took:?}");
+        }
+    }
+    assert!(!root.path().join("a").exists() && !root.path().join("b").exists());
+}

@@ -34,6 +34,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Worker threads for parallel replications and points (default: the
+    /// CPUs a scheduler allocated, `SLURM_CPUS_PER_TASK`, else
+    /// `RAYON_NUM_THREADS`, else every core); at least 1, at most 4 per core.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// Options shared by the commands that load a scenario.
@@ -77,9 +82,6 @@ pub enum Command {
         /// Scenario overrides.
         #[command(flatten)]
         options: ScenarioOptions,
-        /// Worker threads for parallel replications (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
@@ -278,14 +280,62 @@ impl Command {
     }
 }
 
+/// Most worker threads per core `--threads` may ask for.
+const THREADS_PER_CORE: usize = 4;
+
+/// How many worker threads to start: `--threads`, else the scheduler's
+/// allocation (`SLURM_CPUS_PER_TASK`), else 0, which lets rayon read
+/// `RAYON_NUM_THREADS` or use every core.
+fn worker_threads(requested: Option<usize>) -> Result<usize, Failure> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let slurm = std::env::var("SLURM_CPUS_PER_TASK").ok();
+    threads_for(requested, cores, slurm.as_deref())
+}
+
+/// [`worker_threads`] on a machine of `cores` cores, with `slurm` the
+/// value of `SLURM_CPUS_PER_TASK`, if set.
+fn threads_for(
+    requested: Option<usize>,
+    cores: usize,
+    slurm: Option<&str>,
+) -> Result<usize, Failure> {
+    let allocated = || {
+        let text = slurm?;
+        text.trim().parse::<usize>().ok().filter(|&n| n > 0)
+    };
+    match requested {
+        Some(0) => Err(Failure::Input(
+            "--threads 0: give at least 1 worker thread, or leave --threads out to use the CPUs allocated (SLURM_CPUS_PER_TASK) or every core".to_owned(),
+        )),
+        Some(n) if n > THREADS_PER_CORE * cores => {
+            let cap = THREADS_PER_CORE * cores;
+            eprintln!(
+                "{} --threads {n} is more than {THREADS_PER_CORE} per core on this {cores}-core machine: using {cap}",
+                progress::warning_prefix()
+            );
+            Ok(cap)
+        }
+        Some(n) => Ok(n),
+        None => Ok(allocated().unwrap_or(0)),
+    }
+}
+
 /// Runs one parsed command.
 pub fn execute(cli: Cli) -> Result<(), Failure> {
-    match cli.command {
+    let threads = worker_threads(cli.threads)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::Run(format!("cannot start worker threads: {e}")))?;
+    pool.install(|| execute_command(cli.command))
+}
+
+fn execute_command(command: Command) -> Result<(), Failure> {
+    match command {
         Command::Run {
             scenarios,
             out,
             options,
-            threads,
             quiet,
             json,
             shard,
@@ -293,10 +343,6 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             precision_metric,
             max_replications,
         } => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads.unwrap_or(0))
-                .build()
-                .map_err(|e| Failure::Run(format!("cannot start worker threads: {e}")))?;
             let models = scenarios
                 .iter()
                 .map(|path| load(path, &options))
@@ -319,23 +365,20 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
             let mut written = Vec::new();
             for ((model, path), folder) in models.iter().zip(&scenarios).zip(&mut folders) {
                 if let Some(shard) = shard {
-                    pool.install(|| shard::run_shard(model, shard, folder, quiet))?;
+                    shard::run_shard(model, shard, folder, quiet)?;
                     continue;
                 }
                 let settled;
                 let model = match precision {
                     Some(precision) => {
-                        settled = pool
-                            .install(|| {
-                                precision::settle(
-                                    model,
-                                    precision,
-                                    &precision_metric,
-                                    max_replications,
-                                    quiet,
-                                )
-                            })
-                            .map_err(|f| interrupt::noting_written(f, &written))?;
+                        settled = precision::settle(
+                            model,
+                            precision,
+                            &precision_metric,
+                            max_replications,
+                            quiet,
+                        )
+                        .map_err(|f| interrupt::noting_written(f, &written))?;
                         &settled
                     }
                     None => model,
@@ -344,7 +387,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
                     path,
                     overrides: &overrides,
                 };
-                pool.install(|| run::run_one(model, &origin, folder, quiet, json))
+                run::run_one(model, &origin, folder, quiet, json)
                     .map_err(|f| interrupt::noting_written(f, &written))?;
                 written.push(folder.shown().to_path_buf());
             }
@@ -441,4 +484,23 @@ pub(crate) fn print_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_follow_the_request_then_the_scheduler_and_are_capped() {
+        assert_eq!(threads_for(Some(3), 2, Some("1")).unwrap(), 3);
+        assert_eq!(threads_for(None, 8, Some("1")).unwrap(), 1);
+        assert_eq!(threads_for(None, 8, Some(" 2 ")).unwrap(), 2);
+        assert_eq!(threads_for(None, 8, Some("all")).unwrap(), 0);
+        assert_eq!(threads_for(None, 8, None).unwrap(), 0);
+        assert_eq!(threads_for(Some(100_000), 2, None).unwrap(), 8);
+        assert!(matches!(
+            threads_for(Some(0), 2, None),
+            Err(Failure::Input(_))
+        ));
+    }
 }

@@ -28,12 +28,13 @@ pub(crate) fn run_one(
     json: bool,
 ) -> Result<(), Failure> {
     let dir = folder.shown().to_path_buf();
-    let scenario_text = std::fs::read_to_string(origin.path).map_err(|e| {
-        Failure::Input(format!(
-            "cannot read scenario {}: {e}",
-            origin.path.display()
-        ))
-    })?;
+    let scenario_text = crate::input::read_text(origin.path, crate::input::MAX_INPUT_BYTES)
+        .map_err(|e| {
+            Failure::Input(format!(
+                "cannot read scenario {}: {e}",
+                origin.path.display()
+            ))
+        })?;
     for warning in &model.warnings {
         eprintln!("{} {warning}", warning_prefix());
     }

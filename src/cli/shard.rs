@@ -35,6 +35,7 @@ pub(crate) fn run_shard(
     let pooled = std::sync::Mutex::new(PooledHistograms::for_model(model));
     let per_replication: Vec<_> = owned
         .par_iter()
+        .filter(|_| !crate::engine::stop_requested())
         .map(|&r| {
             let rep = simulate(model, r);
             pooled

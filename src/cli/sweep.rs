@@ -6,7 +6,7 @@ use super::progress::with_progress;
 use super::{Failure, interrupt, print_stdout};
 use crate::experiment::range::{Setting, parse_setting};
 use crate::experiment::shard::{FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, sweep_files};
-use crate::experiment::sweep::{Sweep, prepare, run, table};
+use crate::experiment::sweep::{Sweep, SweepError, prepare, run, table};
 use crate::report::csv::to_csv;
 use crate::report::plots::render_sweep;
 use crate::report::table::grid;
@@ -45,8 +45,10 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
         ));
     }
     fixed.extend(args.overrides.iter().cloned());
-    let sweep =
-        prepare(&args.scenario, &fixed, &axes).map_err(|e| Failure::Input(e.to_string()))?;
+    let sweep = prepare(&args.scenario, &fixed, &axes).map_err(|e| match e {
+        SweepError::Interrupted => Failure::Interrupted(e.to_string()),
+        _ => Failure::Input(e.to_string()),
+    })?;
     let name = sweep.models[0].name.clone();
     let default_out = Path::new("reports").join(&name).join("sweep");
     let dir = match (&args.out, args.shard) {

@@ -63,10 +63,11 @@ pub(crate) fn read(
         file: file.clone(),
         error,
     };
+    let input = crate::input::open(path, crate::input::MAX_INPUT_BYTES)
+        .map_err(|e| csv_error(csv::Error::from(e)))?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(csv_error)?;
+        .from_reader(input);
     let headers = reader.headers().map_err(csv_error)?.clone();
     let Some(index) = headers.iter().position(|h| h == column) else {
         return Err(ColumnError::MissingColumn {

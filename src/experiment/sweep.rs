@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::metrics::{metric_estimate, metric_names, replication_values};
 use super::range::{Axis, grid};
 use super::shard::Shard;
-use crate::engine::simulate;
+use crate::engine::{self, simulate};
 use crate::model::Model;
 use crate::report::csv::{Table, number};
 use crate::results::PooledHistograms;
@@ -32,6 +32,9 @@ pub struct Layout {
     /// Metric names (summary metrics, then `node.metric`).
     pub names: Vec<String>,
 }
+
+/// Most points a sweep's grid may have.
+pub const MAX_POINTS: usize = 100_000;
 
 /// A sweep ready to run: its layout and the validated model of each point.
 #[derive(Debug, Clone)]
@@ -64,6 +67,17 @@ pub enum SweepError {
         /// Why the scenario is invalid there.
         source: ScenarioError,
     },
+    /// The grid has more points than a sweep may have.
+    #[error(
+        "the grid of the swept keys has {points} points, more than the {MAX_POINTS} a sweep may have: sweep fewer values or split the sweep"
+    )]
+    TooManyPoints {
+        /// The product of the axes' lengths (saturated).
+        points: u128,
+    },
+    /// Ctrl-C or a termination signal arrived while the points were prepared.
+    #[error("interrupted while preparing the sweep's points; nothing was simulated")]
+    Interrupted,
     /// A swept key changes the set of metrics (for example a queue's name).
     #[error(
         "at {point}: the swept keys change the queues of the scenario; sweep values, not names"
@@ -81,6 +95,12 @@ pub enum SweepError {
 ///
 /// [`SweepError`] naming the first point where the scenario is invalid.
 pub fn prepare(path: &Path, fixed: &[String], axes: &[Axis]) -> Result<Sweep, SweepError> {
+    let points = axes
+        .iter()
+        .fold(1u128, |n, a| n.saturating_mul(a.values.len() as u128));
+    if points > MAX_POINTS as u128 {
+        return Err(SweepError::TooManyPoints { points });
+    }
     let mut layout = Layout {
         keys: axes.iter().map(|a| a.key.clone()).collect(),
         points: Vec::new(),
@@ -89,6 +109,9 @@ pub fn prepare(path: &Path, fixed: &[String], axes: &[Axis]) -> Result<Sweep, Sw
     };
     let mut models = Vec::new();
     for indices in grid(axes) {
+        if engine::stop_requested() {
+            return Err(SweepError::Interrupted);
+        }
         let values: Vec<String> = indices
             .iter()
             .zip(axes)
@@ -164,12 +187,16 @@ pub fn run(sweep: &Sweep, shard: Shard, point_done: &(dyn Fn() + Sync)) -> Outco
         .par_iter()
         .enumerate()
         .map(|(point, model)| {
+            if engine::stop_requested() {
+                return (Vec::new(), PooledHistograms::default());
+            }
             let pooled = std::sync::Mutex::new(PooledHistograms::for_model(model));
             let records = owned
                 .iter()
                 .filter(|(p, _)| *p == point)
                 .collect::<Vec<_>>()
                 .par_iter()
+                .filter(|_| !engine::stop_requested())
                 .map(|&&(_, replication)| {
                     let rep = simulate(model, replication);
                     pooled

@@ -429,7 +429,10 @@ pub fn run_summarized<'m>(
 ) -> Accumulator<'m> {
     let accumulator = Mutex::new(Accumulator::new(model));
     let levels = reported_quantiles();
-    replications.into_par_iter().for_each(|replication| {
+    let _stopped = replications.into_par_iter().try_for_each(|replication| {
+        if engine::stop_requested() {
+            return Err(());
+        }
         let rep = engine::simulate(model, replication);
         let values = ReplicationValues::of(model, &levels, &rep);
         accumulator
@@ -437,6 +440,7 @@ pub fn run_summarized<'m>(
             .expect("no replication panicked while holding the summary")
             .add_parts(&rep, values);
         done();
+        Ok(())
     });
     accumulator
         .into_inner()

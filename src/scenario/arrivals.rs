@@ -163,8 +163,9 @@ impl Validator<'_> {
 /// Reads the `time` column of a trace file: finite, non-negative, sorted.
 fn read_trace(path: &Path) -> std::result::Result<Vec<f64>, String> {
     let shown = path.display();
-    let mut reader =
-        csv::Reader::from_path(path).map_err(|e| format!("cannot read trace file {shown}: {e}"))?;
+    let input = crate::input::open(path, crate::input::MAX_INPUT_BYTES)
+        .map_err(|e| format!("cannot read trace file {shown}: {e}"))?;
+    let mut reader = csv::Reader::from_reader(input);
     let headers = reader
         .headers()
         .map_err(|e| format!("{shown}: {e}"))?
@@ -173,10 +174,7 @@ fn read_trace(path: &Path) -> std::result::Result<Vec<f64>, String> {
         .iter()
         .position(|h| h.trim() == "time")
         .ok_or_else(|| {
-            format!(
-                "{shown} has no `time` column (columns: {})",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            )
+            format!("{shown} has no `time` column: its first line must be a CSV header naming one")
         })?;
     let mut times = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -185,15 +183,15 @@ fn read_trace(path: &Path) -> std::result::Result<Vec<f64>, String> {
         let cell = record.get(column).unwrap_or("").trim();
         let time: f64 = cell
             .parse()
-            .map_err(|_| format!("{shown}:{line}: `{cell}` is not a time in seconds"))?;
+            .map_err(|_| format!("{shown}:{line}: the `time` cell is not a time in seconds"))?;
         if !time.is_finite() || time < 0.0 {
             return Err(format!(
-                "{shown}:{line}: time must be finite and >= 0 (got {cell})"
+                "{shown}:{line}: time must be finite and >= 0 (got {time})"
             ));
         }
         if times.last().is_some_and(|&last| time < last) {
             return Err(format!(
-                "{shown}:{line}: times must be sorted ({cell} comes after a later time)"
+                "{shown}:{line}: times must be sorted ({time} comes after a later time)"
             ));
         }
         times.push(time);

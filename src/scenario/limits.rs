@@ -12,7 +12,7 @@
 use super::error::{ErrorKind, ScenarioError};
 use super::locate::Source;
 use super::raw::RawScenario;
-use crate::model::Model;
+use crate::model::{Arrivals, Model, Producer};
 
 /// Most nodes: queues, topic partitions, exchanges and topics together.
 ///
@@ -61,6 +61,35 @@ pub(super) fn check_size(raw: &RawScenario, src: &Source) -> Result<()> {
     ))
 }
 
+/// Refuses an on/off pattern whose phases are too short for the clock to
+/// advance (a mean below the clock's resolution at the end of the run,
+/// `horizon · 2^-48`) or that would switch more than [`MAX_MESSAGES`]
+/// times in a replication: either would run for ever.
+fn check_phases(producer: &Producer, horizon_s: f64, src: &Source) -> Result<()> {
+    let Arrivals::OnOff {
+        on_mean_s,
+        off_mean_s,
+        ..
+    } = producer.arrivals
+    else {
+        return Ok(());
+    };
+    let shortest_s = horizon_s * f64::powi(2.0, -48);
+    let switches = 2.0 * horizon_s / (on_mean_s + off_mean_s);
+    let too_short = on_mean_s.min(off_mean_s) < shortest_s;
+    if too_short || switches.is_nan() || switches > MAX_MESSAGES {
+        return Err(src.error(
+            &format!("producers.{}.pattern", producer.name),
+            ErrorKind::InvalidValue(format!(
+                "on = {on_mean_s:e} s and off = {off_mean_s:e} s switch about {switches:.3e} \
+                 times in {horizon_s:.3e} s (warm-up + duration): the clock cannot advance; \
+                 give each phase at least {shortest_s:.3e} s and at most 2^40 switches"
+            )),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses producers that would publish more than [`MAX_MESSAGES`] per
 /// replication and a `sample_every` that records more than
 /// [`MAX_SAMPLE_ROWS`] rows per replication.
@@ -68,6 +97,7 @@ pub(super) fn check_budget(model: &Model, src: &Source) -> Result<()> {
     let s = &model.simulation;
     let horizon_s = s.warmup_s + s.duration_s;
     for p in &model.producers {
+        check_phases(p, horizon_s, src)?;
         let messages = p.arrivals.mean_rate_per_s(horizon_s) * horizon_s;
         if messages.is_nan() || messages > MAX_MESSAGES {
             return Err(src.error(

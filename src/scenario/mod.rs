@@ -59,7 +59,8 @@ pub use traffic::{QueueLoad, Traffic, traffic};
 /// A [`ScenarioError`] if the file cannot be read, is not UTF-8, is not
 /// valid TOML, or describes a system that cannot be simulated.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Model, ScenarioError> {
-    let bytes = std::fs::read(path).map_err(|e| ScenarioError::file(path, ErrorKind::Read(e)))?;
+    let bytes = crate::input::read(path, crate::input::MAX_INPUT_BYTES)
+        .map_err(|e| ScenarioError::file(path, ErrorKind::Read(e)))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let byte = e.valid_up_to();
         let line = bytes[..byte].iter().filter(|&&b| b == b'\n').count() + 1;

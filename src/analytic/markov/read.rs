@@ -40,9 +40,11 @@ struct Raw {
 /// match the matrix; [`MarkovError::InFile`] wrapping the validation error
 /// (negative entry, row sum) with the line of the offending row.
 pub fn read_chain(path: &Path) -> Result<Chain, MarkovError> {
-    let text = std::fs::read_to_string(path).map_err(|source| MarkovError::Io {
-        path: path.to_path_buf(),
-        source,
+    let text = crate::input::read_text(path, crate::input::MAX_INPUT_BYTES).map_err(|source| {
+        MarkovError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     let extension = path
         .extension()
