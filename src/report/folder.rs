@@ -270,7 +270,7 @@ pub fn is_report_file(name: &str) -> bool {
     temporary
         || name == super::HTML_FILE
         || name == "shard.json"
-        || matches!(extension, Some("csv" | "svg" | "png" | "qsh"))
+        || matches!(extension, Some("csv" | "svg" | "png"))
 }
 
 /// The files one of which every queuesim report holds: a folder with

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use crate::engine::{ReplicationResult, run_classes};
 use crate::model::Model;
-use crate::report::csv::{Table, number};
+use crate::report::csv::Table;
 use crate::stats::LatencyHistogram;
 
 /// What a pooled histogram measures.
@@ -89,8 +89,10 @@ pub struct PooledHistograms {
     histograms: Vec<LatencyHistogram>,
 }
 
-/// Header of a histograms file (after the optional `point` column).
-const HEADER: [&str; 5] = ["histogram", "node", "priority", "seconds", "count"];
+/// Header of a histograms file (after the optional `point` column): one
+/// row per histogram, its total count and its non-empty buckets (see
+/// [`encode_buckets`]).
+const HEADER: [&str; 5] = ["histogram", "node", "priority", "count", "buckets"];
 
 impl PooledHistograms {
     /// Empty histograms for every time `model` measures: latency, then per
@@ -166,31 +168,22 @@ impl PooledHistograms {
     }
 
     /// The CSV rows of these histograms, each led by `lead` (for example a
-    /// sweep's point): one per non-empty bucket, and one with an empty
-    /// `seconds` cell and a count of 0 for an empty histogram, so that
+    /// sweep's point): one per histogram, empty ones included, so that
     /// reading the rows back gives the same histograms.
     fn rows(&self, lead: &[String]) -> Vec<Vec<String>> {
-        let mut rows = Vec::new();
-        for (key, histogram) in self.keys.iter().zip(&self.histograms) {
-            let row = |seconds: String, count: u64| {
+        (self.keys.iter().zip(&self.histograms))
+            .map(|(key, histogram)| {
                 let mut row = lead.to_vec();
                 row.extend([
                     key.measure.name().to_owned(),
                     key.node.clone(),
                     key.priority.to_string(),
-                    seconds,
-                    count.to_string(),
+                    histogram.count().to_string(),
+                    encode_buckets(histogram),
                 ]);
                 row
-            };
-            if histogram.count() == 0 {
-                rows.push(row(String::new(), 0));
-            }
-            for (seconds, count) in histogram.buckets() {
-                rows.push(row(number(seconds), count));
-            }
-        }
-        rows
+            })
+            .collect()
     }
 
     /// Adds one row of a histograms file (without leading columns).
@@ -199,25 +192,66 @@ impl PooledHistograms {
     ///
     /// What is wrong with the row.
     fn add_row(&mut self, cells: &[String]) -> Result<(), String> {
-        let [measure, node, priority, seconds, count] = cells else {
+        let [measure, node, priority, count, buckets] = cells else {
             return Err(format!("expected {} cells", HEADER.len()));
         };
         let measure = Measure::parse(measure).ok_or_else(|| format!("unknown `{measure}`"))?;
         let priority = priority
             .parse()
             .map_err(|_| format!("`{priority}` is not a priority"))?;
-        let count = count
+        let count: u64 = count
             .parse()
             .map_err(|_| format!("`{count}` is not a count"))?;
-        let histogram = self.insert(HistogramKey::at(measure, node, priority));
-        if !seconds.is_empty() {
-            let seconds = seconds
-                .parse()
-                .map_err(|_| format!("`{seconds}` is not a time"))?;
-            histogram.record_n(seconds, count);
+        let mut decoded = LatencyHistogram::new();
+        decode_buckets(buckets, &mut decoded)?;
+        if decoded.count() != count {
+            return Err(format!(
+                "the buckets of {} at {node} hold {} values, the row says {count}",
+                measure.name(),
+                decoded.count()
+            ));
         }
+        self.insert(HistogramKey::at(measure, node, priority))
+            .add(&decoded);
         Ok(())
     }
+}
+
+/// The non-empty buckets of `histogram` as text: space-separated
+/// `step` or `step:count` items, `step` the bucket number's increase over
+/// the previous item's (the first item's is the number itself) and
+/// `count` omitted when it is 1. Consecutive buckets cost a few bytes.
+fn encode_buckets(histogram: &LatencyHistogram) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let mut previous = 0;
+    for (index, count) in histogram.bucket_counts() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        let step = index - previous;
+        previous = index;
+        let _ = if count == 1 {
+            write!(text, "{step}")
+        } else {
+            write!(text, "{step}:{count}")
+        };
+    }
+    text
+}
+
+/// Records the buckets of `text` ([`encode_buckets`]) into `histogram`.
+fn decode_buckets(text: &str, histogram: &mut LatencyHistogram) -> Result<(), String> {
+    let mut index = 0usize;
+    for item in text.split_ascii_whitespace() {
+        let (step, count) = item.split_once(':').unwrap_or((item, "1"));
+        let bad = || format!("`{item}` is not a bucket (step or step:count)");
+        let step: usize = step.parse().map_err(|_| bad())?;
+        let count: u64 = count.parse().map_err(|_| bad())?;
+        index = index.checked_add(step).ok_or_else(bad)?;
+        histogram.record_bucket(index, count)?;
+    }
+    Ok(())
 }
 
 /// The histograms file of a run shard: the shard's pooled histograms.
@@ -315,6 +349,27 @@ mod tests {
         );
     }
 
+    /// Issue 14: shards wrote one CSV row of about 35 bytes per bucket
+    /// (46 MB per shard of the README's sweep); a run of adjacent buckets
+    /// now costs a few bytes each, and reads back exactly.
+    #[test]
+    fn adjacent_buckets_cost_a_few_bytes_each() {
+        let mut histogram = LatencyHistogram::new();
+        for i in 0..10_000u32 {
+            histogram.record_n(0.01 * (1.0 + f64::from(i) * 1e-3), 1 + u64::from(i % 3));
+        }
+        let buckets = histogram.bucket_counts().count();
+        let text = encode_buckets(&histogram);
+        assert!(
+            text.len() < 5 * buckets,
+            "{} bytes for {buckets} buckets",
+            text.len()
+        );
+        let mut read = LatencyHistogram::new();
+        decode_buckets(&text, &mut read).unwrap();
+        assert_eq!(read, histogram);
+    }
+
     #[test]
     fn malformed_rows_are_named() {
         let mut pooled = PooledHistograms::default();
@@ -324,9 +379,13 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("speed"), "{err}");
         let err = pooled
-            .add_row(&row(&["wait", "q", "0", "x", "1"]))
+            .add_row(&row(&["wait", "q", "0", "1", "x"]))
             .unwrap_err();
         assert!(err.contains("`x`"), "{err}");
+        let err = pooled
+            .add_row(&row(&["wait", "q", "0", "5", "3000:2"]))
+            .unwrap_err();
+        assert!(err.contains("hold 2 values, the row says 5"), "{err}");
         let mut points = vec![PooledHistograms::default()];
         let table = Table {
             header: Vec::new(),

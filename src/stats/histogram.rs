@@ -263,6 +263,31 @@ impl LatencyHistogram {
             .chain(rest.filter(|(_, count)| *count > 0))
     }
 
+    /// The non-empty buckets as `(bucket number, count)`, the zero bucket
+    /// (number 0) first: the compact form in which shard files carry
+    /// histograms. [`Self::record_bucket`] rebuilds this histogram exactly.
+    pub fn bucket_counts(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let zeros = (self.zeros > 0).then_some((0, self.zeros));
+        let rest = (0..self.low.len()).map(|slot| (slot + self.offset, self.count_at(slot)));
+        zeros
+            .into_iter()
+            .chain(rest.filter(|(_, count)| *count > 0))
+    }
+
+    /// Records `count` values in bucket number `index` (as numbered by
+    /// [`Self::bucket_counts`]).
+    ///
+    /// # Errors
+    ///
+    /// A bucket number beyond the longest time kept.
+    pub fn record_bucket(&mut self, index: usize, count: u64) -> Result<(), String> {
+        if index > bucket_of(MAX_S) {
+            return Err(format!("bucket {index} is beyond the histogram's range"));
+        }
+        self.record_n(value_of(index), count);
+        Ok(())
+    }
+
     /// Forgets every recorded value.
     pub fn clear(&mut self) {
         *self = Self::default();
