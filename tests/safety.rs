@@ -412,3 +412,27 @@ fn issue_14_sigterm_stops_a_billion_replications_and_a_big_sweep_promptly() {
     }
     assert!(!root.path().join("a").exists() && !root.path().join("b").exists());
 }
+
+#[test]
+fn issue_14_a_wrong_type_names_no_internal_type_and_seeds_take_the_u64_range() {
+    let root = tempfile::tempdir().unwrap();
+    let scenario = fixture();
+    let scenario = scenario.to_str().unwrap();
+    let output = queuesim(root.path())
+        .args(["validate", scenario, "--set", "simulation=5"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("expected a table") && !stderr.contains("Raw"),
+        "{stderr}"
+    );
+    let output = queuesim(root.path())
+        .args(["validate", scenario, "--seed", "18446744073709551615"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("seed 18446744073709551615"), "{stdout}");
+}

@@ -257,7 +257,7 @@ fn classify(message: &str) -> ErrorKind {
             ("expected f64", "expected a number"),
         ];
         let text = (readable.iter()).fold(message.to_owned(), |m, (from, to)| m.replace(from, to));
-        ErrorKind::WrongType(text)
+        ErrorKind::WrongType(without_type_names(&text))
     } else {
         ErrorKind::InvalidValue(message.to_owned())
     }
@@ -367,4 +367,22 @@ mod tests {
             ErrorKind::MissingKey { key, .. } if key == "name"
         ));
     }
+}
+
+/// `text` with serde's `struct RawSimulation` (an internal type) said as
+/// what the user writes: `a table`.
+fn without_type_names(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("struct Raw") {
+        out.push_str(&rest[..at]);
+        out.push_str("a table");
+        let name = &rest[at + "struct ".len()..];
+        let end = name
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(name.len());
+        rest = &name[end..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -39,6 +39,7 @@ pub struct RawSimulation {
     pub duration: Option<Quantity>,
     pub warmup: Option<Quantity>,
     pub replications: Option<u32>,
+    #[serde(default, deserialize_with = "seed")]
     pub seed: Option<u64>,
     pub sample_every: Option<Quantity>,
     pub initial: Option<BTreeMap<String, u64>>,
@@ -258,4 +259,32 @@ impl<'de> Deserialize<'de> for RawNext {
 
         deserializer.deserialize_any(NextVisitor)
     }
+}
+
+/// `simulation.seed`: the whole u64 range, as an integer or, above TOML's
+/// largest integer (2^63 - 1), as a string of digits (which `--seed` and
+/// `--set` give too).
+fn seed<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    struct Seed;
+    impl Visitor<'_> for Seed {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number from 0 to 18446744073709551615")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+        }
+    }
+    deserializer.deserialize_any(Seed)
 }
