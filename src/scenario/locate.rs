@@ -321,6 +321,24 @@ fn line_map(old: &str, new: &str) -> Vec<Option<usize>> {
     map
 }
 
+/// `text` with serde's `struct RawSimulation` (an internal type) said as
+/// what the user writes: `a table`.
+fn without_type_names(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("struct Raw") {
+        out.push_str(&rest[..at]);
+        out.push_str("a table");
+        let name = &rest[at + "struct ".len()..];
+        let end = name
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(name.len());
+        rest = &name[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,22 +385,4 @@ mod tests {
             ErrorKind::MissingKey { key, .. } if key == "name"
         ));
     }
-}
-
-/// `text` with serde's `struct RawSimulation` (an internal type) said as
-/// what the user writes: `a table`.
-fn without_type_names(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("struct Raw") {
-        out.push_str(&rest[..at]);
-        out.push_str("a table");
-        let name = &rest[at + "struct ".len()..];
-        let end = name
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .unwrap_or(name.len());
-        rest = &name[end..];
-    }
-    out.push_str(rest);
-    out
 }
