@@ -436,3 +436,150 @@ fn issue_14_a_wrong_type_names_no_internal_type_and_seeds_take_the_u64_range() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("seed 18446744073709551615"), "{stdout}");
 }
+
+/// Every file under `dir` by path relative to it, with its bytes.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let bytes = fs::read(&path).unwrap_or_default();
+                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), bytes);
+            }
+        }
+    }
+    files
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let _ = fs::remove_dir_all(to);
+    for (relative, bytes) in snapshot(from) {
+        let path = to.join(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+}
+
+/// Fault injection: `run`, `sweep` and `merge` rewrite a report folder and
+/// are killed at random instants (SIGKILL, SIGTERM or SIGINT); the folder
+/// always holds the complete old report or the complete new one. Trials
+/// per command: `QUEUESIM_FAULT_TRIALS` (default 20).
+#[cfg(unix)]
+#[test]
+fn issue_14_a_report_killed_at_any_instant_is_the_old_one_or_the_new_one() {
+    let trials: u64 = std::env::var("QUEUESIM_FAULT_TRIALS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(20);
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let scenario = fixture();
+    let scenario = scenario.to_str().unwrap();
+    for i in 0..2 {
+        for seed in ["1", "2"] {
+            queuesim(root)
+                .args([
+                    "run",
+                    "-q",
+                    scenario,
+                    "--seed",
+                    seed,
+                    "--replications",
+                    "40",
+                ])
+                .args([
+                    "--shard",
+                    &format!("{i}/2"),
+                    "--out",
+                    &format!("shard{seed}-{i}"),
+                ])
+                .assert()
+                .success();
+        }
+    }
+    let big = [
+        "--set",
+        "simulation.sample_every=0.002",
+        "--replications",
+        "40",
+    ];
+    let sweep_axis = ["--set", "producers.web.rate=[40,50,60]"];
+    let commands: [(&str, Vec<&str>, Vec<&str>); 3] = [
+        (
+            "run",
+            [&["run", "-q", scenario, "--seed", "1"][..], &big].concat(),
+            [&["run", "-q", scenario, "--seed", "2"][..], &big].concat(),
+        ),
+        (
+            "sweep",
+            [&["sweep", "-q", scenario, "--seed", "1"][..], &sweep_axis].concat(),
+            [&["sweep", "-q", scenario, "--seed", "2"][..], &sweep_axis].concat(),
+        ),
+        (
+            "merge",
+            vec!["merge", "-q", "shard1-0", "shard1-1"],
+            vec!["merge", "-q", "shard2-0", "shard2-1"],
+        ),
+    ];
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut outcomes = [0u32; 3];
+    for (name, old_args, new_args) in commands {
+        let target = root.join(format!("{name}-target"));
+        let reference = |args: &[&str], out: &str| {
+            let started = std::time::Instant::now();
+            let into = ["--out", target.to_str().unwrap()];
+            queuesim(root).args(args).args(into).assert().success();
+            let took = started.elapsed();
+            fs::rename(&target, root.join(out)).unwrap();
+            (snapshot(&root.join(out)), took)
+        };
+        let (old, _) = reference(&old_args, &format!("{name}-old"));
+        let (new, took) = reference(&new_args, &format!("{name}-new"));
+        assert_ne!(old, new, "{name}: the two reports must differ");
+        for _ in 0..trials {
+            copy_tree(&root.join(format!("{name}-old")), &target);
+            let binary = assert_cmd::cargo::cargo_bin("queuesim");
+            let mut child = std::process::Command::new(binary)
+                .args(&new_args)
+                .args(["--out", target.to_str().unwrap()])
+                .current_dir(root)
+                .stderr(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let delay_us = next() % (took.as_micros() as u64 * 6 / 5 + 1);
+            std::thread::sleep(std::time::Duration::from_micros(delay_us));
+            let signal = [libc::SIGKILL, libc::SIGTERM, libc::SIGINT][(next() % 3) as usize];
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(child.id() as i32, signal) };
+            child.wait().unwrap();
+            let now = snapshot(&target);
+            let which = if now == old {
+                0
+            } else if now == new {
+                1
+            } else {
+                panic!(
+                    "{name}: after signal {signal} at {delay_us} us the folder is neither report: {:?}",
+                    now.keys().collect::<Vec<_>>()
+                );
+            };
+            outcomes[which] += 1;
+        }
+    }
+    eprintln!("fault injection: {outcomes:?} (old, new) over {trials} trials per command");
+    assert!(outcomes[0] > 0, "no trial caught a command before its swap");
+}
