@@ -377,11 +377,29 @@ fn stop_after(root: &Path, args: &[&str], delay_ms: u64) -> (Option<i32>, std::t
 
 #[cfg(unix)]
 #[test]
-fn issue_14_sigterm_stops_a_billion_replications_and_a_big_sweep_promptly() {
+fn issue_14_sigterm_stops_a_huge_model_a_billion_replications_and_a_big_sweep_promptly() {
     let root = tempfile::tempdir().unwrap();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/mm1.toml");
     let scenario = scenario.to_str().unwrap();
-    let cases: [&[&str]; 2] = [
+    let queues = 60_000;
+    let mut big = String::from(
+        "[simulation]\nduration = 2\nsample_every = \"1s\"\n[[producers]]\nname = \"p\"\n\
+         to = \"x\"\nrate = 10\n[[exchanges]]\nname = \"x\"\nkind = \"fanout\"\nroutes = [",
+    );
+    let routes: Vec<String> = (0..queues)
+        .map(|i| format!("{{ to = \"q{i}\" }}"))
+        .collect();
+    big.push_str(&routes.join(","));
+    big.push_str("]\n");
+    for i in 0..queues {
+        big.push_str(&format!(
+            "[[queues]]\nname = \"q{i}\"\n[queues.consumers]\n\
+             service = {{ dist = \"exponential\", mean = 0.001 }}\n"
+        ));
+    }
+    fs::write(root.path().join("big.toml"), big).unwrap();
+    let cases: [&[&str]; 3] = [
+        &["run", "-q", "big.toml", "--out", "c"],
         &[
             "run",
             "-q",
@@ -410,7 +428,9 @@ fn issue_14_sigterm_stops_a_billion_replications_and_a_big_sweep_promptly() {
             assert!(took.as_millis() < 1000, "{args:?}: {took:?}");
         }
     }
-    assert!(!root.path().join("a").exists() && !root.path().join("b").exists());
+    for out in ["a", "b", "c"] {
+        assert!(!root.path().join(out).exists(), "{out} was left behind");
+    }
 }
 
 #[test]

@@ -65,7 +65,10 @@ pub(crate) fn run_one(
         scenario_text: &scenario_text,
         command_line: &command_line,
     })
-    .map_err(|e| Failure::Run(e.to_string()))?;
+    .map_err(|e| match e {
+        report::plots::PlotError::Interrupted => Failure::Interrupted(unwritten()),
+        e => Failure::Run(e.to_string()),
+    })?;
     interrupt::check(unwritten)?;
     let written = super::replace(folder, &files)?;
     if json {

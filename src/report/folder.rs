@@ -29,6 +29,23 @@ const MAX_NESTING: usize = 3;
 /// swapping at that instant (its nested folders are briefly elsewhere).
 const RETRIES: u32 = 50;
 
+/// The folders [`ReportFolder::claim`] made and nothing was written to
+/// yet, removed (if still empty) by [`remove_unused_folders`].
+static MADE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn made() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    MADE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Removes the folders claimed, made and still empty: what a process that
+/// quits at once leaves otherwise.
+pub(super) fn remove_unused_folders() {
+    for folder in made().iter() {
+        let _ = fs::remove_dir(folder);
+    }
+}
+
 /// A report folder could not be claimed or replaced.
 #[derive(Debug, thiserror::Error)]
 pub enum FolderError {
@@ -85,6 +102,9 @@ impl ReportFolder {
             path: shown.clone(),
             source,
         })?;
+        if created {
+            made().push(resolved.clone());
+        }
         let lock = lock_folder(&shown, &resolved)?;
         let folder = Self {
             shown,
@@ -128,6 +148,7 @@ impl ReportFolder {
         drop(list);
         drop(swapped?);
         self.replaced = true;
+        made().retain(|folder| *folder != self.path);
         sync_dir(self.path.parent().unwrap_or(&self.path));
         Ok(files
             .iter()
@@ -210,6 +231,7 @@ impl Drop for ReportFolder {
     fn drop(&mut self) {
         if self.created && !self.replaced {
             let _ = fs::remove_dir(&self.path);
+            made().retain(|folder| *folder != self.path);
         }
     }
 }

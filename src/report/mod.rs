@@ -107,6 +107,7 @@ pub fn exit_removing_temporaries(code: i32) -> ! {
     for temporary in staged.iter() {
         remove_temporary(temporary);
     }
+    folder::remove_unused_folders();
     std::process::exit(code)
 }
 

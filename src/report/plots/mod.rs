@@ -75,6 +75,9 @@ pub enum PlotError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// Ctrl-C or a termination signal arrived between two plots.
+    #[error("interrupted while drawing the plots")]
+    Interrupted,
 }
 
 /// A plot that can draw itself on any plotters backend.
@@ -105,12 +108,21 @@ trait Figure {
 /// Every plot of a run of `model`, in a fixed order.
 pub fn render_all(model: &Model, result: &RunResult) -> Result<Vec<Plot>, PlotError> {
     with_fonts()?;
-    Ok(vec![
-        render(&latency::LatencyFigure::new(model, result))?,
-        render(&queues::QueueLengthFigure::new(model, result))?,
-        render(&nodes::NodeFigure::new(result))?,
-        render(&waits::WaitFigure::new(result))?,
-    ])
+    let figures: [&dyn Fn() -> Result<Plot, PlotError>; 4] = [
+        &|| render(&latency::LatencyFigure::new(model, result)),
+        &|| render(&queues::QueueLengthFigure::new(model, result)),
+        &|| render(&nodes::NodeFigure::new(result)),
+        &|| render(&waits::WaitFigure::new(result)),
+    ];
+    figures
+        .iter()
+        .map(|figure| {
+            if crate::engine::stop_requested() {
+                return Err(PlotError::Interrupted);
+            }
+            figure()
+        })
+        .collect()
 }
 
 /// Registers the embedded font, as every set of plots needs first.
