@@ -20,15 +20,18 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 /// The system's error, or `InvalidInput` naming what the path is (a
 /// directory, a named pipe, a device) or how big it is.
 pub fn open(path: &Path, limit: u64) -> io::Result<Bounded<fs::File>> {
-    let kind = fs::metadata(path)?.file_type();
-    if !kind.is_file() {
+    let file = open_without_waiting(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("it is {}, not a regular file", describe(kind)),
+            format!(
+                "it is {}, not a regular file",
+                describe(metadata.file_type())
+            ),
         ));
     }
-    let file = open_without_waiting(path)?;
-    let size = file.metadata()?.len();
+    let size = metadata.len();
     if size > limit {
         return Err(too_big(size, limit));
     }
@@ -111,22 +114,15 @@ fn describe(kind: fs::FileType) -> &'static str {
     }
 }
 
-/// Opens without blocking, should the path have become a pipe since it was
-/// inspected.
+/// Opens for reading without waiting: opening a named pipe that has no
+/// writer would otherwise block until one appears.
 #[cfg(unix)]
 fn open_without_waiting(path: &Path) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "it is not a regular file",
-        ));
-    }
-    Ok(file)
+        .open(path)
 }
 
 #[cfg(not(unix))]

@@ -13,9 +13,7 @@ use crate::results::{PooledHistograms, summarize};
 
 /// Where `run --shard` writes by default: `reports/<name>/shard-i-of-n`.
 pub(crate) fn default_dir(name: &str, shard: Shard) -> PathBuf {
-    Path::new("reports")
-        .join(name)
-        .join(format!("shard-{}-of-{}", shard.index, shard.count))
+    Path::new("reports").join(name).join(shard.folder_name())
 }
 
 /// Runs the replications of `model` that `shard` owns and writes them to

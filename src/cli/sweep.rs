@@ -53,9 +53,7 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     let default_out = Path::new("reports").join(&name).join("sweep");
     let dir = match (&args.out, args.shard) {
         (Some(dir), _) => dir.clone(),
-        (None, Some(shard)) => {
-            default_out.join(format!("shard-{}-of-{}", shard.index, shard.count))
-        }
+        (None, Some(shard)) => default_out.join(shard.folder_name()),
         (None, None) => default_out.clone(),
     };
     let mut folder = super::claim(&dir)?;

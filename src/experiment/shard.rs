@@ -57,6 +57,11 @@ impl Shard {
     /// All the work in one piece.
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
+    /// The default folder name of this shard: `shard-i-of-n`.
+    pub fn folder_name(&self) -> String {
+        format!("shard-{}-of-{}", self.index, self.count)
+    }
+
     /// Whether this shard runs work unit number `unit`.
     pub fn owns(&self, unit: usize) -> bool {
         unit % self.count as usize == self.index as usize

@@ -93,7 +93,7 @@ impl ReportFolder {
         }
         match fs::metadata(&resolved) {
             Ok(m) if !m.is_dir() => return Err(refused(path, "it is a file, not a folder")),
-            Ok(_) => check_queuesim_only(&shown, &resolved)?,
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(refused(path, &e.to_string())),
         }
@@ -143,7 +143,6 @@ impl ReportFolder {
             .stage(&staging, files)
             .and_then(|in_use| self.swap_in(&staging).map(|()| in_use));
         let mut list = staged();
-        let _ = fs::remove_dir_all(&staging);
         discard(&mut list, &[staging]);
         drop(list);
         drop(swapped?);
@@ -287,12 +286,17 @@ pub fn resolve(path: &Path) -> Result<PathBuf, FolderError> {
 /// the HTML page, a shard's manifest and histograms, or the temporary file
 /// of an interrupted write of an earlier version.
 pub fn is_report_file(name: &str) -> bool {
-    let temporary = name.starts_with('.') && name.ends_with(".tmp");
     let extension = Path::new(name).extension().and_then(|e| e.to_str());
-    temporary
+    is_temporary(name)
         || name == super::HTML_FILE
         || name == "shard.json"
         || matches!(extension, Some("csv" | "svg" | "png"))
+}
+
+/// Whether `name` is the temporary file of an interrupted write of an
+/// earlier version.
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
 }
 
 /// The files one of which every queuesim report holds: a folder with
@@ -337,8 +341,7 @@ fn foreign_entries(
             foreign.push(relative);
         }
     }
-    let temporary = |name: &str| name.starts_with('.') && name.ends_with(".tmp");
-    let is_report = files.iter().all(|(name, _)| temporary(name))
+    let is_report = files.iter().all(|(name, _)| is_temporary(name))
         || files
             .iter()
             .any(|(name, _)| MAIN_FILES.contains(&name.as_str()));
@@ -412,7 +415,8 @@ fn sync_dir(dir: &Path) {
 /// Swaps the folders `new` and `target` in one step, so that `target` is
 /// the new folder and `new` the old one. When `target` is briefly missing
 /// (another command swapping its parent moves it), waits for it; when it
-/// stays missing (removed), `new` is renamed into place.
+/// stays missing (removed), `new` is renamed into place and nothing is
+/// left at `new`.
 fn exchange(new: &Path, target: &Path) -> io::Result<()> {
     for _ in 0..RETRIES {
         match swap(new, target) {
@@ -422,8 +426,7 @@ fn exchange(new: &Path, target: &Path) -> io::Result<()> {
             done => return done,
         }
     }
-    fs::rename(new, target)?;
-    fs::create_dir(new)
+    fs::rename(new, target)
 }
 
 #[cfg(target_os = "linux")]
