@@ -469,4 +469,15 @@ impl Model {
         classes.dedup();
         classes
     }
+
+    /// Priority classes present in a run, largest priority first: the
+    /// producers' classes, and class 0 for an initial backlog.
+    pub fn run_classes(&self) -> Vec<i64> {
+        let mut classes = self.priority_classes();
+        if !self.simulation.initial.is_empty() && !classes.contains(&0) {
+            classes.push(0);
+            classes.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        classes
+    }
 }

@@ -382,7 +382,7 @@ fn run_chooses_the_fast_path_and_replications_match_simulate() {
 fn assert_needs_events(model: &Model, reason_part: &str) {
     match engine_for(model) {
         Engine::Events { reason } => assert!(
-            reason.contains(reason_part),
+            reason.to_string().contains(reason_part),
             "reason `{reason}` should mention `{reason_part}`"
         ),
         Engine::Lindley => panic!("the fast path cannot run this model ({reason_part})"),

@@ -1,50 +1,75 @@
-//! The discrete-event engine: an event calendar, producers, queues,
-//! consumers and routing, run as independent replications.
+//! The simulation engines, run as independent replications.
 //!
-//! [`simulate`] runs one replication, on the Lindley fast path when the
-//! model is a feed-forward network of FIFO queues ([`engine_for`]) and on
-//! the event calendar otherwise; [`run`] runs all replications of a model
-//! in parallel and returns them in replication order, so the result does
-//! not depend on the number of threads.
+//! [`simulate`] runs one replication on the engine [`Choice`] picks for
+//! the model: the Lindley fast path ([`lindley`]) when the model is a
+//! feed-forward network of FIFO queues, else the event calendar
+//! ([`events`]). [`run`] runs all replications of a model in parallel and
+//! returns them in replication order, so the result does not depend on
+//! the number of threads.
+//!
+//! Both engines share what decides a message's fate outside a queue,
+//! so that they follow the same sample path: the random streams
+//! ([`rng`]), the producers ([`arrivals`]), routing ([`routing`]), the
+//! run-wide counters and the result they build ([`outcomes`]), and what
+//! a queue observes ([`observe`]).
 
 mod arrivals;
-mod buffer;
-mod calendar;
-mod deferred;
+mod choice;
+mod events;
 mod interrupt;
 mod lindley;
 mod observe;
-mod order;
+mod outcomes;
 mod rng;
-mod service;
-mod simulation;
-mod store;
+mod routing;
 mod warmup;
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-pub use calendar::Calendar;
+pub use choice::{Choice, Engine, EventsReason, QueueFeature};
+pub use events::{Calendar, simulate_events};
 pub use interrupt::{CHECK_EVERY_EVENTS, request_stop, stop_requested};
-pub use lindley::{Engine, drop_head_queue, engine_for, simulate_lindley};
+pub use lindley::simulate_lindley;
 pub use observe::{
     ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample,
 };
 pub use rng::{StreamKind, StreamRng, stream};
-pub use simulation::{run_classes, simulate_events};
 pub use warmup::{
     PILOT_REPLICATIONS, WarmupChoice, auto_warmup, choose_warmup, run_with_auto_warmup,
 };
 
 use crate::model::Model;
 
-/// Runs replication number `replication` of `model` to completion, on the
-/// fast path when the model allows it (see [`engine_for`]) and the
-/// replication fills no queue that drops its oldest message
-/// ([`drop_head_queue`]), else on the event engine.
+/// The engine [`simulate`] runs `model` on: the fast path whenever the
+/// model allows it.
+pub fn engine_for(model: &Model) -> Engine {
+    Choice::for_model(model).engine()
+}
+
+/// A queue of a fast-path model that drops its oldest waiting message when
+/// full, if any (see [`Choice::drop_head_queue`]).
+pub fn drop_head_queue(model: &Model) -> Option<&str> {
+    Choice::for_model(model).drop_head_queue()
+}
+
+impl Choice<'_> {
+    /// Runs replication number `replication` to completion, on the fast
+    /// path when the model allows it and the replication fills no queue
+    /// that drops its oldest message ([`Self::drop_head_queue`]), else on
+    /// the event engine.
+    pub fn simulate(&self, replication: u32) -> ReplicationResult {
+        (self.fast_path.as_ref().ok())
+            .and_then(|layout| lindley::simulate_laid_out(self.model, layout, replication))
+            .unwrap_or_else(|| simulate_events(self.model, replication))
+    }
+}
+
+/// Runs replication number `replication` of `model` to completion on the
+/// engine [`Choice`] picks.
 pub fn simulate(model: &Model, replication: u32) -> ReplicationResult {
-    simulate_lindley(model, replication).unwrap_or_else(|| simulate_events(model, replication))
+    Choice::for_model(model).simulate(replication)
 }
 
 /// Runs every replication of `model` (in parallel) and returns them in order.
@@ -57,8 +82,9 @@ pub fn run(model: &Model) -> Vec<ReplicationResult> {
 /// number, so any subset gives exactly the replications a full run would:
 /// the basis of sharded runs and of adding replications until a precision.
 pub fn run_replications(model: &Model, replications: Range<u32>) -> Vec<ReplicationResult> {
+    let choice = Choice::for_model(model);
     replications
         .into_par_iter()
-        .map(|replication| simulate(model, replication))
+        .map(|replication| choice.simulate(replication))
         .collect()
 }

@@ -20,7 +20,7 @@ use super::{
     ClassRow, NODE_LEVEL, NodeRow, QuantileRow, RunResult, SUMMARY_LEVELS, SummaryRow,
     TimeseriesRow, WaitQuantileRow, reported_quantiles, with_theory,
 };
-use crate::engine::{self, NodeObservations, ReplicationResult, run_classes};
+use crate::engine::{self, NodeObservations, ReplicationResult};
 use crate::model::Model;
 use crate::stats::{Estimate, LatencyHistogram};
 
@@ -77,7 +77,7 @@ struct ReplicationValues {
     summary: SummaryValues,
     /// Per queue, in model order.
     nodes: Vec<NodeValues>,
-    /// Per queue, then per class of [`run_classes`].
+    /// Per queue, then per class of [`Model::run_classes`].
     classes: Vec<Vec<ClassValues>>,
     /// End-to-end latency at the levels of [`reported_quantiles`].
     latency_levels: Vec<f64>,
@@ -86,7 +86,7 @@ struct ReplicationValues {
 impl ReplicationValues {
     fn of(model: &Model, levels: &[f64], rep: &ReplicationResult) -> Self {
         let end_s = model.simulation.warmup_s + rep.measured_s;
-        let classes = run_classes(model).len();
+        let classes = model.run_classes().len();
         Self {
             replication: rep.replication,
             summary: SummaryValues {
@@ -361,7 +361,7 @@ impl View<'_> {
     }
 
     fn class_rows(&self) -> Vec<ClassRow> {
-        let classes = run_classes(self.model);
+        let classes = self.model.run_classes();
         let mut rows = Vec::new();
         for (q, queue) in self.model.queues.iter().enumerate() {
             for (c, &priority) in classes.iter().enumerate() {

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use crate::engine::{ReplicationResult, run_classes};
+use crate::engine::ReplicationResult;
 use crate::model::Model;
 use crate::report::csv::Table;
 use crate::stats::LatencyHistogram;
@@ -99,7 +99,7 @@ impl PooledHistograms {
     /// queue its wait and sojourn and, with several priority classes, each
     /// class's wait (a single class's wait is the queue's).
     pub fn for_model(model: &Model) -> Self {
-        let classes = run_classes(model);
+        let classes = model.run_classes();
         let mut pooled = Self::default();
         pooled.insert(HistogramKey::latency());
         for queue in &model.queues {

@@ -6,24 +6,29 @@
 //! service, batches, retries, expiry) is in [`super::service`]. A message
 //! with nowhere left to go after a successful service is delivered.
 
-use rand::RngExt;
+mod buffer;
+mod calendar;
+mod deferred;
+mod order;
+mod service;
+mod store;
+
+pub use calendar::Calendar;
 
 use super::arrivals::{ArrivalProcess, producer_processes};
-use super::buffer::{Buffer, CopyId};
-use super::calendar::Calendar;
-use super::deferred::DeferredRecords;
-use super::observe::{LatencyByTime, NodeObservations, ReplicationResult, Sample};
-use super::order::OrderCheck;
+use super::observe::{NodeObservations, ReplicationResult, Sample};
+use super::outcomes::Outcomes;
 use super::rng::{StreamKind, StreamRng, stream};
-use super::store::{Message, ORPHAN, Slab, Store};
-use crate::model::{
-    Consumers, Discipline, ExchangeKind, Link, Model, Partitioner, Route, Target, partition_of_key,
-};
-use crate::stats::{LatencyHistogram, Tally};
+use super::routing::{PartitionChoice, RouteChoice};
+use crate::model::{Consumers, Discipline, ExchangeKind, Link, Model, Target};
+use buffer::{Buffer, CopyId};
+use deferred::DeferredRecords;
+use order::OrderCheck;
+use store::{Message, ORPHAN, Slab, Store};
 
 /// Something that happens at an instant.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Event {
+enum Event {
     /// A producer publishes its next message.
     Publish(u32),
     /// A consumer finishes one copy.
@@ -44,32 +49,10 @@ pub(super) enum Event {
     WarmupEnd,
 }
 
-/// Cumulative weights of a route set, for one draw per choice.
-pub(super) fn cumulative(routes: &[Route]) -> Vec<f64> {
-    routes
-        .iter()
-        .scan(0.0, |sum, route| {
-            *sum += route.weight;
-            Some(*sum)
-        })
-        .collect()
-}
-
-/// Index of the route a uniform draw `u` in [0, 1) falls into.
-#[inline]
-pub(super) fn pick(cumulative: &[f64], u: f64) -> usize {
-    let total = cumulative.last().copied().unwrap_or(1.0);
-    let target = u * total;
-    cumulative
-        .iter()
-        .position(|&c| target < c)
-        .unwrap_or(cumulative.len() - 1)
-}
-
 /// Per-queue state of a replication, with the parts of the queue's
 /// configuration that every message reads: one place to touch per queue
 /// (with 10,000 queues, cache misses are most of the run's time).
-pub(super) struct QueueState<'m> {
+struct QueueState<'m> {
     /// The queue's consumers; `None` for a queue nobody consumes.
     pub consumers: Option<&'m Consumers>,
     /// The consumers' pool, its servers, and whether it serves this queue alone.
@@ -91,21 +74,15 @@ pub(super) struct QueueState<'m> {
     pub service_rng: StreamRng,
     pub failure_rng: StreamRng,
     pub backoff_rng: StreamRng,
-    pub next_rng: StreamRng,
-    pub next_cumulative: Vec<f64>,
+    pub next_route: RouteChoice,
     /// Arrival order of the messages started; `None` for LIFO queues.
     pub start_order: Option<OrderCheck>,
     /// Arrival order of the messages finished; only with one consumer.
     pub end_order: Option<OrderCheck>,
 }
 
-struct ExchangeState {
-    rng: StreamRng,
-    cumulative: Vec<f64>,
-}
-
 /// State of one replication in progress.
-pub(super) struct Simulation<'m> {
+struct Simulation<'m> {
     pub model: &'m Model,
     pub now_s: f64,
     warmup_s: f64,
@@ -120,31 +97,13 @@ pub(super) struct Simulation<'m> {
     pub queues: Vec<QueueState<'m>>,
     /// Busy servers of each pool.
     pub pool_busy: Vec<u32>,
-    exchanges: Vec<ExchangeState>,
-    topic_turns: Vec<usize>,
+    exchange_routes: Vec<RouteChoice>,
+    partitions: PartitionChoice,
     pub nodes: Vec<NodeObservations>,
     /// Wait and sojourn records not yet counted into `nodes`.
     pub deferred: DeferredRecords,
-    produced: u64,
-    delivered: u64,
-    on_time: u64,
-    lost: u64,
-    latency: Tally,
-    latency_hist: LatencyHistogram,
-    latency_by_time: LatencyByTime,
+    outcomes: Outcomes,
     timeseries: Vec<Sample>,
-    events: u64,
-}
-
-/// Priority classes present in a run, largest priority first: the
-/// producers' classes, and class 0 for an initial backlog.
-pub fn run_classes(model: &Model) -> Vec<i64> {
-    let mut classes = model.priority_classes();
-    if !model.simulation.initial.is_empty() && !classes.contains(&0) {
-        classes.push(0);
-        classes.sort_unstable_by(|a, b| b.cmp(a));
-    }
-    classes
 }
 
 /// Runs replication number `replication` of `model` to completion on the
@@ -166,7 +125,7 @@ fn class_index(classes: &[i64], priority: i64) -> u16 {
 impl<'m> Simulation<'m> {
     fn new(model: &'m Model, replication: u32) -> Self {
         let seed = model.simulation.seed;
-        let classes = run_classes(model);
+        let classes = model.run_classes();
         let rng = |kind, index| stream(seed, replication, kind, index);
         let queues = model
             .queues
@@ -191,8 +150,10 @@ impl<'m> Simulation<'m> {
                     service_rng: rng(StreamKind::Service, i),
                     failure_rng: rng(StreamKind::Failure, i),
                     backoff_rng: rng(StreamKind::Backoff, i),
-                    next_rng: rng(StreamKind::NextRoute, i),
-                    next_cumulative: consumers.map(|c| cumulative(&c.next)).unwrap_or_default(),
+                    next_route: RouteChoice::new(
+                        consumers.map_or(&[], |c| &c.next),
+                        rng(StreamKind::NextRoute, i),
+                    ),
                     start_order: (queue.discipline != Discipline::Lifo)
                         .then(|| OrderCheck::new(classes.len())),
                     end_order: (queue.discipline != Discipline::Lifo
@@ -201,14 +162,8 @@ impl<'m> Simulation<'m> {
                 }
             })
             .collect();
-        let exchanges = model
-            .exchanges
-            .iter()
-            .enumerate()
-            .map(|(i, exchange)| ExchangeState {
-                rng: rng(StreamKind::ExchangeRoute, i),
-                cumulative: cumulative(&exchange.routes),
-            })
+        let exchange_routes = (model.exchanges.iter().enumerate())
+            .map(|(i, e)| RouteChoice::new(&e.routes, rng(StreamKind::ExchangeRoute, i)))
             .collect();
         let producers = producer_processes(model, replication);
         let warmup_s = model.simulation.warmup_s;
@@ -229,19 +184,12 @@ impl<'m> Simulation<'m> {
                 .collect(),
             queues,
             pool_busy: vec![0; model.pools.len()],
-            exchanges,
-            topic_turns: vec![0; model.topics.len()],
+            exchange_routes,
+            partitions: PartitionChoice::new(model.topics.len()),
             nodes: vec![NodeObservations::new(classes.len()); model.queues.len()],
             deferred: DeferredRecords::new(model.queues.len()),
-            produced: 0,
-            delivered: 0,
-            on_time: 0,
-            lost: 0,
-            latency: Tally::new(),
-            latency_hist: LatencyHistogram::new(),
-            latency_by_time: LatencyByTime::new(warmup_s + model.simulation.duration_s),
+            outcomes: Outcomes::new(warmup_s + model.simulation.duration_s),
             timeseries: Vec::new(),
-            events: 0,
         }
     }
 
@@ -268,7 +216,7 @@ impl<'m> Simulation<'m> {
             return;
         }
         let backlog = Message {
-            class: class_index(&run_classes(self.model), 0),
+            class: class_index(&self.model.run_classes(), 0),
             key: 0,
             size_bytes: 0.0,
         };
@@ -276,7 +224,7 @@ impl<'m> Simulation<'m> {
             for _ in 0..count {
                 let measured = self.measuring();
                 if measured {
-                    self.produced += 1;
+                    self.outcomes.produced += 1;
                 }
                 let copy = self.store.publish(0.0, f64::INFINITY, measured, backlog);
                 self.arrive(queue, copy);
@@ -286,13 +234,16 @@ impl<'m> Simulation<'m> {
 
     fn run_until_end(&mut self) {
         while let Some((time_s, event)) = self.calendar.pop() {
-            let stop =
-                self.events.is_multiple_of(super::CHECK_EVERY_EVENTS) && super::stop_requested();
+            let stop = self
+                .outcomes
+                .events
+                .is_multiple_of(super::CHECK_EVERY_EVENTS)
+                && super::stop_requested();
             if time_s > self.end_s || stop {
                 break;
             }
             self.now_s = time_s;
-            self.events += 1;
+            self.outcomes.events += 1;
             match event {
                 Event::Publish(p) => self.publish(p as usize),
                 Event::ServiceEnd(copy) => self.service_end(copy),
@@ -323,7 +274,7 @@ impl<'m> Simulation<'m> {
         let producer = &self.model.producers[p];
         let measured = self.measuring();
         if measured {
-            self.produced += 1;
+            self.outcomes.produced += 1;
         }
         let due_s = self.now_s + producer.deadline_s.unwrap_or(f64::INFINITY);
         let message = Message {
@@ -349,9 +300,7 @@ impl<'m> Simulation<'m> {
                 let exchange = &self.model.exchanges[e];
                 match exchange.kind {
                     ExchangeKind::Weighted | ExchangeKind::Direct => {
-                        let state = &mut self.exchanges[e];
-                        let u: f64 = state.rng.random();
-                        let route = pick(&state.cumulative, u);
+                        let route = self.exchange_routes[e].choose();
                         self.send(exchange.routes[route].to, copy);
                     }
                     ExchangeKind::Fanout => {
@@ -368,18 +317,9 @@ impl<'m> Simulation<'m> {
                 }
             }
             Target::Topic(t) => {
-                let topic = &self.model.topics[t];
-                let partitions = topic.partitions.len();
                 let key = self.store.copies.get(copy).key;
-                let partition = match topic.partitioner {
-                    Partitioner::Key if key != 0 => partition_of_key(key, partitions),
-                    _ => {
-                        let turn = self.topic_turns[t];
-                        self.topic_turns[t] = (turn + 1) % partitions;
-                        turn
-                    }
-                };
-                self.arrive(topic.partitions[partition], copy);
+                let partition = self.partitions.partition(&self.model.topics[t], t, key);
+                self.arrive(partition, copy);
             }
         }
     }
@@ -397,21 +337,11 @@ impl<'m> Simulation<'m> {
         }
         let resolved = origin.resolved;
         let measured = origin.measured;
-        let latency_s = self.now_s - origin.created_s;
-        let on_time = self.now_s <= origin.due_s;
+        let (created_s, due_s) = (origin.created_s, origin.due_s);
         self.store.origins.remove(origin_id);
         if !resolved {
-            self.latency_by_time.record(self.now_s, latency_s);
+            (self.outcomes).deliver(self.now_s, created_s, due_s, measured, false);
         }
-        if resolved || !measured {
-            return;
-        }
-        self.delivered += 1;
-        if on_time {
-            self.on_time += 1;
-        }
-        self.latency.record(latency_s);
-        self.latency_hist.record(latency_s);
     }
 
     /// A copy is lost; it parks in `dead_letter` when one is given.
@@ -423,7 +353,7 @@ impl<'m> Simulation<'m> {
             if !origin.resolved {
                 origin.resolved = true;
                 if origin.measured {
-                    self.lost += 1;
+                    self.outcomes.lost += 1;
                 }
             }
             if origin.outstanding == 0 {
@@ -473,21 +403,15 @@ impl<'m> Simulation<'m> {
             .map(|id| self.store.origins.get(id))
             .filter(|o| o.measured && !o.resolved)
             .count() as u64;
-        ReplicationResult {
+        let measured_s = self.model.simulation.duration_s;
+        let peak_messages = self.store.copies.capacity_used();
+        self.outcomes.in_flight = in_flight;
+        (self.outcomes).into_result(
             replication,
-            measured_s: self.model.simulation.duration_s,
-            produced: self.produced,
-            delivered: self.delivered,
-            on_time: self.on_time,
-            lost: self.lost,
-            in_flight,
-            latency: self.latency,
-            latency_hist: self.latency_hist,
-            latency_by_time: self.latency_by_time.into_slices(),
-            nodes: self.nodes,
-            timeseries: self.timeseries,
-            events: self.events,
-            peak_messages: self.store.copies.capacity_used(),
-        }
+            measured_s,
+            self.nodes,
+            self.timeseries,
+            peak_messages,
+        )
     }
 }

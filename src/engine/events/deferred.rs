@@ -9,7 +9,7 @@
 //! exactly those of counting at once. Small models, whose histograms stay
 //! in cache, count at once.
 
-use super::observe::NodeObservations;
+use crate::engine::observe::NodeObservations;
 
 /// Records held before a burst.
 const BURST: usize = 64;

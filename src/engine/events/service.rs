@@ -6,7 +6,7 @@ use rand::RngExt;
 
 use super::buffer::CopyId;
 use super::deferred::Measure;
-use super::simulation::{Event, Simulation, pick};
+use super::{Event, Simulation};
 use crate::model::{Consumers, Overflow};
 
 impl<'m> Simulation<'m> {
@@ -319,13 +319,7 @@ impl<'m> Simulation<'m> {
             return;
         }
         self.store.copies.get_mut(copy).failures = 0;
-        let route = if next.len() == 1 {
-            0
-        } else {
-            let state = &mut self.queues[q];
-            let u: f64 = state.next_rng.random();
-            pick(&state.next_cumulative, u)
-        };
+        let route = self.queues[q].next_route.choose();
         self.send(next[route].to, copy);
     }
 

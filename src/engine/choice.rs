@@ -1,0 +1,271 @@
+//! Which engine runs a model, decided once per model: the Lindley fast
+//! path when the model is a feed-forward network of FIFO queues whose
+//! waiting messages nothing but service can change, else the event
+//! calendar, with the first reason found.
+//!
+//! A queue feature the fast path cannot compute is one line of
+//! [`queue_needs_events`] and one [`QueueFeature`] variant, whose text is
+//! what `queuesim validate` prints after "event calendar, because queue
+//! `NAME`".
+
+use std::fmt;
+
+use super::lindley::Layout;
+use crate::model::{
+    Consumers, Discipline, EngineChoice, ExchangeKind, Model, Overflow, Queue, QueueId, Target,
+};
+
+/// The engine that runs a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// The Lindley / Kiefer–Wolfowitz fast path.
+    Lindley,
+    /// The event calendar, for the reason given.
+    Events {
+        /// What in the model needs the event engine.
+        reason: EventsReason,
+    },
+}
+
+/// Why a model runs on the event calendar; its `Display` completes
+/// "event calendar, because …".
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventsReason {
+    /// `simulation.engine = "events"`.
+    Requested,
+    /// Producers publish with more than one priority.
+    PriorityClasses,
+    /// `simulation.initial` gives queues a backlog.
+    InitialBacklog,
+    /// A queue messages can reach has a feature the fast path cannot compute.
+    Queue {
+        /// The queue's name.
+        queue: String,
+        /// What it has.
+        feature: QueueFeature,
+    },
+    /// A fanout exchange copies messages.
+    FanoutExchange {
+        /// The exchange's name.
+        exchange: String,
+    },
+    /// Messages can come back to a queue they left.
+    RoutingCycle {
+        /// A queue on the cycle.
+        queue: String,
+    },
+}
+
+/// A queue's feature that only the event calendar computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueueFeature {
+    NoConsumers,
+    Lifo,
+    Ttl,
+    Link,
+    Batches,
+    FailingAttempts,
+    SharedConsumers,
+}
+
+impl fmt::Display for QueueFeature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoConsumers => "has no consumers",
+            Self::Lifo => "serves LIFO",
+            Self::Ttl => "has a TTL",
+            Self::Link => "sits behind a network link",
+            Self::Batches => "is consumed in batches",
+            Self::FailingAttempts => "has failing attempts (retries, dead letters)",
+            Self::SharedConsumers => "shares its consumers with other queues",
+        })
+    }
+}
+
+impl fmt::Display for EventsReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Requested => {
+                f.write_str("the scenario asks for it (`simulation.engine = \"events\"`)")
+            }
+            Self::PriorityClasses => f.write_str("producers publish with several priorities"),
+            Self::InitialBacklog => {
+                f.write_str("queues start with a backlog (`simulation.initial`)")
+            }
+            Self::Queue { queue, feature } => write!(f, "queue `{queue}` {feature}"),
+            Self::FanoutExchange { exchange } => {
+                write!(f, "exchange `{exchange}` copies messages (fanout)")
+            }
+            Self::RoutingCycle { queue } => {
+                write!(
+                    f,
+                    "messages can come back to queue `{queue}` (a routing cycle)"
+                )
+            }
+        }
+    }
+}
+
+/// The engine chosen for a model, and what the fast path needs to run it.
+pub struct Choice<'m> {
+    pub(super) model: &'m Model,
+    pub(super) fast_path: Result<Layout, EventsReason>,
+}
+
+impl<'m> Choice<'m> {
+    /// Decides how `model`'s replications run.
+    pub fn for_model(model: &'m Model) -> Self {
+        let fast_path = routing_order(model).map(|order| Layout::new(model, order));
+        Self { model, fast_path }
+    }
+
+    /// The engine replications run on (but see [`Self::drop_head_queue`]).
+    pub fn engine(&self) -> Engine {
+        match &self.fast_path {
+            Ok(_) => Engine::Lindley,
+            Err(reason) => Engine::Events {
+                reason: reason.clone(),
+            },
+        }
+    }
+
+    /// A queue of a fast-path model that drops its oldest waiting message
+    /// when full, if any. Dropping a message that was to start later moves
+    /// every later start earlier, which the recursion cannot undo, so the
+    /// fast path runs such a queue only while it never fills: a
+    /// replication in which it fills is run again on the event engine,
+    /// which gives it the same sample path up to the drop.
+    pub fn drop_head_queue(&self) -> Option<&'m str> {
+        let layout = self.fast_path.as_ref().ok()?;
+        let model = self.model;
+        (layout.order.iter().map(|&q| &model.queues[q]))
+            .find(|queue| queue.capacity.is_some() && queue.overflow == Overflow::DropHead)
+            .map(|queue| queue.name.as_str())
+    }
+}
+
+/// The queues messages can reach, upstream first, or why the fast path
+/// cannot run the model.
+fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
+    if model.simulation.engine == EngineChoice::Events {
+        return Err(EventsReason::Requested);
+    }
+    if model.run_classes().len() > 1 {
+        return Err(EventsReason::PriorityClasses);
+    }
+    if !model.simulation.initial.is_empty() {
+        return Err(EventsReason::InitialBacklog);
+    }
+    let mut successors = vec![Vec::new(); model.queues.len()];
+    let mut reached = vec![false; model.queues.len()];
+    let mut frontier = Vec::new();
+    for producer in &model.producers {
+        queues_of(model, producer.to, &mut frontier)?;
+    }
+    while let Some(q) = frontier.pop() {
+        if std::mem::replace(&mut reached[q], true) {
+            continue;
+        }
+        let consumers = fast_path_consumers(model, q)?;
+        for route in &consumers.next {
+            queues_of(model, route.to, &mut successors[q])?;
+        }
+        frontier.extend(&successors[q]);
+    }
+    topological_order(model, &successors, &reached)
+}
+
+/// The consumers of queue `q`, when the fast path can compute the queue.
+fn fast_path_consumers(model: &Model, q: QueueId) -> Result<&Consumers, EventsReason> {
+    let queue = &model.queues[q];
+    let needs = |feature| EventsReason::Queue {
+        queue: queue.name.clone(),
+        feature,
+    };
+    let Some(consumers) = &queue.consumers else {
+        return Err(needs(QueueFeature::NoConsumers));
+    };
+    match queue_needs_events(model, queue, consumers) {
+        Some(feature) => Err(needs(feature)),
+        None => Ok(consumers),
+    }
+}
+
+/// The first feature of `queue` that only the event calendar computes.
+fn queue_needs_events(model: &Model, queue: &Queue, consumers: &Consumers) -> Option<QueueFeature> {
+    let pool = &model.pools[consumers.pool];
+    let shared = pool.queues.len() > 1
+        && !(pool.servers == 1 && partitions_of_one_topic(model, &pool.queues));
+    let features = [
+        (queue.discipline == Discipline::Lifo, QueueFeature::Lifo),
+        (queue.ttl_s.is_some(), QueueFeature::Ttl),
+        (queue.link.is_some(), QueueFeature::Link),
+        (consumers.batch.is_some(), QueueFeature::Batches),
+        (consumers.failure > 0.0, QueueFeature::FailingAttempts),
+        (shared, QueueFeature::SharedConsumers),
+    ];
+    (features.into_iter()).find_map(|(present, feature)| present.then_some(feature))
+}
+
+/// Whether `queues` are all partitions of one topic: they then have the
+/// same senders, so their arrivals of a window are all known at once.
+fn partitions_of_one_topic(model: &Model, queues: &[QueueId]) -> bool {
+    (model.topics.iter()).any(|t| queues.iter().all(|q| t.partitions.contains(q)))
+}
+
+/// Appends the queues a message sent to `target` may land in.
+pub(super) fn queues_of(
+    model: &Model,
+    target: Target,
+    out: &mut Vec<QueueId>,
+) -> Result<(), EventsReason> {
+    match target {
+        Target::Queue(q) => out.push(q),
+        Target::Exchange(e) => {
+            let exchange = &model.exchanges[e];
+            if exchange.kind == ExchangeKind::Fanout {
+                return Err(EventsReason::FanoutExchange {
+                    exchange: exchange.name.clone(),
+                });
+            }
+            for route in &exchange.routes {
+                queues_of(model, route.to, out)?;
+            }
+        }
+        Target::Topic(t) => out.extend(&model.topics[t].partitions),
+    }
+    Ok(())
+}
+
+/// Kahn's order of the reached queues, or the cycle that prevents one.
+fn topological_order(
+    model: &Model,
+    successors: &[Vec<QueueId>],
+    reached: &[bool],
+) -> Result<Vec<QueueId>, EventsReason> {
+    let mut indegree = vec![0usize; successors.len()];
+    for &s in successors.iter().flatten() {
+        indegree[s] += 1;
+    }
+    let mut ready: Vec<QueueId> = (0..successors.len())
+        .filter(|&q| reached[q] && indegree[q] == 0)
+        .collect();
+    let mut order = Vec::new();
+    while let Some(q) = ready.pop() {
+        order.push(q);
+        for &s in &successors[q] {
+            indegree[s] -= 1;
+            if indegree[s] == 0 {
+                ready.push(s);
+            }
+        }
+    }
+    match (0..successors.len()).find(|&q| reached[q] && indegree[q] > 0) {
+        Some(q) => Err(EventsReason::RoutingCycle {
+            queue: model.queues[q].name.clone(),
+        }),
+        None => Ok(order),
+    }
+}

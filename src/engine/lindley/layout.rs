@@ -1,0 +1,93 @@
+//! The shape of a fast-path model, worked out once per model: the order
+//! queues are computed in, and for each queue whether it routes onwards,
+//! whether other queues send to it, and which producer alone feeds it.
+
+use crate::engine::choice::queues_of;
+use crate::model::{Arrivals, Model, QueueId, Target};
+
+/// What the fast path knows of a model before any replication.
+pub(in crate::engine) struct Layout {
+    /// The queues messages can reach, upstream first.
+    pub order: Vec<QueueId>,
+    /// Per queue, whether its consumers send what they serve onwards.
+    pub routes_onwards: Vec<bool>,
+    /// Per queue, whether another queue's consumers may send to it.
+    pub fed_by_queues: Vec<bool>,
+    /// Per queue, the producer that alone sends straight to it, if any.
+    pub sole_feeders: Vec<Option<usize>>,
+}
+
+impl Layout {
+    /// The layout of `model`, whose reachable queues are `order`, upstream first.
+    pub fn new(model: &Model, order: Vec<QueueId>) -> Self {
+        let mut routes_onwards = vec![false; model.queues.len()];
+        for &q in &order {
+            routes_onwards[q] =
+                (model.queues[q].consumers.as_ref()).is_some_and(|c| !c.next.is_empty());
+        }
+        Self {
+            routes_onwards,
+            fed_by_queues: fed_by_queues(model, &order),
+            sole_feeders: sole_feeders(model, &order),
+            order,
+        }
+    }
+}
+
+/// For each queue, the producer that is its only sender, sends straight
+/// to it and publishes in order, if any (`order` upstream first).
+fn sole_feeders(model: &Model, order: &[QueueId]) -> Vec<Option<usize>> {
+    let mut senders = vec![0usize; model.queues.len()];
+    let mut direct = vec![None; model.queues.len()];
+    let mut reached = Vec::new();
+    let targets = (model.producers.iter().map(|p| p.to)).chain(
+        (order
+            .iter()
+            .filter_map(|&q| model.queues[q].consumers.as_ref()))
+        .flat_map(|c| c.next.iter().map(|route| route.to)),
+    );
+    for target in targets {
+        reached.clear();
+        queues_of(model, target, &mut reached).expect("the choice accepted every target");
+        for &q in &reached {
+            senders[q] += 1;
+        }
+    }
+    for (p, producer) in model.producers.iter().enumerate() {
+        if let Target::Queue(q) = producer.to
+            && publishes_in_order(&producer.arrivals)
+        {
+            direct[q] = Some(p);
+        }
+    }
+    (direct.into_iter().zip(senders))
+        .map(|(producer, count)| producer.filter(|_| count == 1))
+        .collect()
+}
+
+/// For each queue, whether another queue's consumers may send to it
+/// (`order` upstream first).
+fn fed_by_queues(model: &Model, order: &[QueueId]) -> Vec<bool> {
+    let mut fed = vec![false; model.queues.len()];
+    let mut reached = Vec::new();
+    for consumers in order
+        .iter()
+        .filter_map(|&q| model.queues[q].consumers.as_ref())
+    {
+        for route in &consumers.next {
+            queues_of(model, route.to, &mut reached).expect("the choice accepted every target");
+        }
+    }
+    reached.into_iter().for_each(|q| fed[q] = true);
+    fed
+}
+
+/// Whether publication times never decrease in the order inboxes are
+/// sorted by ([`f64::total_cmp`]): always, but for a trace file, which
+/// could list `-0` after `0`.
+fn publishes_in_order(arrivals: &Arrivals) -> bool {
+    match arrivals {
+        Arrivals::Trace { times_s } => times_s.is_sorted_by(|a, b| a.total_cmp(b).is_le()),
+        _ => true,
+    }
+}

@@ -1,0 +1,76 @@
+//! The fast path: feed-forward networks of FIFO queues, computed by the
+//! Lindley / Kiefer–Wolfowitz recursion instead of an event calendar.
+//!
+//! In a FIFO queue with `c` servers a message starts service at the later
+//! of its arrival and the moment the earliest of the `c` servers frees up
+//! (Kiefer–Wolfowitz; Lindley's recursion when `c = 1`): its start and
+//! departure follow from its arrival and the servers' free times alone, so
+//! nothing needs scheduling. When no message can come back to a queue it
+//! has left (acyclic routing) and nothing else changes the fate of a
+//! waiting message (no retries, TTL, batches, consumers shared between
+//! queues other than a topic's partitions, priority classes, links or
+//! fanout copies; drop-head overflow only until a queue fills, see
+//! [`super::Choice::drop_head_queue`]), a whole network is computed queue by queue in
+//! routing order. A topic consumer that owns several partitions serves
+//! their merged arrivals in arrival order, which is what serving the
+//! oldest head first amounts to.
+//!
+//! Time advances in windows: producers publish up to the window's end,
+//! then each queue, upstream first, serves the window's arrivals and hands
+//! on its departures up to the window's end (a queue fed by one producer
+//! alone serves that producer's messages as they are published, without
+//! holding them). Memory holds the messages in the system and one window's
+//! arrivals, not the whole run.
+//!
+//! Every stream is drawn in the order the event engine draws it wherever
+//! that order is unambiguous (a producer's gaps, keys and sizes in
+//! publication order, a queue's service times in start order, its route
+//! choices in departure order), so both engines follow the same sample
+//! path on a single queue or a tandem, and agree in distribution where
+//! several senders share an exchange or a topic (tested).
+//!
+//! Rooms: [`layout`] (the model's shape, once per model), [`run`] (the
+//! windows and routing of one replication), [`source`] (producers),
+//! [`station`] (one queue), [`servers`] (the servers and the outbox),
+//! [`waiting`] (the waiting messages' start times), [`sampling`] (queue
+//! lengths at the sampling instants).
+
+mod layout;
+mod run;
+mod sampling;
+mod servers;
+mod source;
+mod station;
+mod waiting;
+
+pub(super) use layout::Layout;
+
+use super::choice::Choice;
+use super::observe::ReplicationResult;
+use crate::model::Model;
+
+/// Runs replication `replication` on the fast path, or `None` when the
+/// model needs the event engine (see [`super::engine_for`]) or, in this
+/// replication, a queue that drops the oldest message when full filled up
+/// (see [`super::drop_head_queue`]).
+pub fn simulate_lindley(model: &Model, replication: u32) -> Option<ReplicationResult> {
+    simulate_laid_out(
+        model,
+        Choice::for_model(model).fast_path.as_ref().ok()?,
+        replication,
+    )
+}
+
+/// [`simulate_lindley`] with the model's layout worked out already.
+pub(super) fn simulate_laid_out(
+    model: &Model,
+    layout: &Layout,
+    replication: u32,
+) -> Option<ReplicationResult> {
+    let mut run = run::Run::new(model, layout, replication);
+    run.run_windows(&layout.order);
+    if run.filled_drop_head {
+        return None;
+    }
+    Some(run.finish(replication))
+}

@@ -1,0 +1,89 @@
+//! Queue lengths at the event engine's sampling instants, counted on the
+//! fast path as differences and summed into rows at the end.
+
+use crate::engine::observe::Sample;
+
+/// Queue lengths at the sampling instants, as differences: an interval in
+/// queue or in service adds one from its first instant to its last.
+pub(super) struct SeriesCounts {
+    pub(super) in_queue: Vec<i32>,
+    pub(super) in_service: Vec<i32>,
+}
+
+/// The sampling instants of the event engine, with index lookups.
+pub(super) struct SampleTimes {
+    pub(super) times_s: Vec<f64>,
+    pub(super) every_s: f64,
+}
+
+impl SampleTimes {
+    /// Instants 0, every, 2 every… up to `end_s`, summed as the event engine does.
+    pub(super) fn new(every_s: f64, end_s: f64) -> Self {
+        let mut times_s = vec![0.0];
+        let mut t = 0.0;
+        loop {
+            t += every_s;
+            if t > end_s {
+                break;
+            }
+            times_s.push(t);
+        }
+        Self { times_s, every_s }
+    }
+
+    /// Index of the first instant at or after `t_s` (`len` when none).
+    pub(super) fn first_at_or_after(&self, t_s: f64) -> usize {
+        let len = self.times_s.len();
+        let mut k = ((t_s / self.every_s).ceil().max(0.0) as usize).min(len);
+        while k > 0 && self.times_s[k - 1] >= t_s {
+            k -= 1;
+        }
+        while k < len && self.times_s[k] < t_s {
+            k += 1;
+        }
+        k
+    }
+
+    /// [`Self::first_at_or_after`] for a `t_s` known to lie at or after
+    /// instant `from`'s predecessor: a few steps forward, else a lookup.
+    #[inline]
+    pub(super) fn first_from(&self, from: usize, t_s: f64) -> usize {
+        let len = self.times_s.len();
+        let mut k = from;
+        for _ in 0..4 {
+            if k == len || self.times_s[k] >= t_s {
+                return k;
+            }
+            k += 1;
+        }
+        self.first_at_or_after(t_s).max(k)
+    }
+}
+
+/// Adds one to the instants `first..past` of `counts`.
+#[inline]
+pub(super) fn count_interval(counts: &mut [i32], first: usize, past: usize) {
+    if first < past {
+        counts[first] += 1;
+        counts[past] -= 1;
+    }
+}
+
+/// The queue-length rows, instant by instant, from the per-queue differences.
+pub(super) fn samples(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<Sample> {
+    let mut rows = Vec::with_capacity(times.times_s.len() * series.len());
+    let mut levels = vec![(0i32, 0i32); series.len()];
+    for (k, &time_s) in times.times_s.iter().enumerate() {
+        for (q, (counts, level)) in series.iter().zip(&mut levels).enumerate() {
+            level.0 += counts.in_queue[k];
+            level.1 += counts.in_service[k];
+            rows.push(Sample {
+                time_s,
+                queue: q as u32,
+                in_queue: level.0 as u32,
+                in_service: level.1 as u32,
+            });
+        }
+    }
+    rows
+}

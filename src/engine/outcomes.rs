@@ -1,0 +1,95 @@
+//! What a replication counts of the messages as a whole, apart from the
+//! queues: published, delivered, on time, lost, in flight, end-to-end
+//! latency; and the [`ReplicationResult`] both engines build from it.
+
+use super::observe::{LatencyByTime, NodeObservations, ReplicationResult, Sample};
+use crate::stats::{LatencyHistogram, Tally};
+
+/// The run-wide counters of one replication.
+pub(super) struct Outcomes {
+    /// Messages published inside the measured window.
+    pub produced: u64,
+    pub delivered: u64,
+    pub on_time: u64,
+    pub lost: u64,
+    pub in_flight: u64,
+    pub latency: Tally,
+    pub latency_hist: LatencyHistogram,
+    latency_by_time: LatencyByTime,
+    /// Events processed (or, on the fast path, the events the event
+    /// engine would have processed).
+    pub events: u64,
+}
+
+impl Outcomes {
+    /// Nothing counted yet, in a run that ends at `end_s`.
+    pub fn new(end_s: f64) -> Self {
+        Self {
+            produced: 0,
+            delivered: 0,
+            on_time: 0,
+            lost: 0,
+            in_flight: 0,
+            latency: Tally::new(),
+            latency_hist: LatencyHistogram::new(),
+            latency_by_time: LatencyByTime::new(end_s),
+            events: 0,
+        }
+    }
+
+    /// A message created at `created_s`, due at `due_s`, is delivered at
+    /// `at_s`; `measured` when it was published inside the measured
+    /// window. Its latency goes into the tally and histogram unless
+    /// `latency_recorded` (the fast path records some latencies as
+    /// sojourns and adds them at the end).
+    #[inline(always)]
+    pub fn deliver(
+        &mut self,
+        at_s: f64,
+        created_s: f64,
+        due_s: f64,
+        measured: bool,
+        latency_recorded: bool,
+    ) {
+        let latency_s = at_s - created_s;
+        self.latency_by_time.record(at_s, latency_s);
+        if !measured {
+            return;
+        }
+        self.delivered += 1;
+        if at_s <= due_s {
+            self.on_time += 1;
+        }
+        if !latency_recorded {
+            self.latency.record(latency_s);
+            self.latency_hist.record(latency_s);
+        }
+    }
+
+    /// The replication's result, with its queues' observations and samples.
+    pub fn into_result(
+        self,
+        replication: u32,
+        measured_s: f64,
+        nodes: Vec<NodeObservations>,
+        timeseries: Vec<Sample>,
+        peak_messages: usize,
+    ) -> ReplicationResult {
+        ReplicationResult {
+            replication,
+            measured_s,
+            produced: self.produced,
+            delivered: self.delivered,
+            on_time: self.on_time,
+            lost: self.lost,
+            in_flight: self.in_flight,
+            latency: self.latency,
+            latency_hist: self.latency_hist,
+            latency_by_time: self.latency_by_time.into_slices(),
+            nodes,
+            timeseries,
+            events: self.events,
+            peak_messages,
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Where a message goes next, shared by both engines so that they make the
+//! same choices from the same draws: a weighted choice among routes (an
+//! exchange's, or a queue's `next`), and a topic's choice of partition.
+
+use rand::RngExt;
+
+use super::rng::StreamRng;
+use crate::model::{Partitioner, QueueId, Route, Topic, TopicId, partition_of_key};
+
+/// A weighted choice among a route set, one uniform draw of its own
+/// stream per choice; a set of one route draws nothing.
+pub(super) struct RouteChoice {
+    rng: StreamRng,
+    /// Cumulative weights, for one draw per choice.
+    cumulative: Vec<f64>,
+}
+
+impl RouteChoice {
+    pub(super) fn new(routes: &[Route], rng: StreamRng) -> Self {
+        let cumulative = routes
+            .iter()
+            .scan(0.0, |sum, route| {
+                *sum += route.weight;
+                Some(*sum)
+            })
+            .collect();
+        Self { rng, cumulative }
+    }
+
+    /// Index of the route the next message takes.
+    #[inline]
+    pub(super) fn choose(&mut self) -> usize {
+        if self.cumulative.len() <= 1 {
+            return 0;
+        }
+        let u: f64 = self.rng.random();
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let target = u * total;
+        (self.cumulative.iter())
+            .position(|&c| target < c)
+            .unwrap_or(self.cumulative.len() - 1)
+    }
+}
+
+/// The topics' partition choices: by key where the partitioner hashes keys
+/// and the message has one, else round-robin, each topic its own turn.
+pub(super) struct PartitionChoice {
+    turns: Vec<usize>,
+}
+
+impl PartitionChoice {
+    pub(super) fn new(topics: usize) -> Self {
+        Self {
+            turns: vec![0; topics],
+        }
+    }
+
+    /// The partition (a queue) of `topic`, number `t`, that a message
+    /// with `key` (0: none) goes into.
+    #[inline]
+    pub(super) fn partition(&mut self, topic: &Topic, t: TopicId, key: u64) -> QueueId {
+        let partitions = topic.partitions.len();
+        let partition = match topic.partitioner {
+            Partitioner::Key if key != 0 => partition_of_key(key, partitions),
+            _ => {
+                let turn = self.turns[t];
+                self.turns[t] = (turn + 1) % partitions;
+                turn
+            }
+        };
+        topic.partitions[partition]
+    }
+}
