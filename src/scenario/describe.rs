@@ -7,10 +7,10 @@
 
 use std::fmt::Write;
 
-use super::traffic::traffic;
+use super::traffic::{Traffic, traffic};
 use crate::engine::{Engine, drop_head_queue, engine_for};
 use crate::model::{
-    Arrivals, Backoff, Discipline, ExchangeKind, Model, Overflow, Partitioner, Route,
+    Arrivals, Backoff, Consumers, Discipline, ExchangeKind, Model, Overflow, Partitioner, Route,
 };
 
 /// Renders `model` as indented text, one node per paragraph.
@@ -22,6 +22,21 @@ pub fn describe(model: &Model) -> String {
 }
 
 fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
+    write_simulation(out, m)?;
+    write_engine(out, m)?;
+    let traffic = traffic(m);
+    write_producers(out, m)?;
+    write_topics(out, m)?;
+    write_exchanges(out, m, traffic.as_ref())?;
+    writeln!(out, "\nqueues:")?;
+    for q in 0..m.queues.len() {
+        write_queue(out, m, q, traffic.as_ref())?;
+    }
+    write_warnings(out, m)
+}
+
+/// The scenario's name and how it is simulated.
+fn write_simulation(out: &mut String, m: &Model) -> std::fmt::Result {
     write!(out, "scenario `{}`", m.name)?;
     if !m.description.is_empty() {
         write!(out, ": {}", m.description)?;
@@ -46,6 +61,17 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
         s.seed,
         num(s.sample_every_s)
     )?;
+    if !s.initial.is_empty() {
+        let backlog: Vec<String> = (s.initial.iter())
+            .map(|&(q, n)| format!("{} = {n}", m.queues[q].name))
+            .collect();
+        writeln!(out, "initial backlog (messages): {}", backlog.join(", "))?;
+    }
+    Ok(())
+}
+
+/// The engine the scenario runs on, and why.
+fn write_engine(out: &mut String, m: &Model) -> std::fmt::Result {
     match engine_for(m) {
         Engine::Lindley => writeln!(
             out,
@@ -60,14 +86,10 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
              runs again on the event calendar"
         )?;
     }
-    if !s.initial.is_empty() {
-        let backlog: Vec<String> = (s.initial.iter())
-            .map(|&(q, n)| format!("{} = {n}", m.queues[q].name))
-            .collect();
-        writeln!(out, "initial backlog (messages): {}", backlog.join(", "))?;
-    }
-    let traffic = traffic(m);
+    Ok(())
+}
 
+fn write_producers(out: &mut String, m: &Model) -> std::fmt::Result {
     writeln!(out, "\nproducers:")?;
     for p in &m.producers {
         writeln!(out, "  {} -> {}", p.name, m.target_name(p.to))?;
@@ -90,7 +112,10 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
         }
         writeln!(out)?;
     }
+    Ok(())
+}
 
+fn write_topics(out: &mut String, m: &Model) -> std::fmt::Result {
     for t in &m.topics {
         let partitioner = match t.partitioner {
             Partitioner::Key => "by key",
@@ -98,14 +123,16 @@ fn write_model(out: &mut String, m: &Model) -> std::fmt::Result {
         };
         writeln!(
             out,
-            "
-topic {}: {} partitions ({}), partitioned {partitioner}",
+            "\ntopic {}: {} partitions ({}), partitioned {partitioner}",
             t.name,
             t.partitions.len(),
             m.queues[t.partitions[0]].name
         )?;
     }
+    Ok(())
+}
 
+fn write_exchanges(out: &mut String, m: &Model, traffic: Option<&Traffic>) -> std::fmt::Result {
     if !m.exchanges.is_empty() {
         writeln!(out, "\nexchanges:")?;
     }
@@ -116,120 +143,138 @@ topic {}: {} partitions ({}), partitioned {partitioner}",
             ExchangeKind::Direct => "direct",
         };
         write!(out, "  {} ({kind})", x.name)?;
-        if let Some(t) = &traffic {
+        if let Some(t) = traffic {
             write!(out, ": {}/s in", num(t.exchanges[e]))?;
         }
         writeln!(out)?;
         write_routes(out, m, &x.routes, x.kind == ExchangeKind::Fanout, "    ")?;
     }
+    Ok(())
+}
 
-    writeln!(out, "\nqueues:")?;
-    for (q, queue) in m.queues.iter().enumerate() {
-        write!(out, "  {}: ", queue.name)?;
-        match queue.capacity {
-            Some(c) => {
-                let overflow = match queue.overflow {
-                    Overflow::DropHead => "drop-head",
-                    Overflow::RejectPublish => "reject-publish",
-                };
-                write!(out, "capacity {c} waiting ({overflow})")?;
-            }
-            None => write!(out, "unbounded")?,
+/// Queue number `q`: its buffer, consumers and offered load.
+fn write_queue(
+    out: &mut String,
+    m: &Model,
+    q: usize,
+    traffic: Option<&Traffic>,
+) -> std::fmt::Result {
+    let queue = &m.queues[q];
+    write!(out, "  {}: ", queue.name)?;
+    match queue.capacity {
+        Some(c) => {
+            let overflow = match queue.overflow {
+                Overflow::DropHead => "drop-head",
+                Overflow::RejectPublish => "reject-publish",
+            };
+            write!(out, "capacity {c} waiting ({overflow})")?;
         }
-        let discipline = match queue.discipline {
-            Discipline::Fifo => "fifo",
-            Discipline::Lifo => "lifo",
-            Discipline::Priority => "priority",
-        };
-        write!(out, ", {discipline}")?;
-        if let Some(ttl) = queue.ttl_s {
-            write!(out, ", ttl {} s", num(ttl))?;
-        }
-        if let Some(dl) = queue.dead_letter {
-            write!(out, ", dead letters -> {}", m.queues[dl].name)?;
-        }
-        if let Some(link) = queue.link {
-            write!(out, ", link latency {} s", num(link.latency_s))?;
-            if let Some(b) = link.bandwidth_bytes_per_s {
-                write!(out, " at {} bytes/s", num(b))?;
-            }
-        }
-        writeln!(out)?;
-        match &queue.consumers {
-            None => writeln!(out, "    no consumers: holds what reaches it")?,
-            Some(c) => {
-                writeln!(
-                    out,
-                    "    {} consumer{}; service [s]: {}",
-                    c.count,
-                    if c.count == 1 { "" } else { "s" },
-                    c.service
-                )?;
-                let pool = &m.pools[c.pool];
-                if pool.queues.len() > 1 {
-                    let shared: Vec<&str> = pool
-                        .queues
-                        .iter()
-                        .map(|&q| m.queues[q].name.as_str())
-                        .collect();
-                    writeln!(out, "    consumer shared by {}", shared.join(", "))?;
-                }
-                if c.service_per_byte_s > 0.0 {
-                    writeln!(out, "    plus {} s per byte", num(c.service_per_byte_s))?;
-                }
-                if let Some(b) = c.batch {
-                    writeln!(
-                        out,
-                        "    batches of up to {}, waiting at most {} s to fill",
-                        b.max,
-                        num(b.timeout_s)
-                    )?;
-                }
-                if c.failure > 0.0 {
-                    write!(out, "    failure {}, ", num(c.failure))?;
-                    match c.retry.max_attempts {
-                        Some(1) => write!(out, "no retry")?,
-                        Some(k) => write!(out, "at most {k} attempts")?,
-                        None => write!(out, "retried until it succeeds")?,
-                    }
-                    match c.retry.backoff {
-                        Backoff::Constant { delay_s } => {
-                            writeln!(out, ", backoff {} s", num(delay_s))?
-                        }
-                        Backoff::Exponential {
-                            initial_s,
-                            factor,
-                            max_s,
-                        } => writeln!(
-                            out,
-                            ", backoff {} s × {} per failure, at most {} s",
-                            num(initial_s),
-                            num(factor),
-                            num(max_s)
-                        )?,
-                    }
-                }
-                if c.next.is_empty() {
-                    writeln!(out, "    delivers what it processes")?;
-                } else {
-                    writeln!(out, "    next:")?;
-                    write_routes(out, m, &c.next, false, "      ")?;
-                }
-            }
-        }
-        if let Some(t) = &traffic {
-            let load = t.queues[q];
-            write!(out, "    arrivals {}/s", num(load.arrival_rate))?;
-            if load.attempt_rate > load.arrival_rate {
-                write!(out, " ({}/s with retries)", num(load.attempt_rate))?;
-            }
-            if let Some(rho) = load.utilization {
-                write!(out, ", offered load ρ = {}", num(rho))?;
-            }
-            writeln!(out)?;
+        None => write!(out, "unbounded")?,
+    }
+    let discipline = match queue.discipline {
+        Discipline::Fifo => "fifo",
+        Discipline::Lifo => "lifo",
+        Discipline::Priority => "priority",
+    };
+    write!(out, ", {discipline}")?;
+    if let Some(ttl) = queue.ttl_s {
+        write!(out, ", ttl {} s", num(ttl))?;
+    }
+    if let Some(dl) = queue.dead_letter {
+        write!(out, ", dead letters -> {}", m.queues[dl].name)?;
+    }
+    if let Some(link) = queue.link {
+        write!(out, ", link latency {} s", num(link.latency_s))?;
+        if let Some(b) = link.bandwidth_bytes_per_s {
+            write!(out, " at {} bytes/s", num(b))?;
         }
     }
+    writeln!(out)?;
+    match &queue.consumers {
+        None => writeln!(out, "    no consumers: holds what reaches it")?,
+        Some(c) => write_consumers(out, m, c)?,
+    }
+    if let Some(t) = traffic {
+        let load = t.queues[q];
+        write!(out, "    arrivals {}/s", num(load.arrival_rate))?;
+        if load.attempt_rate > load.arrival_rate {
+            write!(out, " ({}/s with retries)", num(load.attempt_rate))?;
+        }
+        if let Some(rho) = load.utilization {
+            write!(out, ", offered load ρ = {}", num(rho))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
 
+fn write_consumers(out: &mut String, m: &Model, c: &Consumers) -> std::fmt::Result {
+    writeln!(
+        out,
+        "    {} consumer{}; service [s]: {}",
+        c.count,
+        if c.count == 1 { "" } else { "s" },
+        c.service
+    )?;
+    let pool = &m.pools[c.pool];
+    if pool.queues.len() > 1 {
+        let shared: Vec<&str> = pool
+            .queues
+            .iter()
+            .map(|&q| m.queues[q].name.as_str())
+            .collect();
+        writeln!(out, "    consumer shared by {}", shared.join(", "))?;
+    }
+    if c.service_per_byte_s > 0.0 {
+        writeln!(out, "    plus {} s per byte", num(c.service_per_byte_s))?;
+    }
+    if let Some(b) = c.batch {
+        writeln!(
+            out,
+            "    batches of up to {}, waiting at most {} s to fill",
+            b.max,
+            num(b.timeout_s)
+        )?;
+    }
+    write_retry(out, c)?;
+    if c.next.is_empty() {
+        writeln!(out, "    delivers what it processes")?;
+    } else {
+        writeln!(out, "    next:")?;
+        write_routes(out, m, &c.next, false, "      ")?;
+    }
+    Ok(())
+}
+
+/// Failures and what follows them, if the consumers ever fail.
+fn write_retry(out: &mut String, c: &Consumers) -> std::fmt::Result {
+    if c.failure <= 0.0 {
+        return Ok(());
+    }
+    write!(out, "    failure {}, ", num(c.failure))?;
+    match c.retry.max_attempts {
+        Some(1) => write!(out, "no retry")?,
+        Some(k) => write!(out, "at most {k} attempts")?,
+        None => write!(out, "retried until it succeeds")?,
+    }
+    match c.retry.backoff {
+        Backoff::Constant { delay_s } => writeln!(out, ", backoff {} s", num(delay_s))?,
+        Backoff::Exponential {
+            initial_s,
+            factor,
+            max_s,
+        } => writeln!(
+            out,
+            ", backoff {} s × {} per failure, at most {} s",
+            num(initial_s),
+            num(factor),
+            num(max_s)
+        )?,
+    }
+    Ok(())
+}
+
+fn write_warnings(out: &mut String, m: &Model) -> std::fmt::Result {
     if !m.warnings.is_empty() {
         writeln!(out, "\nwarnings:")?;
         for w in &m.warnings {
