@@ -2,9 +2,7 @@
 //! textbook scenarios. Each comparison allows the run's own 95% confidence
 //! half-width plus 2% of the theoretical value.
 
-mod common;
-
-use common::{assert_agrees, example, load, simulate};
+use crate::util::{assert_agrees, example, load, simulate};
 use queuesim::analytic;
 use queuesim::stats::Estimate;
 

@@ -1,15 +1,12 @@
 //! Kafka-style topics, batched consumption, links and traffic patterns.
 
-mod common;
-
-use common::{assert_agrees, assert_node_agrees, simulate};
+use crate::util::{assert_agrees, assert_node_agrees, inline_at, simulate};
 use queuesim::analytic;
 use queuesim::model::{Model, Target};
 use queuesim::report;
-use queuesim::scenario;
 use queuesim::stats::Estimate;
 
-use common::inline as model;
+use crate::util::inline as model;
 
 const TOPIC: &str = r#"
 [simulation]
@@ -233,7 +230,7 @@ fn a_trace_is_replayed_exactly() {
     )
     .unwrap();
     let text = QUEUE.replace("rate = \"700/s\"", "trace = \"arrivals.csv\"");
-    let model = scenario::from_str(&text, &dir.path().join("trace.toml"), &[]).unwrap();
+    let model = inline_at(&text, &dir.path().join("trace.toml"), &[]);
     let (reps, _) = simulate(&model);
     // Times 1.00 to 49.99 fall in the measured window [1, 51].
     for r in &reps {

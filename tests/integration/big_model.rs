@@ -8,8 +8,6 @@
 //! round-robin topic of 4 partitions (2 consumers) into a tandem of 5
 //! whose first queue retries 1% of attempts and dead-letters after 3.
 
-mod common;
-
 use std::fmt::Write;
 
 use queuesim::analytic::scenario::analyze;
@@ -91,7 +89,7 @@ fn big_scenario(producers: usize, duration_s: f64) -> String {
 fn five_thousand_queues_load_validate_analyse_and_run() {
     let producers = 500;
     let text = big_scenario(producers, 20.0);
-    let model = common::inline(&text, &[]);
+    let model = crate::util::inline(&text, &[]);
     assert_eq!(model.queues.len(), 10 * producers);
     assert!(model.warnings.is_empty(), "{:?}", model.warnings);
     let described = scenario::describe(&model);
@@ -106,7 +104,7 @@ fn five_thousand_queues_load_validate_analyse_and_run() {
     let a4 = theory.nodes.iter().find(|n| n.node == "a2.4").unwrap();
     assert!((a4.arrival_rate - RATE_PER_S / 2.0).abs() < 1e-9 * RATE_PER_S);
 
-    let (reps, result) = common::simulate(&model);
+    let (reps, result) = crate::util::simulate(&model);
     let produced = reps[0].produced as f64;
     // About 500 · 10/s · 20 s = 10^5 publications: Poisson, so within 5 sd.
     let expected = producers as f64 * RATE_PER_S * 20.0;

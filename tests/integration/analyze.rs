@@ -3,26 +3,12 @@
 //! queues, the commands' table and JSON output, and theory beside the
 //! simulated values in `nodes.csv`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use common::{assert_agrees, example, load, simulate};
+use crate::util::{assert_agrees, example, fixture, inline, load, queuesim, simulate};
 use queuesim::analytic::scenario::{Applies, analyze};
 use queuesim::analytic::{self, mm1, mm1k, system_capacity};
-use queuesim::scenario;
 use queuesim::stats::Estimate;
-
-fn queuesim() -> Command {
-    Command::cargo_bin("queuesim").expect("the queuesim binary is built")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 #[track_caller]
 fn assert_close(actual: f64, expected: f64, rel: f64) {
@@ -130,7 +116,7 @@ service = { dist = "exponential", mean = 0.001 }
 
 #[test]
 fn ctmc_of_mm2k_with_priority_classes_agrees_with_simulation() {
-    let model = scenario::from_str(MM2K_PRIORITY, Path::new("mm2k_priority.toml"), &[]).unwrap();
+    let model = inline(MM2K_PRIORITY, &[]);
     let analysis = analyze(&model);
     let chain = analysis.ctmc.as_ref().expect("chain built");
     assert_eq!(chain.classes.len(), 2);
@@ -333,7 +319,7 @@ name = "dlq"
 
 #[test]
 fn limited_retries_with_backoff_keep_queue_means_exact() {
-    let model = scenario::from_str(RETRIES, Path::new("retries.toml"), &[]).unwrap();
+    let model = inline(RETRIES, &[]);
     let analysis = analyze(&model);
     let (_, result) = simulate(&model);
     for (q, name) in [(0, "a"), (1, "b")] {

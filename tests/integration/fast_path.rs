@@ -3,9 +3,7 @@
 //! where they cannot, and the event engine wherever the fast path does not
 //! apply.
 
-mod common;
-
-use common::inline;
+use crate::util::inline;
 use queuesim::engine::{
     self, Engine, ReplicationResult, drop_head_queue, engine_for, simulate_events, simulate_lindley,
 };

@@ -5,15 +5,11 @@ use std::fmt::Write;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::util::{queuesim, stderr_of, stdout_of};
 use queuesim::dist::{Dist, DistSpec};
 use queuesim::units::QuantityKind;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-
-fn queuesim() -> Command {
-    Command::cargo_bin("queuesim").expect("the queuesim binary is built")
-}
 
 /// A CSV with columns `id`, `latency` (gamma, mean 15 ms, cv 0.5) and
 /// `gap` (exponential, mean 10 ms), `rows` rows.
@@ -31,25 +27,23 @@ fn measurements(dir: &Path, rows: usize) -> PathBuf {
     path
 }
 
-fn stdout_of(args: &[&str]) -> String {
+/// Standard output of `queuesim args`, which must succeed.
+fn succeeds(args: &[&str]) -> String {
     let output = queuesim().args(args).output().unwrap();
     assert!(output.status.success(), "{args:?}: {output:?}");
-    String::from_utf8(output.stdout).unwrap()
+    stdout_of(&output)
 }
 
 fn failure(args: &[&str]) -> (Option<i32>, String) {
     let output = queuesim().args(args).output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    (output.status.code(), stderr_of(&output))
 }
 
 #[test]
 fn fit_prints_a_ranking_table_and_a_toml_line_that_parses() {
     let dir = tempfile::tempdir().unwrap();
     let file = measurements(dir.path(), 5_000);
-    let text = stdout_of(&["fit", file.to_str().unwrap(), "--column", "latency"]);
+    let text = succeeds(&["fit", file.to_str().unwrap(), "--column", "latency"]);
     let lines: Vec<&str> = text.lines().collect();
     let header = lines
         .iter()
@@ -79,7 +73,7 @@ fn fit_prints_a_ranking_table_and_a_toml_line_that_parses() {
 fn json_output_holds_every_fit_and_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = measurements(dir.path(), 2_000);
-    let text = stdout_of(&[
+    let text = succeeds(&[
         "fit",
         file.to_str().unwrap(),
         "--column",
@@ -113,7 +107,7 @@ fn interarrival_text_and_plot() {
     let dir = tempfile::tempdir().unwrap();
     let file = measurements(dir.path(), 2_000);
     let plot = dir.path().join("qq.svg");
-    let text = stdout_of(&[
+    let text = succeeds(&[
         "fit",
         file.to_str().unwrap(),
         "--column",

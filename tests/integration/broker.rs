@@ -2,9 +2,7 @@
 //! feedback queue, dead-lettering after the last attempt, TTL expiry,
 //! deadlines, weighted and fanout exchanges.
 
-mod common;
-
-use common::{assert_agrees, assert_node_agrees, inline, simulate};
+use crate::util::{assert_agrees, assert_node_agrees, inline, simulate};
 use queuesim::analytic;
 use queuesim::stats::Estimate;
 
