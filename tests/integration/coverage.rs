@@ -16,7 +16,7 @@ use queuesim::analytic;
 use queuesim::results::RunResult;
 use queuesim::stats::Estimate;
 
-use crate::util::{inline, simulate};
+use crate::util::{ROUNDING, assert_close, inline, simulate};
 
 /// Coverage the intervals claim.
 const NOMINAL: f64 = 0.95;
@@ -223,7 +223,7 @@ fn acceptance_band_matches_the_binomial_quantiles() {
     assert_eq!(acceptance_band(200, 0.95, 0.01), (181, 197));
     assert_eq!(acceptance_band(400, 0.95, 0.01), (368, 390));
     let total: f64 = (0..=50).map(|k| binomial_pmf(50, k, 0.3)).sum();
-    assert!((total - 1.0).abs() < 1e-12, "{total}");
+    assert_close("total probability", total, 1.0, ROUNDING);
 }
 
 #[test]

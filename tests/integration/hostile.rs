@@ -13,7 +13,7 @@ use queuesim::engine;
 use queuesim::results;
 use queuesim::scenario;
 
-use crate::util::{mm1_text, try_inline as load};
+use crate::util::{Agreement, mm1_text, try_inline as load};
 
 fn parse(text: &str) {
     if let Ok(model) = scenario::from_str(text, Path::new("fuzz.toml"), &[]) {
@@ -201,14 +201,16 @@ fn a_billion_second_run_keeps_its_precision() {
     assert!(reps.iter().all(|r| r.conserves()));
     let result = results::summarize(&model, &reps);
     let theory = queuesim::analytic::mm1(0.001, 0.01).unwrap();
-    crate::util::assert_agrees(
+    let mut checks = Agreement::new(&model);
+    checks.mean(
         "mean wait over 1e9 s",
         result.nodes[0].mean_wait,
         theory.mean_wait_s,
     );
-    crate::util::assert_agrees(
+    checks.mean(
         "utilization over 1e9 s",
         result.nodes[0].utilization,
         theory.utilization,
     );
+    checks.assert();
 }

@@ -19,7 +19,7 @@ use queuesim::model::Model;
 use queuesim::report;
 use queuesim::results::{self, RunResult};
 
-use crate::util::inline;
+use crate::util::{ROUNDING, inline};
 
 /// One queue of a generated chain.
 #[derive(Debug, Clone)]
@@ -252,7 +252,7 @@ fn check_summary(result: &RunResult) -> Result<(), TestCaseError> {
     for node in &result.nodes {
         let u = node.utilization.mean;
         prop_assert!(
-            u.is_nan() || (0.0..=1.0 + 1e-12).contains(&u),
+            u.is_nan() || (0.0..=1.0 + ROUNDING).contains(&u),
             "{}: utilization {u}",
             node.node
         );
