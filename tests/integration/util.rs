@@ -322,8 +322,8 @@ impl Agreement {
                 error / allowed
             );
             eprintln!("{line}");
-            // Written so that a NaN estimate or interval fails.
-            if !(error <= allowed) {
+            // A NaN estimate or interval fails too.
+            if error.is_nan() || allowed.is_nan() || error > allowed {
                 failures.push(line);
             }
         }
