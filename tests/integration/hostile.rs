@@ -6,14 +6,14 @@
 //! `PROPTEST_CASES` (e.g. `PROPTEST_CASES=2000000 cargo test --release
 //! --test hostile fuzz`).
 
-mod common;
-
 use std::path::Path;
 
 use proptest::prelude::*;
 use queuesim::engine;
 use queuesim::results;
 use queuesim::scenario;
+
+use crate::util::{Agreement, mm1_text, try_inline as load};
 
 fn parse(text: &str) {
     if let Ok(model) = scenario::from_str(text, Path::new("fuzz.toml"), &[]) {
@@ -102,16 +102,9 @@ proptest! {
     }
 }
 
+/// [`mm1_text`] fed at 0.5/s.
 fn mm1(simulation: &str, queue: &str, consumers: &str) -> String {
-    format!(
-        "[simulation]\n{simulation}\n[[producers]]\nname = \"p\"\nto = \"q\"\nrate = 0.5\n\
-         [[queues]]\nname = \"q\"\n{queue}\n[queues.consumers]\n{consumers}\n\
-         service = {{ dist = \"exponential\", mean = 1.0 }}\n"
-    )
-}
-
-fn load(text: &str) -> Result<queuesim::model::Model, String> {
-    scenario::from_str(text, Path::new("x.toml"), &[]).map_err(|e| e.to_string())
+    mm1_text(simulation, "0.5", queue, consumers)
 }
 
 #[test]
@@ -147,7 +140,7 @@ fn a_routing_cycle_without_exit_is_a_clear_error() {
 #[test]
 fn a_tiny_duration_runs_and_conserves() {
     let model = load(&mm1("duration = 1e-300\nreplications = 2", "", "")).unwrap();
-    let (_, result) = common::simulate(&model);
+    let (_, result) = crate::util::simulate(&model);
     assert!(result.summary.produced.mean <= 1.0);
 }
 
@@ -159,7 +152,7 @@ fn capacity_two_to_the_63_and_u64_max_behave_as_unbounded() {
             &format!("capacity = {capacity}"),
             "",
         );
-        let (_, result) = common::simulate(&load(&text).unwrap());
+        let (_, result) = crate::util::simulate(&load(&text).unwrap());
         assert_eq!(result.nodes[0].dropped.mean, 0.0);
     }
 }
@@ -171,7 +164,7 @@ fn a_million_consumers_run_in_bounded_memory() {
         "",
         "count = 1000000",
     );
-    let (reps, result) = common::simulate(&load(&text).unwrap());
+    let (reps, result) = crate::util::simulate(&load(&text).unwrap());
     assert!(reps.iter().all(|r| r.peak_messages < 1_000));
     assert_eq!(result.nodes[0].mean_wait.mean, 0.0);
 }
@@ -208,14 +201,16 @@ fn a_billion_second_run_keeps_its_precision() {
     assert!(reps.iter().all(|r| r.conserves()));
     let result = results::summarize(&model, &reps);
     let theory = queuesim::analytic::mm1(0.001, 0.01).unwrap();
-    common::assert_agrees(
+    let mut checks = Agreement::new(&model);
+    checks.mean(
         "mean wait over 1e9 s",
         result.nodes[0].mean_wait,
         theory.mean_wait_s,
     );
-    common::assert_agrees(
+    checks.mean(
         "utilization over 1e9 s",
         result.nodes[0].utilization,
         theory.utilization,
     );
+    checks.assert();
 }

@@ -3,34 +3,15 @@
 //! queues, the commands' table and JSON output, and theory beside the
 //! simulated values in `nodes.csv`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use common::{assert_agrees, example, load, simulate};
+use crate::util::{
+    Agreement, LINEAR_SOLVE, ROUNDING, assert_close, example, fixture, inline, load, queuesim,
+    simulate,
+};
 use queuesim::analytic::scenario::{Applies, analyze};
 use queuesim::analytic::{self, mm1, mm1k, system_capacity};
-use queuesim::scenario;
 use queuesim::stats::Estimate;
-
-fn queuesim() -> Command {
-    Command::cargo_bin("queuesim").expect("the queuesim binary is built")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-#[track_caller]
-fn assert_close(actual: f64, expected: f64, rel: f64) {
-    assert!(
-        (actual - expected).abs() <= rel * expected.abs(),
-        "{actual} vs {expected}"
-    );
-}
 
 #[test]
 fn tandem_reproduces_the_jackson_network() {
@@ -42,7 +23,7 @@ fn tandem_reproduces_the_jackson_network() {
             (Applies::Exact, "M/M/1")
         );
         let metrics = node.metrics.as_ref().expect("an exact result");
-        assert_close(metrics.mean_sojourn_s, 1.0 / (mu - 500.0), 1e-12);
+        assert_close("", metrics.mean_sojourn_s, 1.0 / (mu - 500.0), ROUNDING);
     }
     let routing =
         nalgebra::DMatrix::from_row_slice(3, 3, &[0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
@@ -55,8 +36,13 @@ fn tandem_reproduces_the_jackson_network() {
     .unwrap();
     let e2e = &analysis.end_to_end;
     assert_eq!(e2e.applies, Applies::Exact);
-    assert_close(e2e.mean_latency_s, jackson.mean_sojourn_s, 1e-12);
-    assert_close(e2e.mean_latency_s, 0.002 + 1.0 / 300.0 + 0.005, 1e-12);
+    assert_close("", e2e.mean_latency_s, jackson.mean_sojourn_s, ROUNDING);
+    assert_close(
+        "",
+        e2e.mean_latency_s,
+        0.002 + 1.0 / 300.0 + 0.005,
+        ROUNDING,
+    );
     assert_eq!(e2e.bottleneck.as_deref(), Some("store"));
 }
 
@@ -68,8 +54,8 @@ fn an_unstable_scenario_names_the_saturated_node() {
         panic!("{:?}", analysis.saturated)
     };
     assert_eq!(saturated.node, "db");
-    assert_close(saturated.utilization, 1.125, 1e-12);
-    assert_close(saturated.excess_rate_per_s, 100.0, 1e-9);
+    assert_close("", saturated.utilization, 1.125, ROUNDING);
+    assert_close("", saturated.excess_rate_per_s, 100.0, LINEAR_SOLVE);
     assert_eq!(analysis.nodes[0].applies, Applies::Exact);
     assert_eq!(analysis.nodes[1].applies, Applies::None);
     let out = queuesim()
@@ -91,9 +77,14 @@ fn ctmc_of_mm1k_gives_the_closed_form_blocking() {
     let chain = analysis.ctmc.expect("a single finite queue gets its chain");
     let exact = mm1k(900.0, 1000.0, system_capacity(1, 9)).unwrap();
     assert_eq!(chain.states, 11);
-    assert_close(chain.loss_probability, exact.loss_probability, 1e-9);
-    assert_close(chain.mean_in_queue, exact.mean_in_queue, 1e-9);
-    assert_close(chain.queue_length.iter().sum(), 1.0, 1e-12);
+    assert_close(
+        "",
+        chain.loss_probability,
+        exact.loss_probability,
+        LINEAR_SOLVE,
+    );
+    assert_close("", chain.mean_in_queue, exact.mean_in_queue, LINEAR_SOLVE);
+    assert_close("", chain.queue_length.iter().sum(), 1.0, ROUNDING);
     assert_eq!(analysis.nodes[0].model, "M/M/1/K");
 }
 
@@ -130,19 +121,20 @@ service = { dist = "exponential", mean = 0.001 }
 
 #[test]
 fn ctmc_of_mm2k_with_priority_classes_agrees_with_simulation() {
-    let model = scenario::from_str(MM2K_PRIORITY, Path::new("mm2k_priority.toml"), &[]).unwrap();
+    let model = inline(MM2K_PRIORITY, &[]);
     let analysis = analyze(&model);
     let chain = analysis.ctmc.as_ref().expect("chain built");
     assert_eq!(chain.classes.len(), 2);
     let (reps, result) = simulate(&model);
+    let mut checks = Agreement::new(&model);
     let node = &result.nodes[0];
-    assert_agrees("M/M/2/K loss", node.loss_ratio, chain.loss_probability);
-    assert_agrees("M/M/2/K mean wait", node.mean_wait, chain.mean_wait_s);
-    assert_agrees("M/M/2/K utilization", node.utilization, chain.utilization);
+    checks.mean("M/M/2/K loss", node.loss_ratio, chain.loss_probability);
+    checks.mean("M/M/2/K mean wait", node.mean_wait, chain.mean_wait_s);
+    checks.mean("M/M/2/K utilization", node.utilization, chain.utilization);
     for (c, class) in chain.classes.iter().enumerate() {
         let row = &result.classes[c];
         assert_eq!(Some(row.priority), class.priority);
-        assert_agrees(
+        checks.mean(
             &format!("class {} mean wait", row.priority),
             row.mean_wait,
             class.mean_wait_s,
@@ -151,12 +143,13 @@ fn ctmc_of_mm2k_with_priority_classes_agrees_with_simulation() {
             let k = &r.nodes[0].classes[c];
             1.0 - k.served as f64 / k.arrivals as f64
         }));
-        assert_agrees(
+        checks.mean(
             &format!("class {} loss", row.priority),
             loss,
             class.loss_probability,
         );
     }
+    checks.assert();
     assert!(chain.classes[0].mean_wait_s < chain.classes[1].mean_wait_s);
 }
 
@@ -185,7 +178,7 @@ fn markov_prints_the_stationary_distribution_as_a_table() {
         .collect();
     assert_eq!(probabilities.len(), 3, "{text}");
     for (got, want) in probabilities.iter().zip([31.0, 29.0, 13.0]) {
-        assert_close(*got, want / 73.0, 1e-12);
+        assert_close("", *got, want / 73.0, ROUNDING);
     }
     assert!(
         text.contains("aperiodic") && text.contains("dense LU"),
@@ -214,7 +207,12 @@ fn markov_json_names_states_and_probabilities() {
         .zip([("idle", 31.0), ("busy", 29.0), ("down", 13.0)])
     {
         assert_eq!(entry["state"], name);
-        assert_close(entry["probability"].as_f64().unwrap(), want / 73.0, 1e-12);
+        assert_close(
+            "",
+            entry["probability"].as_f64().unwrap(),
+            want / 73.0,
+            ROUNDING,
+        );
     }
 }
 
@@ -246,14 +244,16 @@ fn analyze_json_reports_every_node() {
     );
     let exact = mm1(900.0, 1000.0).unwrap();
     assert_close(
+        "",
         node["metrics"]["mean_wait_s"].as_f64().unwrap(),
         exact.mean_wait_s,
-        1e-12,
+        ROUNDING,
     );
     assert_close(
+        "",
         json["end_to_end"]["mean_latency_s"].as_f64().unwrap(),
         exact.mean_sojourn_s,
-        1e-12,
+        ROUNDING,
     );
 }
 
@@ -291,9 +291,19 @@ fn run_writes_theory_beside_the_simulation_in_nodes_csv() {
     let exact = mm1(800.0, 1000.0).unwrap();
     assert_eq!(cell("theory_model"), "M/M/1");
     let number = |name: &str| cell(name).parse::<f64>().unwrap();
-    assert_close(number("theory_mean_wait"), exact.mean_wait_s, 1e-12);
-    assert_close(number("theory_mean_sojourn"), exact.mean_sojourn_s, 1e-12);
-    assert_close(number("theory_utilization"), exact.utilization, 1e-12);
+    assert_close("", number("theory_mean_wait"), exact.mean_wait_s, ROUNDING);
+    assert_close(
+        "",
+        number("theory_mean_sojourn"),
+        exact.mean_sojourn_s,
+        ROUNDING,
+    );
+    assert_close(
+        "",
+        number("theory_utilization"),
+        exact.utilization,
+        ROUNDING,
+    );
     assert_eq!(number("theory_loss"), 0.0);
 }
 
@@ -333,34 +343,36 @@ name = "dlq"
 
 #[test]
 fn limited_retries_with_backoff_keep_queue_means_exact() {
-    let model = scenario::from_str(RETRIES, Path::new("retries.toml"), &[]).unwrap();
+    let model = inline(RETRIES, &[]);
     let analysis = analyze(&model);
     let (_, result) = simulate(&model);
+    let mut checks = Agreement::new(&model);
     for (q, name) in [(0, "a"), (1, "b")] {
         let node = &analysis.nodes[q];
         assert_eq!(node.applies, Applies::Exact, "{}", node.reason);
         let theory = node.metrics.as_ref().unwrap();
         let row = &result.nodes[q];
-        assert_agrees(
+        checks.mean(
             &format!("{name} mean wait"),
             row.mean_wait,
             theory.mean_wait_s,
         );
-        assert_agrees(
+        checks.mean(
             &format!("{name} mean sojourn"),
             row.mean_sojourn,
             theory.mean_sojourn_s,
         );
-        assert_agrees(
+        checks.mean(
             &format!("{name} utilization"),
             row.utilization,
             theory.utilization,
         );
     }
-    assert_agrees(
+    checks.mean(
         "a dead-lettered share of attempts",
         result.nodes[0].loss_ratio,
         analysis.nodes[0].dead_letter_share,
     );
     assert_eq!(analysis.end_to_end.applies, Applies::None);
+    checks.assert();
 }

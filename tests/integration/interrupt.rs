@@ -23,7 +23,7 @@ const LONG_FAST: &str = "[simulation]\nduration = 1e9\nwarmup = 10\nreplications
 const PROMPT: Duration = Duration::from_secs(5);
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
-    Command::new(assert_cmd::cargo::cargo_bin("queuesim"))
+    Command::new(crate::util::queuesim_path())
         .current_dir(dir)
         .args(args)
         .stdout(Stdio::piped())

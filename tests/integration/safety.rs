@@ -5,29 +5,15 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn queuesim(cwd: &Path) -> Command {
-    let mut command = Command::cargo_bin("queuesim").expect("the queuesim binary is built");
-    command.current_dir(cwd);
-    command
-}
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report_tiny.toml")
-}
+use crate::util::{queuesim_in, stderr_of, tiny_scenario};
 
 /// A scenario file in `dir` whose `name` line is `name`.
 fn named_scenario(dir: &Path, name: &str) -> PathBuf {
-    let text = fs::read_to_string(fixture()).unwrap();
+    let text = fs::read_to_string(tiny_scenario()).unwrap();
     let text = text.replace("name = \"tiny\"", &format!("name = {name:?}"));
     let path = dir.join("named.toml");
     fs::write(&path, text).unwrap();
     path
-}
-
-fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]
@@ -36,11 +22,11 @@ fn issue_14_out_through_a_missing_folder_does_not_overwrite_the_folder_above() {
     let data = root.path().join("data");
     fs::create_dir(&data).unwrap();
     fs::write(data.join("nodes.csv"), b"the user's own numbers\n").unwrap();
-    let output = queuesim(root.path())
+    let output = queuesim_in(root.path())
         .args([
             "run",
             "-q",
-            fixture().to_str().unwrap(),
+            tiny_scenario().to_str().unwrap(),
             "--out",
             "data/x/..",
         ])
@@ -63,7 +49,7 @@ fn issue_14_a_scenario_name_cannot_lead_out_of_reports() {
     let root = tempfile::tempdir().unwrap();
     for name in ["..", "../../x", "/tmp/elsewhere", "a/b", "."] {
         let scenario = named_scenario(root.path(), name);
-        let output = queuesim(root.path())
+        let output = queuesim_in(root.path())
             .args(["run", "-q", scenario.to_str().unwrap()])
             .output()
             .unwrap();
@@ -82,7 +68,7 @@ fn issue_14_a_scenario_name_cannot_lead_out_of_reports() {
 fn issue_14_a_safe_name_with_a_space_still_names_its_folder() {
     let root = tempfile::tempdir().unwrap();
     let scenario = named_scenario(root.path(), "my scenario");
-    queuesim(root.path())
+    queuesim_in(root.path())
         .args(["run", "-q", scenario.to_str().unwrap()])
         .assert()
         .success();
@@ -98,8 +84,14 @@ fn issue_14_a_safe_name_with_a_space_still_names_its_folder() {
 fn issue_14_out_at_a_dangling_link_is_bad_input() {
     let root = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(root.path().join("gone"), root.path().join("link")).unwrap();
-    let output = queuesim(root.path())
-        .args(["run", "-q", fixture().to_str().unwrap(), "--out", "link"])
+    let output = queuesim_in(root.path())
+        .args([
+            "run",
+            "-q",
+            tiny_scenario().to_str().unwrap(),
+            "--out",
+            "link",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
@@ -111,21 +103,21 @@ fn issue_14_out_at_a_dangling_link_is_bad_input() {
 #[test]
 fn issue_14_merge_replaces_an_old_run_report_whole() {
     let root = tempfile::tempdir().unwrap();
-    let scenario = fixture();
+    let scenario = tiny_scenario();
     let scenario = scenario.to_str().unwrap();
-    queuesim(root.path())
+    queuesim_in(root.path())
         .args(["run", "-q", scenario, "--out", "r"])
         .assert()
         .success();
     assert!(root.path().join("r/report.html").is_file());
     for i in 0..2 {
-        queuesim(root.path())
+        queuesim_in(root.path())
             .args(["run", "-q", scenario, "--shard", &format!("{i}/2")])
             .args(["--out", &format!("s{i}")])
             .assert()
             .success();
     }
-    queuesim(root.path())
+    queuesim_in(root.path())
         .args(["merge", "-q", "s0", "s1", "--out", "r"])
         .assert()
         .success();
@@ -142,16 +134,16 @@ fn issue_14_merge_replaces_an_old_run_report_whole() {
 #[test]
 fn issue_14_nested_sweep_and_shards_survive_a_new_run_report() {
     let root = tempfile::tempdir().unwrap();
-    let scenario = fixture();
+    let scenario = tiny_scenario();
     let scenario = scenario.to_str().unwrap();
     let run = || {
-        queuesim(root.path())
+        queuesim_in(root.path())
             .args(["run", "-q", scenario])
             .assert()
             .success();
     };
     run();
-    queuesim(root.path())
+    queuesim_in(root.path())
         .args([
             "sweep",
             "-q",
@@ -162,7 +154,7 @@ fn issue_14_nested_sweep_and_shards_survive_a_new_run_report() {
         .assert()
         .success();
     for i in 0..2 {
-        queuesim(root.path())
+        queuesim_in(root.path())
             .args(["run", "-q", scenario, "--shard", &format!("{i}/2")])
             .assert()
             .success();
@@ -171,7 +163,7 @@ fn issue_14_nested_sweep_and_shards_survive_a_new_run_report() {
     let tiny = root.path().join("reports/tiny");
     assert!(tiny.join("sweep/sweep.csv").is_file());
     assert!(tiny.join("shard-1-of-2/shard.json").is_file());
-    queuesim(root.path())
+    queuesim_in(root.path())
         .args([
             "merge",
             "-q",
@@ -187,9 +179,9 @@ fn issue_14_nested_sweep_and_shards_survive_a_new_run_report() {
 /// Two shards of `scenario` written to `root/s0` and `root/s1`, the
 /// second with `extra` arguments.
 fn two_shards(root: &Path, extra: &[&str]) -> [PathBuf; 2] {
-    let scenario = fixture();
+    let scenario = tiny_scenario();
     for i in 0..2 {
-        let mut command = queuesim(root);
+        let mut command = queuesim_in(root);
         command
             .args(["run", "-q", scenario.to_str().unwrap()])
             .args(["--shard", &format!("{i}/2"), "--out", &format!("s{i}")]);
@@ -202,7 +194,7 @@ fn two_shards(root: &Path, extra: &[&str]) -> [PathBuf; 2] {
 }
 
 fn merge_refused(root: &Path, expected: &str) {
-    let output = queuesim(root)
+    let output = queuesim_in(root)
         .args(["merge", "-q", "s0", "s1", "--out", "m"])
         .output()
         .unwrap();
@@ -254,7 +246,7 @@ fn scenario_with(dir: &Path, producer: &str) -> PathBuf {
 
 fn refused_at_once(root: &Path, args: &[&str], expected: &str) {
     let started = std::time::Instant::now();
-    let output = queuesim(root).args(args).output().unwrap();
+    let output = queuesim_in(root).args(args).output().unwrap();
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(expected), "{stderr}");
@@ -296,7 +288,7 @@ fn issue_14_an_error_about_a_trace_does_not_echo_the_file() {
     let root = tempfile::tempdir().unwrap();
     fs::write(root.path().join("secret"), "root:s3cr3t-hash:0:0\n").unwrap();
     let scenario = scenario_with(root.path(), "trace = \"secret\"");
-    let output = queuesim(root.path())
+    let output = queuesim_in(root.path())
         .args(["validate", scenario.to_str().unwrap()])
         .output()
         .unwrap();
@@ -308,14 +300,14 @@ fn issue_14_an_error_about_a_trace_does_not_echo_the_file() {
 #[test]
 fn issue_14_zero_threads_is_refused_and_every_simulating_command_takes_threads() {
     let root = tempfile::tempdir().unwrap();
-    let scenario = fixture();
+    let scenario = tiny_scenario();
     let scenario = scenario.to_str().unwrap();
     refused_at_once(
         root.path(),
         &["run", "-q", scenario, "--threads", "0"],
         "at least 1",
     );
-    queuesim(root.path())
+    queuesim_in(root.path())
         .args([
             "sweep",
             "-q",
@@ -326,7 +318,7 @@ fn issue_14_zero_threads_is_refused_and_every_simulating_command_takes_threads()
         .args(["--threads", "1"])
         .assert()
         .success();
-    let output = queuesim(root.path())
+    let output = queuesim_in(root.path())
         .args(["run", "-q", scenario, "--threads", "100000", "--out", "t"])
         .output()
         .unwrap();
@@ -341,7 +333,7 @@ fn issue_14_zero_threads_is_refused_and_every_simulating_command_takes_threads()
 #[test]
 fn issue_14_a_huge_sweep_grid_is_refused_before_any_point_is_built() {
     let root = tempfile::tempdir().unwrap();
-    let scenario = fixture();
+    let scenario = tiny_scenario();
     refused_at_once(
         root.path(),
         &[
@@ -360,7 +352,7 @@ fn issue_14_a_huge_sweep_grid_is_refused_before_any_point_is_built() {
 /// status and how long the command took to stop.
 #[cfg(unix)]
 fn stop_after(root: &Path, args: &[&str], delay_ms: u64) -> (Option<i32>, std::time::Duration) {
-    let binary = assert_cmd::cargo::cargo_bin("queuesim");
+    let binary = crate::util::queuesim_path();
     let mut child = std::process::Command::new(binary)
         .args(args)
         .current_dir(root)
@@ -436,9 +428,9 @@ fn issue_14_sigterm_stops_a_huge_model_a_billion_replications_and_a_big_sweep_pr
 #[test]
 fn issue_14_a_wrong_type_names_no_internal_type_and_seeds_take_the_u64_range() {
     let root = tempfile::tempdir().unwrap();
-    let scenario = fixture();
+    let scenario = tiny_scenario();
     let scenario = scenario.to_str().unwrap();
-    let output = queuesim(root.path())
+    let output = queuesim_in(root.path())
         .args(["validate", scenario, "--set", "simulation=5"])
         .output()
         .unwrap();
@@ -448,7 +440,7 @@ fn issue_14_a_wrong_type_names_no_internal_type_and_seeds_take_the_u64_range() {
         stderr.contains("expected a table") && !stderr.contains("Raw"),
         "{stderr}"
     );
-    let output = queuesim(root.path())
+    let output = queuesim_in(root.path())
         .args(["validate", scenario, "--seed", "18446744073709551615"])
         .output()
         .unwrap();
@@ -500,11 +492,11 @@ fn issue_14_a_report_killed_at_any_instant_is_the_old_one_or_the_new_one() {
         .unwrap_or(20);
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
-    let scenario = fixture();
+    let scenario = tiny_scenario();
     let scenario = scenario.to_str().unwrap();
     for i in 0..2 {
         for seed in ["1", "2"] {
-            queuesim(root)
+            queuesim_in(root)
                 .args([
                     "run",
                     "-q",
@@ -561,7 +553,7 @@ fn issue_14_a_report_killed_at_any_instant_is_the_old_one_or_the_new_one() {
         let reference = |args: &[&str], out: &str| {
             let started = std::time::Instant::now();
             let into = ["--out", target.to_str().unwrap()];
-            queuesim(root).args(args).args(into).assert().success();
+            queuesim_in(root).args(args).args(into).assert().success();
             let took = started.elapsed();
             fs::rename(&target, root.join(out)).unwrap();
             (snapshot(&root.join(out)), took)
@@ -571,7 +563,7 @@ fn issue_14_a_report_killed_at_any_instant_is_the_old_one_or_the_new_one() {
         assert_ne!(old, new, "{name}: the two reports must differ");
         for _ in 0..trials {
             copy_tree(&root.join(format!("{name}-old")), &target);
-            let binary = assert_cmd::cargo::cargo_bin("queuesim");
+            let binary = crate::util::queuesim_path();
             let mut child = std::process::Command::new(binary)
                 .args(&new_args)
                 .args(["--out", target.to_str().unwrap()])

@@ -4,15 +4,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
+use crate::util::queuesim;
 
 const SCENARIO: &str = "[simulation]\nduration = 200\nwarmup = 10\nreplications = 2\n\
     [[producers]]\nname = \"p\"\nto = \"q\"\nrate = 0.8\n\
     [[queues]]\nname = \"q\"\n[queues.consumers]\nservice = { dist = \"exponential\", mean = 1.0 }\n";
 
 fn run(scenario: &Path, out: &Path) -> std::process::Output {
-    Command::cargo_bin("queuesim")
-        .unwrap()
+    queuesim()
         .args(["run", "--quiet"])
         .arg(scenario)
         .arg("--out")
@@ -72,7 +71,7 @@ fn a_killed_run_leaves_no_files() {
     let dir = tempfile::tempdir().unwrap();
     let long = SCENARIO.replace("duration = 200", "duration = 1e9");
     let out = dir.path().join("out");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("queuesim"))
+    let mut child = std::process::Command::new(crate::util::queuesim_path())
         .args(["run", "--quiet"])
         .arg(scenario(dir.path(), &long))
         .arg("--out")

@@ -1,16 +1,9 @@
 //! The `queuesim` command as a user runs it.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
-use common::example;
-
-fn queuesim() -> Command {
-    Command::cargo_bin("queuesim").expect("the queuesim binary is built")
-}
+use crate::util::{example, queuesim};
 
 fn header_of(path: &Path) -> Vec<String> {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -12,14 +12,14 @@
 //! arrival order (the engine counts every message overtaken).
 
 use std::fmt::Write;
-use std::path::Path;
 
 use proptest::prelude::*;
 use queuesim::engine::{self, ReplicationResult};
 use queuesim::model::Model;
 use queuesim::report;
 use queuesim::results::{self, RunResult};
-use queuesim::scenario;
+
+use crate::util::{ROUNDING, inline};
 
 /// One queue of a generated chain.
 #[derive(Debug, Clone)]
@@ -191,11 +191,6 @@ fn render_queue(t: &mut String, i: usize, q: &QueueSpec, has_next: bool) {
     t.push('\n');
 }
 
-fn model(text: &str) -> Model {
-    scenario::from_str(text, Path::new("gen.toml"), &[])
-        .unwrap_or_else(|e| panic!("generated scenario rejected: {e}\n{text}"))
-}
-
 /// Runs the replications of `model` on a pool of `threads` threads.
 fn run_on(model: &Model, threads: usize) -> Vec<ReplicationResult> {
     rayon::ThreadPoolBuilder::new()
@@ -257,7 +252,7 @@ fn check_summary(result: &RunResult) -> Result<(), TestCaseError> {
     for node in &result.nodes {
         let u = node.utilization.mean;
         prop_assert!(
-            u.is_nan() || (0.0..=1.0 + 1e-12).contains(&u),
+            u.is_nan() || (0.0..=1.0 + ROUNDING).contains(&u),
             "{}: utilization {u}",
             node.node
         );
@@ -270,16 +265,18 @@ fn check_summary(result: &RunResult) -> Result<(), TestCaseError> {
 }
 
 proptest! {
+    // The cases of `invariants.proptest-regressions`, beside this file,
+    // run first; a new failure is added to it.
     #![proptest_config(ProptestConfig {
         cases: 48,
-        failure_persistence: None,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
         ..ProptestConfig::default()
     })]
 
     #[test]
     fn random_scenarios_keep_every_invariant(spec in scenario_spec()) {
         let text = render_scenario(&spec);
-        let model = model(&text);
+        let model = inline(&text, &[]);
         let one = run_on(&model, 1);
         for r in &one {
             check_replication(r)?;

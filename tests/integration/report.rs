@@ -2,15 +2,10 @@
 //! tiny fixed-seed scenario), and the plots as `queuesim run` writes them.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use queuesim::report::{self, ReportInput};
-use queuesim::{engine, results, scenario};
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report_tiny.toml")
-}
+use crate::util::{load, queuesim, simulate, tiny_scenario};
 
 /// A plot's file stem, `(width, height)` in pixels, title and axis descriptions.
 type ExpectedPlot = (
@@ -54,9 +49,9 @@ const PLOTS: [ExpectedPlot; 4] = [
 
 /// The report files of the fixture, rendered in memory.
 fn tiny_report() -> Vec<(String, Vec<u8>)> {
-    let text = fs::read_to_string(fixture()).unwrap();
-    let model = scenario::from_str(&text, &fixture(), &[]).unwrap();
-    let result = results::summarize(&model, &engine::run(&model));
+    let text = fs::read_to_string(tiny_scenario()).unwrap();
+    let model = load(&tiny_scenario(), &[]);
+    let (_, result) = simulate(&model);
     report::render(&ReportInput {
         model: &model,
         result: &result,
@@ -180,9 +175,8 @@ fn png_chunks(png: &[u8]) -> ((u32, u32), Vec<String>) {
 #[test]
 fn run_writes_every_plot_as_a_valid_png_and_a_labelled_svg() {
     let out = tempfile::tempdir().unwrap();
-    Command::cargo_bin("queuesim")
-        .unwrap()
-        .args(["run", fixture().to_str().unwrap(), "--quiet", "--out"])
+    queuesim()
+        .args(["run", tiny_scenario().to_str().unwrap(), "--quiet", "--out"])
         .arg(out.path())
         .assert()
         .success();

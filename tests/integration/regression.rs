@@ -1,23 +1,15 @@
 //! One test per bug found by the hostile-input, fuzzing and coverage work
 //! of issue 8, named after what broke.
 
-use std::fmt::Write;
-use std::path::Path;
-
-use queuesim::scenario;
 use queuesim::stats::Estimate;
 use queuesim::{engine, results};
+use std::fmt::Write;
 
-fn load(text: &str) -> Result<queuesim::model::Model, String> {
-    scenario::from_str(text, Path::new("x.toml"), &[]).map_err(|e| e.to_string())
-}
+use crate::util::{mm1_text, try_inline as load};
 
+/// [`mm1_text`] with nothing added to the queue.
 fn mm1(simulation: &str, rate: &str) -> String {
-    format!(
-        "[simulation]\n{simulation}\n[[producers]]\nname = \"p\"\nto = \"q\"\nrate = {rate}\n\
-         [[queues]]\nname = \"q\"\n[queues.consumers]\n\
-         service = {{ dist = \"exponential\", mean = 1.0 }}\n"
-    )
+    mm1_text(simulation, rate, "", "")
 }
 
 /// Issue 8: 10^5 queues made validation allocate an n×n matrix (80 GB)

@@ -12,15 +12,11 @@
 //! The fast versions (100 trials) run in CI; the long ones (400 trials,
 //! longer runs) run with `cargo test --release --test coverage -- --ignored`.
 
-mod common;
-
-use std::path::Path;
-
 use queuesim::analytic;
-use queuesim::engine;
-use queuesim::results::{self, RunResult};
-use queuesim::scenario;
+use queuesim::results::RunResult;
 use queuesim::stats::Estimate;
+
+use crate::util::{ROUNDING, assert_close, inline, simulate};
 
 /// Coverage the intervals claim.
 const NOMINAL: f64 = 0.95;
@@ -157,14 +153,8 @@ fn scenario_text(experiment: &Experiment, length: Length, seed: u64) -> String {
 /// The reported estimate of one trial.
 fn trial(experiment: &Experiment, length: Length, seed: u64) -> Estimate {
     let text = scenario_text(experiment, length, seed);
-    let model =
-        scenario::from_str(&text, Path::new("x.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
-    let reps = engine::run(&model);
-    assert!(
-        reps.iter().all(|r| r.conserves()),
-        "conservation, seed {seed}"
-    );
-    (experiment.metric)(&results::summarize(&model, &reps))
+    let (_, result) = simulate(&inline(&text, &[]));
+    (experiment.metric)(&result)
 }
 
 /// The reported estimate of every trial.
@@ -233,7 +223,7 @@ fn acceptance_band_matches_the_binomial_quantiles() {
     assert_eq!(acceptance_band(200, 0.95, 0.01), (181, 197));
     assert_eq!(acceptance_band(400, 0.95, 0.01), (368, 390));
     let total: f64 = (0..=50).map(|k| binomial_pmf(50, k, 0.3)).sum();
-    assert!((total - 1.0).abs() < 1e-12, "{total}");
+    assert_close("total probability", total, 1.0, ROUNDING);
 }
 
 #[test]

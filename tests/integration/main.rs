@@ -1,0 +1,26 @@
+//! The integration tests of queuesim, in one test binary with one module per
+//! area (as ripgrep does): one link step instead of one per file, and one
+//! set of shared helpers in [`util`].
+//!
+//! Run one area with its module path as the filter, e.g.
+//! `cargo test --release --test integration theory::`.
+
+mod analyze;
+mod big_model;
+mod broker;
+mod capacity;
+mod cli;
+mod coverage;
+mod fast_path;
+mod fit;
+mod hostile;
+mod interrupt;
+mod invariants;
+mod output;
+mod regression;
+mod report;
+mod safety;
+mod theory;
+mod topics;
+mod util;
+mod warmup;
