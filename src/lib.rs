@@ -2,7 +2,7 @@
 //! message-queue systems.
 
 pub mod analytic;
-pub mod cli;
+
 pub mod dist;
 pub mod engine;
 pub mod experiment;

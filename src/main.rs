@@ -1,5 +1,9 @@
-//! The `queuesim` command: see `queuesim --help`.
+//! The `queuesim` command: see `queuesim --help`. The command line parses
+//! arguments, calls the library and prints; everything it computes is
+//! the library's.
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    queuesim::cli::main()
+    cli::main()
 }

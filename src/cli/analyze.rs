@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use super::{Failure, print_stdout};
-use crate::analytic::scenario::{Applies, ScenarioAnalysis, analyze};
-use crate::model::Model;
-use crate::report::table::{grid, short};
+use queuesim::analytic::scenario::{Applies, ScenarioAnalysis, analyze};
+use queuesim::model::Model;
+use queuesim::report::table::{grid, short};
 
 /// Analyses `model` and prints the result.
 pub(crate) fn analyze_command(model: &Model, json: bool) -> Result<(), Failure> {
@@ -33,7 +33,7 @@ pub fn render(a: &ScenarioAnalysis) -> String {
         .nodes
         .iter()
         .map(|n| {
-            let m = |f: fn(&crate::analytic::QueueMetrics) -> f64| {
+            let m = |f: fn(&queuesim::analytic::QueueMetrics) -> f64| {
                 n.metrics.as_ref().map_or("-".to_owned(), |m| short(f(m)))
             };
             vec![

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use super::{Failure, ScenarioOptions, interrupt, print_stdout};
-use crate::experiment::compare::{Difference, compare_runs, table};
-use crate::report::csv::to_csv;
-use crate::report::plots::render_compare;
-use crate::report::table::{grid, short};
-use crate::scenario;
+use queuesim::experiment::compare::{Difference, compare_runs, table};
+use queuesim::report::csv::to_csv;
+use queuesim::report::plots::render_compare;
+use queuesim::report::table::{grid, short};
+use queuesim::scenario;
 
 /// Loads every scenario with the baseline's seed and replications (unless
 /// `--seed`/`--replications` set them), compares, writes `compare.csv` and

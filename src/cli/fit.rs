@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use super::{Failure, print_stdout};
-use crate::fit::{self, FitReport, Kind};
+use queuesim::fit::{self, FitReport, Kind};
 
 /// What `--json` prints: the report and where its values came from.
 #[derive(serde::Serialize)]

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use super::Failure;
-use crate::{engine, report};
+use queuesim::{engine, report};
 
 /// Exit status of a command stopped by Ctrl-C: 128 + SIGINT, what a shell
 /// reports for a process that SIGINT ended.

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Failure, print_stdout};
-use crate::analytic::markov::{Chain, ChainKind, SolveMethod, Stationary, read_chain};
+use queuesim::analytic::markov::{Chain, ChainKind, SolveMethod, Stationary, read_chain};
 
 /// The `--json` document of `queuesim markov`.
 #[derive(Debug, Serialize)]

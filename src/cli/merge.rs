@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Failure, interrupt, print_stdout};
-use crate::experiment::shard::merge;
+use queuesim::experiment::shard::merge;
 
 /// Merges `dirs` and writes the files to `out` (default: where the
 /// unsharded command writes).

@@ -23,9 +23,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::model::Model;
-use crate::report::{FolderError, ReportFolder};
-use crate::scenario;
+use queuesim::model::Model;
+use queuesim::report::{FolderError, ReportFolder};
+use queuesim::scenario;
 
 /// Discrete-event simulator and latency/QoS analyzer for message-queue systems.
 #[derive(Debug, Parser)]
@@ -72,37 +72,7 @@ impl ScenarioOptions {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Simulate scenarios, write CSV reports and print a summary table.
-    Run {
-        /// Scenario files (TOML).
-        #[arg(required = true, value_name = "SCENARIO")]
-        scenarios: Vec<PathBuf>,
-        /// Output directory (default: reports/NAME, NAME the scenario's name).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Scenario overrides.
-        #[command(flatten)]
-        options: ScenarioOptions,
-        /// Print nothing but errors.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Print the results as JSON on stdout.
-        #[arg(long)]
-        json: bool,
-        /// Run only shard i of n (0-based) of the replications and write
-        /// them for `queuesim merge` instead of a report.
-        #[arg(long, value_name = "i/n")]
-        shard: Option<crate::experiment::shard::Shard>,
-        /// Add replications until the 95% CI half-width of the target
-        /// metric is below this fraction of its mean, e.g. 0.02.
-        #[arg(long, value_name = "FRACTION")]
-        precision: Option<f64>,
-        /// Target metric of --precision: a summary metric or `node.metric`.
-        #[arg(long, default_value = "mean_latency", value_name = "METRIC")]
-        precision_metric: String,
-        /// Most replications --precision may run.
-        #[arg(long, default_value_t = 200, value_name = "N")]
-        max_replications: u32,
-    },
+    Run(run::RunArgs),
     /// Compare scenarios under common random numbers: paired differences
     /// (candidate - baseline) with 95% CIs; writes compare.csv.
     Compare {
@@ -139,7 +109,7 @@ pub enum Command {
         out: Option<PathBuf>,
         /// Run only shard i of n (0-based) and write it for `queuesim merge`.
         #[arg(long, value_name = "i/n")]
-        shard: Option<crate::experiment::shard::Shard>,
+        shard: Option<queuesim::experiment::shard::Shard>,
         /// No progress bar and no table.
         #[arg(long, short)]
         quiet: bool,
@@ -212,7 +182,7 @@ pub enum Command {
         /// What the times are: processing times (`service`) or times between
         /// arrivals (`interarrival`, also checked against a Poisson process).
         #[arg(long, value_enum, default_value_t)]
-        kind: crate::fit::Kind,
+        kind: queuesim::fit::Kind,
         /// Print the results as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -332,67 +302,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
 
 fn execute_command(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Run {
-            scenarios,
-            out,
-            options,
-            quiet,
-            json,
-            shard,
-            precision,
-            precision_metric,
-            max_replications,
-        } => {
-            let models = scenarios
-                .iter()
-                .map(|path| load(path, &options))
-                .collect::<Result<Vec<_>, _>>()?;
-            let several = models.len() > 1;
-            let overrides = options.all_overrides();
-            let mut folders = Vec::new();
-            for model in &models {
-                let dir = match (&out, several) {
-                    (Some(dir), false) => dir.clone(),
-                    (Some(dir), true) => dir.join(&model.name),
-                    (None, _) => Path::new("reports").join(&model.name),
-                };
-                let dir = match shard {
-                    Some(shard) if out.is_none() => shard::default_dir(&model.name, shard),
-                    _ => dir,
-                };
-                folders.push(claim(&dir)?);
-            }
-            let mut written = Vec::new();
-            for ((model, path), folder) in models.iter().zip(&scenarios).zip(&mut folders) {
-                if let Some(shard) = shard {
-                    shard::run_shard(model, shard, folder, quiet)?;
-                    continue;
-                }
-                let settled;
-                let model = match precision {
-                    Some(precision) => {
-                        settled = precision::settle(
-                            model,
-                            precision,
-                            &precision_metric,
-                            max_replications,
-                            quiet,
-                        )
-                        .map_err(|f| interrupt::noting_written(f, &written))?;
-                        &settled
-                    }
-                    None => model,
-                };
-                let origin = run::Origin {
-                    path,
-                    overrides: &overrides,
-                };
-                run::run_one(model, &origin, folder, quiet, json)
-                    .map_err(|f| interrupt::noting_written(f, &written))?;
-                written.push(folder.shown().to_path_buf());
-            }
-            Ok(())
-        }
+        Command::Run(args) => run::run_command(args),
         Command::Compare {
             scenarios,
             out,

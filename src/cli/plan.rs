@@ -4,12 +4,12 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::{Failure, ScenarioOptions, interrupt, print_stdout};
-use crate::experiment::metrics::metric_names;
-use crate::experiment::plan::{Outcome, Probe, Search, Verdict};
-use crate::experiment::range::parse_axis;
-use crate::experiment::slo::{Decision, Slo};
-use crate::report::table::{grid, short};
-use crate::scenario;
+use queuesim::experiment::metrics::metric_names;
+use queuesim::experiment::plan::{Outcome, Probe, Search, Verdict};
+use queuesim::experiment::range::parse_axis;
+use queuesim::experiment::slo::{Decision, Slo};
+use queuesim::report::table::{grid, short};
+use queuesim::scenario;
 
 /// Loads the scenario at every value of `vary`, reads the SLOs against its
 /// metrics, searches and prints the answer with its evidence. Exit status 1
@@ -75,7 +75,7 @@ fn decision_text(decision: Decision) -> &'static str {
 
 /// The probes in order, then the answer with the evidence at the answer
 /// and at the value below it.
-fn report(key: &str, candidates: &[(String, crate::model::Model)], outcome: &Outcome) -> String {
+fn report(key: &str, candidates: &[(String, queuesim::model::Model)], outcome: &Outcome) -> String {
     let mut out = String::new();
     if let Some(start) = outcome.theory_start {
         let _ = writeln!(

@@ -1,10 +1,10 @@
 //! `queuesim run --precision`: how many replications a run needs.
 
 use super::{Failure, interrupt};
-use crate::experiment::metrics::metric_names;
-use crate::experiment::precision::run_to_precision;
-use crate::model::Model;
-use crate::report::table::short;
+use queuesim::experiment::metrics::metric_names;
+use queuesim::experiment::precision::run_to_precision;
+use queuesim::model::Model;
+use queuesim::report::table::short;
 
 /// Runs replications of `model` until `metric`'s 95% CI half-width is
 /// within `precision` of its mean (or `cap` replications, with a warning)

@@ -1,14 +1,14 @@
 //! `queuesim run`: simulate a scenario, write its report, print a summary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::progress::{warning_prefix, with_progress};
-use super::{Failure, interrupt, print_stdout};
-use crate::engine;
-use crate::model::Model;
-use crate::report::{self, ReportFolder, ReportInput};
-use crate::results;
+use super::{Failure, ScenarioOptions, claim, interrupt, load, precision, print_stdout, shard};
+use queuesim::engine;
+use queuesim::model::Model;
+use queuesim::report::{self, ReportFolder, ReportInput};
+use queuesim::results;
 
 /// Where a model came from: what the report quotes and how to reproduce it.
 pub(crate) struct Origin<'a> {
@@ -28,13 +28,13 @@ pub(crate) fn run_one(
     json: bool,
 ) -> Result<(), Failure> {
     let dir = folder.shown().to_path_buf();
-    let scenario_text = crate::input::read_text(origin.path, crate::input::MAX_INPUT_BYTES)
+    let scenario_text = queuesim::input::read_text(origin.path, queuesim::input::MAX_INPUT_BYTES)
         .map_err(|e| {
-            Failure::Input(format!(
-                "cannot read scenario {}: {e}",
-                origin.path.display()
-            ))
-        })?;
+        Failure::Input(format!(
+            "cannot read scenario {}: {e}",
+            origin.path.display()
+        ))
+    })?;
     for warning in &model.warnings {
         eprintln!("{} {warning}", warning_prefix());
     }
@@ -172,4 +172,106 @@ mod tests {
              --set 'name=it'\\''s' --out reports/x"
         );
     }
+}
+
+/// What `queuesim run` is asked to do.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// Scenario files (TOML).
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
+    /// Output directory (default: reports/NAME, NAME the scenario's name).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Scenario overrides.
+    #[command(flatten)]
+    pub options: ScenarioOptions,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Run only shard i of n (0-based) of the replications and write
+    /// them for `queuesim merge` instead of a report.
+    #[arg(long, value_name = "i/n")]
+    pub shard: Option<queuesim::experiment::shard::Shard>,
+    /// Add replications until the 95% CI half-width of the target
+    /// metric is below this fraction of its mean, e.g. 0.02.
+    #[arg(long, value_name = "FRACTION")]
+    pub precision: Option<f64>,
+    /// Target metric of --precision: a summary metric or `node.metric`.
+    #[arg(long, default_value = "mean_latency", value_name = "METRIC")]
+    pub precision_metric: String,
+    /// Most replications --precision may run.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_replications: u32,
+}
+
+/// `queuesim run`: every scenario's report, or its shard.
+pub(crate) fn run_command(args: RunArgs) -> Result<(), Failure> {
+    let RunArgs {
+        scenarios,
+        out,
+        options,
+        quiet,
+        json,
+        shard,
+        precision,
+        precision_metric,
+        max_replications,
+    } = args;
+    let models = scenarios
+        .iter()
+        .map(|path| load(path, &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = options.all_overrides();
+    let mut folders = report_folders(&models, out.as_deref(), shard)?;
+    let mut written = Vec::new();
+    for ((model, path), folder) in models.iter().zip(&scenarios).zip(&mut folders) {
+        if let Some(shard) = shard {
+            shard::run_shard(model, shard, folder, quiet)?;
+            continue;
+        }
+        let settled;
+        let model = match precision {
+            Some(precision) => {
+                settled =
+                    precision::settle(model, precision, &precision_metric, max_replications, quiet)
+                        .map_err(|f| interrupt::noting_written(f, &written))?;
+                &settled
+            }
+            None => model,
+        };
+        let origin = Origin {
+            path,
+            overrides: &overrides,
+        };
+        run_one(model, &origin, folder, quiet, json)
+            .map_err(|f| interrupt::noting_written(f, &written))?;
+        written.push(folder.shown().to_path_buf());
+    }
+    Ok(())
+}
+
+/// Claims each model's report folder: `--out` itself for one scenario, a
+/// folder per scenario inside it for several, else `reports/NAME` (or the
+/// shard's folder).
+fn report_folders(
+    models: &[Model],
+    out: Option<&Path>,
+    shard: Option<queuesim::experiment::shard::Shard>,
+) -> Result<Vec<ReportFolder>, Failure> {
+    let several = models.len() > 1;
+    let mut folders = Vec::new();
+    for model in models {
+        let dir: PathBuf = match (out, several, shard) {
+            (Some(dir), false, _) => dir.to_path_buf(),
+            (Some(dir), true, _) => dir.join(&model.name),
+            (None, _, Some(shard)) => shard::default_dir(&model.name, shard),
+            (None, _, None) => Path::new("reports").join(&model.name),
+        };
+        folders.push(claim(&dir)?);
+    }
+    Ok(folders)
 }

@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use super::{Failure, interrupt, print_stdout};
-use crate::engine::simulate;
-use crate::experiment::shard::{FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, run_files};
-use crate::model::Model;
-use crate::report::ReportFolder;
-use crate::report::csv::tables;
-use crate::results::{PooledHistograms, summarize};
+use queuesim::engine::simulate;
+use queuesim::experiment::shard::{FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, run_files};
+use queuesim::model::Model;
+use queuesim::report::ReportFolder;
+use queuesim::report::csv::tables;
+use queuesim::results::{PooledHistograms, summarize};
 
 /// Where `run --shard` writes by default: `reports/<name>/shard-i-of-n`.
 pub(crate) fn default_dir(name: &str, shard: Shard) -> PathBuf {
@@ -33,7 +33,7 @@ pub(crate) fn run_shard(
     let pooled = std::sync::Mutex::new(PooledHistograms::for_model(model));
     let per_replication: Vec<_> = owned
         .par_iter()
-        .filter(|_| !crate::engine::stop_requested())
+        .filter(|_| !queuesim::engine::stop_requested())
         .map(|&r| {
             let rep = simulate(model, r);
             pooled
@@ -98,8 +98,8 @@ pub(crate) fn run_shard(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::shard::merge;
-    use crate::report::csv::to_csv;
+    use queuesim::experiment::shard::merge;
+    use queuesim::report::csv::to_csv;
 
     /// Two classes share queue `a`; a third reaches only `b`, so `a` has an
     /// empty class: every kind of quantile cell, an undefined one included.
@@ -139,7 +139,7 @@ service = { dist = "exponential", mean = 0.1 }
 
     #[test]
     fn a_sharded_run_with_priority_classes_merges_into_the_run_tables() {
-        let model = crate::scenario::from_str(CLASSES, Path::new("classes.toml"), &[]).unwrap();
+        let model = queuesim::scenario::from_str(CLASSES, Path::new("classes.toml"), &[]).unwrap();
         let root = tempfile::tempdir().unwrap();
         let dirs: Vec<PathBuf> = (0..3)
             .map(|index| {
@@ -151,7 +151,7 @@ service = { dist = "exponential", mean = 0.1 }
             })
             .collect();
         let merged = merge(&dirs).unwrap();
-        let whole = tables(&summarize(&model, &crate::engine::run(&model)));
+        let whole = tables(&summarize(&model, &queuesim::engine::run(&model)));
         assert_eq!(merged.files.len(), whole.len());
         for ((name, bytes), (whole_name, table)) in merged.files.iter().zip(&whole) {
             assert_eq!(name, whole_name);

@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 
 use super::progress::with_progress;
 use super::{Failure, interrupt, print_stdout};
-use crate::experiment::range::{Setting, parse_setting};
-use crate::experiment::shard::{FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, sweep_files};
-use crate::experiment::sweep::{Sweep, SweepError, prepare, run, table};
-use crate::report::csv::to_csv;
-use crate::report::plots::render_sweep;
-use crate::report::table::grid;
+use queuesim::experiment::range::{Setting, parse_setting};
+use queuesim::experiment::shard::{
+    FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, sweep_files,
+};
+use queuesim::experiment::sweep::{Sweep, SweepError, prepare, run, table};
+use queuesim::report::csv::to_csv;
+use queuesim::report::plots::render_sweep;
+use queuesim::report::table::grid;
 
 /// The arguments of `queuesim sweep`.
 #[derive(Debug, Clone)]
@@ -114,7 +116,7 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
 }
 
 /// The swept keys and a few headline metrics per point.
-fn overview(sweep: &Sweep, csv: &crate::report::csv::Table) -> String {
+fn overview(sweep: &Sweep, csv: &queuesim::report::csv::Table) -> String {
     let shown = ["p50_latency", "p99_latency", "success_ratio", "throughput"];
     let mut header = sweep.layout.keys.clone();
     header.extend(shown.iter().map(|s| s.to_string()));
@@ -130,7 +132,7 @@ fn overview(sweep: &Sweep, csv: &crate::report::csv::Table) -> String {
             let mut cells = row[..keys].to_vec();
             cells.extend(columns.iter().map(|&c| {
                 let value: f64 = row[c].parse().unwrap_or(f64::NAN);
-                crate::report::table::short(value)
+                queuesim::report::table::short(value)
             }));
             cells
         })

@@ -48,7 +48,7 @@ fn push_row(out: &mut String, cells: &[String], widths: &[usize]) {
 
 /// Aligned columns, two spaces apart: the first left-aligned, the others
 /// right-aligned, each as wide as its widest cell.
-pub(crate) fn grid<H: AsRef<str>>(header: &[H], rows: &[Vec<String>]) -> String {
+pub fn grid<H: AsRef<str>>(header: &[H], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.as_ref().chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
