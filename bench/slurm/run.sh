@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The README's Slurm job array and dependent merge, run exactly as
-# documented on a throw-away single-node Slurm cluster on localhost, then
-# one task cancelled and rerun as documented. Exits 0 only if every merged
-# sweep.csv equals a single-process sweep byte for byte.
+# The Slurm job array and dependent merge of docs/distributed.md, run
+# exactly as documented on a throw-away single-node Slurm cluster on
+# localhost, then one task cancelled and rerun as documented. Exits 0
+# only if every merged sweep.csv equals a single-process sweep byte for
+# byte.
 #
 # Installs Debian's slurm-wlm and munge if missing (needs root, as the
 # daemons here run as root). Everything lives in a temporary folder with
@@ -89,9 +90,10 @@ for _ in $(seq 60); do
 done
 sinfo -h -o '%N %T %c CPUs' | sed 's/^/cluster: /'
 
-# The README's commands, extracted from it: the job script (the block after
-# "Slurm job array"), the submission and the rerun of one task.
-blocks() { awk -v want="$1" '/^Slurm job array/ { on = 1 } on && /^```sh/ { n++; grab = (n == want); next } /^```/ { grab = 0 } grab' "$root/README.md"; }
+# The documented commands, extracted from docs/distributed.md: the job
+# script (the first block after the heading "Slurm job array"), the
+# submission and the rerun of one task.
+blocks() { awk -v want="$1" '/^#* *Slurm job array/ { on = 1 } on && /^```sh/ { n++; grab = (n == want); next } /^```/ { grab = 0 } grab' "$root/docs/distributed.md"; }
 job="$work/job"
 mkdir -p "$job/scenarios"
 cp "$root/scenarios/quickstart.toml" "$job/scenarios/"
@@ -108,7 +110,7 @@ wait_for() {
     echo "job $1 did not finish in 10 minutes" >&2
     return 1
 }
-# Runs a README block; prints "MERGE ARRAY" (the merge's and the array's job ids).
+# Runs a documented block; prints "MERGE ARRAY" (the merge's and the array's job ids).
 submit() { (source "./$1" >merge.id; echo "$(tail -n 1 merge.id) $jobid"); }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -117,7 +119,7 @@ single_started=$(now_ms)
 eval "$(grep '^queuesim sweep' -A2 sweep.sbatch | sed 's/ --shard .*//; s/\\$//' | tr -d '\n') --out single"
 single_ms=$(($(now_ms) - single_started))
 
-echo "job array and dependent merge, as in the README"
+echo "job array and dependent merge, as in docs/distributed.md"
 array_started=$(now_ms)
 read -r merge array < <(submit submit.sh)
 wait_for "$merge"
@@ -133,7 +135,7 @@ scancel "${array}_3"
 wait_for "$array"
 wait_for "$merge"
 [[ ! -e reports/sweep/sweep.csv ]] || { echo "the merge ran although task 3 was cancelled" >&2; exit 1; }
-echo "rerun task 3 and merge again, as in the README"
+echo "rerun task 3 and merge again, as in docs/distributed.md"
 rm -rf shards/3
 read -r merge array < <(submit rerun.sh)
 wait_for "$merge"

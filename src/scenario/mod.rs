@@ -40,6 +40,8 @@ mod traffic;
 mod validate;
 
 #[cfg(test)]
+mod reference;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;
