@@ -112,7 +112,7 @@ fn bare_lindley(duration_s: f64) -> u64 {
 }
 
 /// Ten queues with retries, dead letters and a keyed topic
-/// (`bench/network10.toml`, also the memory measurement of the README).
+/// (`bench/network10.toml`, also the memory measurement of docs/performance.md).
 fn network() -> queuesim::model::Model {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/network10.toml");
     scenario::load(&path, &[]).expect("bench/network10.toml is valid")

@@ -350,7 +350,7 @@ mod tests {
     }
 
     /// Issue 14: shards wrote one CSV row of about 35 bytes per bucket
-    /// (46 MB per shard of the README's sweep); a run of adjacent buckets
+    /// (46 MB per shard of the sweep in docs/distributed.md); a run of adjacent buckets
     /// now costs a few bytes each, and reads back exactly.
     #[test]
     fn adjacent_buckets_cost_a_few_bytes_each() {

@@ -266,7 +266,7 @@ fn long_mm1k_blocking_coverage() {
 
 /// Failed while the p99 was the mean of per-replication p99s (361/400,
 /// band 368..=390); the pooled p99 with a sectioning interval is in the
-/// band (see the README, "Statistical validity").
+/// band (see docs/validation.md, "Confidence-interval coverage").
 #[test]
 #[ignore = "long: 400 trials; run with --ignored"]
 fn long_mm1_p99_sojourn_coverage() {

@@ -128,7 +128,7 @@ fn issue_14_merge_replaces_an_old_run_report_whole() {
     assert!(left.iter().all(|name| name.ends_with(".csv")), "{left:?}");
 }
 
-/// The README's commands in any order with the default folders: a sweep
+/// The commands of docs/distributed.md in any order with the default folders: a sweep
 /// and shards nested in a run's folder survive the run being written
 /// again, and the merge lands beside them.
 #[test]
