@@ -7,8 +7,7 @@ use super::progress::{warning_prefix, with_progress};
 use super::{Failure, ScenarioOptions, claim, interrupt, load, precision, print_stdout, shard};
 use queuesim::engine;
 use queuesim::model::Model;
-use queuesim::report::{self, ReportFolder, ReportInput};
-use queuesim::results;
+use queuesim::report::{self, ReportFolder};
 
 /// Where a model came from: what the report quotes and how to reproduce it.
 pub(crate) struct Origin<'a> {
@@ -40,39 +39,25 @@ pub(crate) fn run_one(
     }
     let unwritten = || format!("no report was written to {}", dir.display());
     let started = Instant::now();
-    let auto = engine::auto_warmup(model);
-    interrupt::check(unwritten)?;
-    let model = auto.as_ref().map_or(model, |(chosen, _)| chosen);
-    if let Some((_, choice)) = &auto {
-        tell_warmup(choice, quiet);
-    }
-    let result = simulate_all(model, !quiet);
-    interrupt::check(unwritten)?;
+    let tell = |choice: &engine::WarmupChoice| tell_warmup(choice, quiet);
+    let run = simulate_all(model, &tell, !quiet).map_err(|e| match e {
+        queuesim::RunError::Interrupted => Failure::Interrupted(unwritten()),
+        e => Failure::Run(e.to_string()),
+    })?;
     let elapsed_s = started.elapsed().as_secs_f64();
-    if !result.conservation_failures.is_empty() {
-        return Err(Failure::Run(format!(
-            "conservation broken (produced != delivered + lost + in flight) in replications {:?} of {}: please report this bug",
-            result.conservation_failures, model.name
-        )));
-    }
-    for finding in report::warnings::run_findings(&result) {
+    for finding in &run.findings {
         eprintln!("{} {finding}", warning_prefix());
     }
+    let (model, result) = (&run.model, &run.result);
     let command_line = reproduce(origin, &dir);
-    let files = report::render(&ReportInput {
-        model,
-        result: &result,
-        scenario_text: &scenario_text,
-        command_line: &command_line,
-    })
-    .map_err(|e| match e {
+    let files = (run.report_files(&scenario_text, &command_line)).map_err(|e| match e {
         report::plots::PlotError::Interrupted => Failure::Interrupted(unwritten()),
         e => Failure::Run(e.to_string()),
     })?;
     interrupt::check(unwritten)?;
     let written = super::replace(folder, &files)?;
     if json {
-        let text = serde_json::to_string_pretty(&result)
+        let text = serde_json::to_string_pretty(result)
             .map_err(|e| Failure::Run(format!("cannot serialise results: {e}")))?;
         print_stdout(&format!("{text}\n"));
     } else if !quiet {
@@ -86,7 +71,7 @@ pub(crate) fn run_one(
             result.events,
             elapsed_s,
             result.events as f64 / elapsed_s.max(1e-9) / 1e6,
-            report::table::summary(&result),
+            report::table::summary(result),
             written.len(),
             dir.display()
         ));
@@ -116,13 +101,20 @@ fn tell_warmup(choice: &engine::WarmupChoice, quiet: bool) {
     }
 }
 
-/// Runs every replication in parallel and summarises them as they finish
-/// ([`results::run_summarized`]: no replication is kept), counting
+/// Runs `model` as the library's [`queuesim::run`] does, counting
 /// finished replications on a progress bar.
-fn simulate_all(model: &Model, progress: bool) -> results::RunResult {
+fn simulate_all(
+    model: &Model,
+    tell_warmup: &dyn Fn(&engine::WarmupChoice),
+    progress: bool,
+) -> Result<queuesim::Run, queuesim::RunError> {
     let total = model.simulation.replications;
     with_progress(u64::from(total), "replications", progress, |bar| {
-        results::run_summarized(model, 0..total, &|| bar.inc(1)).summarize()
+        let done = || bar.inc(1);
+        let options = (queuesim::RunOptions::default())
+            .on_warmup(tell_warmup)
+            .on_replication(&done);
+        queuesim::run(model, &options)
     })
 }
 

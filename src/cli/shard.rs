@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use super::{Failure, interrupt, print_stdout};
-use queuesim::engine::simulate;
 use queuesim::experiment::shard::{FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, run_files};
 use queuesim::model::Model;
 use queuesim::report::ReportFolder;
@@ -31,11 +30,12 @@ pub(crate) fn run_shard(
         .filter(|&r| shard.owns(r as usize))
         .collect();
     let pooled = std::sync::Mutex::new(PooledHistograms::for_model(model));
+    let choice = queuesim::engine::Choice::for_model(model);
     let per_replication: Vec<_> = owned
         .par_iter()
         .filter(|_| !queuesim::engine::stop_requested())
         .map(|&r| {
-            let rep = simulate(model, r);
+            let rep = choice.simulate(r);
             pooled
                 .lock()
                 .expect("no replication panicked while adding histograms")

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::metrics::{metric_estimate, metric_names, replication_values};
 use super::range::{Axis, grid};
 use super::shard::Shard;
-use crate::engine::{self, simulate};
+use crate::engine;
 use crate::model::Model;
 use crate::report::csv::{Table, number};
 use crate::results::PooledHistograms;
@@ -191,6 +191,7 @@ pub fn run(sweep: &Sweep, shard: Shard, point_done: &(dyn Fn() + Sync)) -> Outco
                 return (Vec::new(), PooledHistograms::default());
             }
             let pooled = std::sync::Mutex::new(PooledHistograms::for_model(model));
+            let choice = engine::Choice::for_model(model);
             let records = owned
                 .iter()
                 .filter(|(p, _)| *p == point)
@@ -198,7 +199,7 @@ pub fn run(sweep: &Sweep, shard: Shard, point_done: &(dyn Fn() + Sync)) -> Outco
                 .par_iter()
                 .filter(|_| !engine::stop_requested())
                 .map(|&&(_, replication)| {
-                    let rep = simulate(model, replication);
+                    let rep = choice.simulate(replication);
                     pooled
                         .lock()
                         .expect("no replication panicked while adding histograms")

@@ -429,11 +429,12 @@ pub fn run_summarized<'m>(
 ) -> Accumulator<'m> {
     let accumulator = Mutex::new(Accumulator::new(model));
     let levels = reported_quantiles();
+    let choice = engine::Choice::for_model(model);
     let _stopped = replications.into_par_iter().try_for_each(|replication| {
         if engine::stop_requested() {
             return Err(());
         }
-        let rep = engine::simulate(model, replication);
+        let rep = choice.simulate(replication);
         let values = ReplicationValues::of(model, &levels, &rep);
         accumulator
             .lock()
