@@ -57,6 +57,7 @@ pub mod results;
 mod run;
 pub mod scenario;
 pub mod stats;
+pub mod table;
 pub mod units;
 
 pub use run::{ReportError, Run, RunError, RunOptions, run};

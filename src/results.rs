@@ -14,9 +14,11 @@
 //! need not keep its replications ([`run_summarized`]).
 
 mod accumulate;
+mod columns;
 pub mod pooled;
 
 pub use accumulate::{Accumulator, run_summarized};
+pub use columns::{NodeMetric, ReportFile, SummaryMetric};
 pub use pooled::{HistogramKey, Measure, PooledHistograms};
 
 use crate::engine::ReplicationResult;
@@ -30,34 +32,6 @@ pub fn reported_quantiles() -> Vec<f64> {
         .map(|i| f64::from(i) / 100.0)
         .chain([0.999, 0.9999])
         .collect()
-}
-
-/// The percentile columns of `summary.csv` and their levels.
-pub const SUMMARY_LEVELS: [(&str, f64); 4] = [
-    ("p50_latency", 0.5),
-    ("p95_latency", 0.95),
-    ("p99_latency", 0.99),
-    ("p999_latency", 0.999),
-];
-
-/// Level of the percentile columns of a queue or a class (`p99_wait`, `p99_sojourn`).
-pub const NODE_LEVEL: f64 = 0.99;
-
-/// The level of a percentile column of `summary.csv` (`p99_latency`: 0.99).
-pub fn summary_level(column: &str) -> Option<f64> {
-    SUMMARY_LEVELS
-        .iter()
-        .find(|(name, _)| *name == column)
-        .map(|(_, level)| *level)
-}
-
-/// What a percentile column of `nodes.csv` measures (`p99_wait`: waiting time).
-pub fn node_measure(column: &str) -> Option<Measure> {
-    match column {
-        "p99_wait" => Some(Measure::Wait),
-        "p99_sojourn" => Some(Measure::Sojourn),
-        _ => None,
-    }
 }
 
 /// When cell `column` of `row` of CSV table `table` (a file name such as
@@ -75,19 +49,25 @@ pub fn quantile_cell(
         let at = header.iter().position(|h| h == key)?;
         row.get(at).map(String::as_str)
     };
-    match table {
-        "summary.csv" => summary_level(name).map(|level| (HistogramKey::latency(), level)),
-        "latency_quantiles.csv" if name == "latency" => {
+    match ReportFile::from_file_name(table)? {
+        ReportFile::Summary => {
+            let level = SummaryMetric::parse(name)?.level()?;
+            Some((HistogramKey::latency(), level))
+        }
+        ReportFile::LatencyQuantiles if name == "latency" => {
             Some((HistogramKey::latency(), cell("quantile")?.parse().ok()?))
         }
-        "nodes.csv" => {
-            let measure = node_measure(name)?;
-            Some((HistogramKey::at(measure, cell("node")?, 0), NODE_LEVEL))
+        ReportFile::Nodes => {
+            let measure = NodeMetric::parse(name)?.measure()?;
+            Some((
+                HistogramKey::at(measure, cell("node")?, 0),
+                NodeMetric::LEVEL,
+            ))
         }
-        "classes.csv" if name == "p99_wait" => {
+        ReportFile::Classes if name == NodeMetric::P99Wait.name() => {
             let priority = cell("priority")?.parse().ok()?;
             let key = HistogramKey::at(Measure::ClassWait, cell("node")?, priority);
-            Some((key, NODE_LEVEL))
+            Some((key, NodeMetric::LEVEL))
         }
         _ => None,
     }

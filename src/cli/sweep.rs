@@ -12,6 +12,7 @@ use queuesim::experiment::sweep::{Sweep, SweepError, prepare, run, table};
 use queuesim::report::csv::to_csv;
 use queuesim::report::plots::render_sweep;
 use queuesim::report::table::grid;
+use queuesim::results::SummaryMetric::{self, P50Latency, P99Latency, SuccessRatio, Throughput};
 
 /// The arguments of `queuesim sweep`.
 #[derive(Debug, Clone)]
@@ -116,8 +117,8 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
 }
 
 /// The swept keys and a few headline metrics per point.
-fn overview(sweep: &Sweep, csv: &queuesim::report::csv::Table) -> String {
-    let shown = ["p50_latency", "p99_latency", "success_ratio", "throughput"];
+fn overview(sweep: &Sweep, csv: &queuesim::table::Table) -> String {
+    let shown = [P50Latency, P99Latency, SuccessRatio, Throughput].map(SummaryMetric::name);
     let mut header = sweep.layout.keys.clone();
     header.extend(shown.iter().map(|s| s.to_string()));
     let columns: Vec<usize> = shown

@@ -15,9 +15,9 @@ use serde::Serialize;
 use super::metrics::Samples;
 use crate::engine;
 use crate::model::Model;
-use crate::report::csv::{Table, number};
 use crate::results::{RunResult, summarize};
 use crate::stats::Estimate;
+use crate::table::{Table, number};
 
 /// One metric of one candidate against the baseline.
 #[derive(Debug, Clone, Serialize)]

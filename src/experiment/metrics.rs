@@ -13,49 +13,26 @@
 
 use crate::engine::ReplicationResult;
 use crate::model::Model;
-use crate::report::csv::{Table, tables};
 use crate::results::{
-    HistogramKey, PooledHistograms, RunResult, node_measure, summarize, summary_level,
+    HistogramKey, NodeMetric, PooledHistograms, RunResult, SummaryMetric, summarize,
 };
 use crate::stats::Estimate;
 
-/// Suffix of the confidence half-width columns.
-const CI_SUFFIX: &str = "_ci95";
-
-/// The estimate columns of a table: names that have a `_ci95` sibling.
-fn estimate_columns(table: &Table) -> Vec<usize> {
-    (0..table.header.len())
-        .filter(|&i| {
-            let ci = format!("{}{CI_SUFFIX}", table.header[i]);
-            table.header.contains(&ci)
-        })
-        .collect()
-}
-
-/// `(name, value)` of every metric of a run result, in report order; the
+/// `(name, value)` of every metric of a run result, in report order: the
+/// columns of `summary.csv`, then those of `nodes.csv` queue by queue; the
 /// values are the means of its estimates.
 fn named_values(result: &RunResult) -> Vec<(String, f64)> {
-    let all = tables(result);
-    let mut out = Vec::new();
-    for (file, table) in &all {
-        let prefix_with_node = match *file {
-            "summary.csv" => false,
-            "nodes.csv" => true,
-            _ => continue,
-        };
-        let columns = estimate_columns(table);
-        for row in &table.rows {
-            for &c in &columns {
-                let name = if prefix_with_node {
-                    format!("{}.{}", row[0], table.header[c])
-                } else {
-                    table.header[c].clone()
-                };
-                out.push((name, row[c].parse().unwrap_or(f64::NAN)));
-            }
-        }
-    }
-    out
+    let summary = (SummaryMetric::ALL.into_iter())
+        .map(|metric| (metric.name().to_string(), metric.of(&result.summary).mean));
+    let nodes = result.nodes.iter().flat_map(|row| {
+        (NodeMetric::ALL.into_iter()).map(move |metric| {
+            (
+                format!("{}.{}", row.node, metric.name()),
+                metric.of(row).mean,
+            )
+        })
+    });
+    summary.chain(nodes).collect()
 }
 
 /// The metric names of `model`: summary metrics, then `node.metric` per queue.
@@ -78,15 +55,12 @@ pub fn replication_values(model: &Model, replication: &ReplicationResult) -> Vec
 /// its level (`p99_latency`: latency at 0.99; `orders.p99_wait`: the wait
 /// at queue `orders` at 0.99).
 pub fn quantile_source(name: &str) -> Option<(HistogramKey, f64)> {
-    if let Some(level) = summary_level(name) {
+    if let Some(level) = SummaryMetric::parse(name).and_then(SummaryMetric::level) {
         return Some((HistogramKey::latency(), level));
     }
     let (node, column) = name.rsplit_once('.')?;
-    let measure = node_measure(column)?;
-    Some((
-        HistogramKey::at(measure, node, 0),
-        crate::results::NODE_LEVEL,
-    ))
+    let measure = NodeMetric::parse(column)?.measure()?;
+    Some((HistogramKey::at(measure, node, 0), NodeMetric::LEVEL))
 }
 
 /// The estimate of metric `name` over replications whose values are

@@ -13,17 +13,17 @@
 //! pooling the tables of replications `0..R` in order recomputes the very
 //! numbers, and bytes, of a run of `0..R`.
 
-use crate::report::csv::{Table, number};
-use crate::results::{PooledHistograms, quantile_cell};
+use crate::results::{PooledHistograms, ReportFile, quantile_cell};
 use crate::stats::Estimate;
+use crate::table::{Table, number};
 
 /// The key columns of each CSV table of a run.
 const KEYS: &[(&str, &[&str])] = &[
-    ("summary.csv", &["scenario"]),
-    ("nodes.csv", &["node"]),
-    ("classes.csv", &["node", "priority"]),
-    ("latency_quantiles.csv", &["quantile"]),
-    ("timeseries.csv", &["time", "node"]),
+    (ReportFile::Summary.file_name(), &["scenario"]),
+    (ReportFile::Nodes.file_name(), &["node"]),
+    (ReportFile::Classes.file_name(), &["node", "priority"]),
+    (ReportFile::LatencyQuantiles.file_name(), &["quantile"]),
+    (ReportFile::Timeseries.file_name(), &["time", "node"]),
 ];
 
 /// The key columns of table `name`, or `None` for a table this module does

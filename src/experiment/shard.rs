@@ -26,8 +26,9 @@ use sha2::{Digest, Sha256};
 use super::pool::{PoolError, key_columns, pool};
 use super::sweep::{self, Layout, Record};
 use crate::model::Model;
-use crate::report::csv::{Table, number, to_csv};
+use crate::report::csv::to_csv;
 use crate::results::{PooledHistograms, pooled};
+use crate::table::{Table, number};
 
 /// Version of the shard directory format (3: with the work's fingerprint
 /// and the files' checksums).

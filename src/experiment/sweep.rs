@@ -16,9 +16,9 @@ use super::range::{Axis, grid};
 use super::shard::Shard;
 use crate::engine;
 use crate::model::Model;
-use crate::report::csv::{Table, number};
 use crate::results::PooledHistograms;
 use crate::scenario::{self, ScenarioError};
+use crate::table::{Table, number};
 
 /// What a sweep's table is made of: its axes, points and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@
 
 use crate::analytic::{mmc, mmc_sojourn_quantile};
 use crate::model::{Discipline, Model, Target};
+use crate::results::{NodeMetric, SummaryMetric};
 
 /// A single M/M/c queue recognised in a model.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,18 +69,19 @@ impl MmcTheory {
         let or_infinite = |f: fn(&crate::analytic::QueueMetrics) -> f64| {
             Some(steady.as_ref().map_or(f64::INFINITY, f))
         };
-        match (metric, node) {
-            ("mean_latency", _) | (_, Some("mean_sojourn")) => or_infinite(|m| m.mean_sojourn_s),
-            ("p50_latency", _) => quantile(0.5),
-            ("p95_latency", _) => quantile(0.95),
-            ("p99_latency", _) | (_, Some("p99_sojourn")) => quantile(0.99),
-            ("p999_latency", _) => quantile(0.999),
-            (_, Some("mean_wait")) => or_infinite(|m| m.mean_wait_s),
-            (_, Some("mean_in_queue")) => or_infinite(|m| m.mean_in_queue),
-            (_, Some("utilization")) => {
+        let summary = SummaryMetric::parse(metric);
+        match (summary, node.and_then(NodeMetric::parse)) {
+            (Some(SummaryMetric::MeanLatency), _) | (_, Some(NodeMetric::MeanSojourn)) => {
+                or_infinite(|m| m.mean_sojourn_s)
+            }
+            (_, Some(NodeMetric::P99Sojourn)) => quantile(NodeMetric::LEVEL),
+            (Some(SummaryMetric::SuccessRatio), _) => Some(1.0),
+            (Some(percentile), _) if percentile.level().is_some() => quantile(percentile.level()?),
+            (_, Some(NodeMetric::MeanWait)) => or_infinite(|m| m.mean_wait_s),
+            (_, Some(NodeMetric::MeanInQueue)) => or_infinite(|m| m.mean_in_queue),
+            (_, Some(NodeMetric::Utilization)) => {
                 Some((self.lambda / (f64::from(self.c) * self.mu)).min(1.0))
             }
-            ("success_ratio", _) => Some(1.0),
             _ => None,
         }
     }

@@ -4,26 +4,12 @@
 //! of its 95% confidence interval). An undefined value (no observation, or
 //! a confidence interval from a single replication) is an empty cell.
 
-use crate::results::{ClassRow, NodeRow, QuantileRow, RunResult, SummaryRow, TimeseriesRow};
+use crate::results::{
+    ClassRow, NodeMetric, NodeRow, QuantileRow, ReportFile, RunResult, SummaryMetric, SummaryRow,
+    TimeseriesRow,
+};
 use crate::stats::Estimate;
-
-/// A rendered table: header and rows of cells.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Table {
-    /// Column names.
-    pub header: Vec<String>,
-    /// Cells, one vector per row.
-    pub rows: Vec<Vec<String>>,
-}
-
-/// Formats a number for a CSV cell: shortest round-trip form, empty for NaN.
-pub fn number(value: f64) -> String {
-    if value.is_nan() {
-        String::new()
-    } else {
-        format!("{value}")
-    }
-}
+use crate::table::{Table, number};
 
 struct RowBuilder {
     header: Vec<String>,
@@ -75,39 +61,16 @@ fn table_of<T: Default>(rows: &[T], build: impl Fn(&T) -> RowBuilder) -> Table {
 }
 
 fn summary_row(row: &SummaryRow) -> RowBuilder {
-    RowBuilder::new()
-        .text("scenario", &row.scenario)
-        .estimate("produced", row.produced)
-        .estimate("delivered", row.delivered)
-        .estimate("lost", row.lost)
-        .estimate("in_flight", row.in_flight)
-        .estimate("success_ratio", row.success_ratio)
-        .estimate("mean_latency", row.mean_latency)
-        .estimate("p50_latency", row.p50_latency)
-        .estimate("p95_latency", row.p95_latency)
-        .estimate("p99_latency", row.p99_latency)
-        .estimate("p999_latency", row.p999_latency)
-        .estimate("throughput", row.throughput)
+    let named = RowBuilder::new().text("scenario", &row.scenario);
+    (SummaryMetric::ALL.into_iter())
+        .fold(named, |b, metric| b.estimate(metric.name(), metric.of(row)))
         .text("replications", row.replications)
 }
 
 fn node_row(row: &NodeRow) -> RowBuilder {
-    RowBuilder::new()
-        .text("node", &row.node)
-        .estimate("arrivals", row.arrivals)
-        .estimate("served", row.served)
-        .estimate("dropped", row.dropped)
-        .estimate("expired", row.expired)
-        .estimate("dead_lettered", row.dead_lettered)
-        .estimate("retries", row.retries)
-        .estimate("mean_wait", row.mean_wait)
-        .estimate("p99_wait", row.p99_wait)
-        .estimate("mean_sojourn", row.mean_sojourn)
-        .estimate("p99_sojourn", row.p99_sojourn)
-        .estimate("mean_in_queue", row.mean_in_queue)
-        .estimate("max_in_queue", row.max_in_queue)
-        .estimate("utilization", row.utilization)
-        .estimate("throughput", row.throughput)
+    let named = RowBuilder::new().text("node", &row.node);
+    (NodeMetric::ALL.into_iter())
+        .fold(named, |b, metric| b.estimate(metric.name(), metric.of(row)))
         .theory(row.theory.as_ref())
 }
 
@@ -136,24 +99,22 @@ fn timeseries_row(row: &TimeseriesRow) -> RowBuilder {
         .value("in_service", row.in_service)
 }
 
-/// The CSV files of a run, as `(file name, table)`, in a fixed order.
+/// The CSV files of a run, as `(file name, table)`, in [`ReportFile::ALL`] order.
 pub fn tables(result: &RunResult) -> Vec<(&'static str, Table)> {
-    vec![
-        (
-            "summary.csv",
-            table_of(std::slice::from_ref(&result.summary), summary_row),
-        ),
-        ("nodes.csv", table_of(&result.nodes, node_row)),
-        ("classes.csv", table_of(&result.classes, class_row)),
-        (
-            "latency_quantiles.csv",
-            table_of(&result.quantiles, quantile_row),
-        ),
-        (
-            "timeseries.csv",
-            table_of(&result.timeseries, timeseries_row),
-        ),
-    ]
+    (ReportFile::ALL.into_iter())
+        .map(|file| (file.file_name(), table(result, file)))
+        .collect()
+}
+
+/// The table of `file` in a run's report.
+pub fn table(result: &RunResult, file: ReportFile) -> Table {
+    match file {
+        ReportFile::Summary => table_of(std::slice::from_ref(&result.summary), summary_row),
+        ReportFile::Nodes => table_of(&result.nodes, node_row),
+        ReportFile::Classes => table_of(&result.classes, class_row),
+        ReportFile::LatencyQuantiles => table_of(&result.quantiles, quantile_row),
+        ReportFile::Timeseries => table_of(&result.timeseries, timeseries_row),
+    }
 }
 
 /// Serialises a table as CSV bytes.
@@ -176,13 +137,6 @@ pub fn to_csv(table: &Table) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_plain_and_nan_is_empty() {
-        assert_eq!(number(0.25), "0.25");
-        assert_eq!(number(3.0), "3");
-        assert_eq!(number(f64::NAN), "");
-    }
 
     #[test]
     fn estimates_take_two_columns() {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::results::RunResult;
+use crate::results::{RunResult, SummaryMetric};
 use crate::stats::Estimate;
 
 /// A number with four significant digits, or `-` when undefined.
@@ -65,19 +65,13 @@ pub fn grid<H: AsRef<str>>(header: &[H], rows: &[Vec<String>]) -> String {
 /// The summary and per-queue tables, with 95% confidence half-widths.
 pub fn summary(result: &RunResult) -> String {
     let s = &result.summary;
-    let metrics = [
-        ("produced", s.produced),
-        ("delivered", s.delivered),
-        ("lost", s.lost),
-        ("in_flight", s.in_flight),
-        ("success_ratio", s.success_ratio),
-        ("mean_latency (s)", s.mean_latency),
-        ("p50_latency (s)", s.p50_latency),
-        ("p95_latency (s)", s.p95_latency),
-        ("p99_latency (s)", s.p99_latency),
-        ("p999_latency (s)", s.p999_latency),
-        ("throughput (/s)", s.throughput),
-    ];
+    let metrics = SummaryMetric::ALL.map(|m| {
+        let label = match m.unit() {
+            "" => m.name().to_string(),
+            unit => format!("{} ({unit})", m.name()),
+        };
+        (label, m.of(s))
+    });
     let rows: Vec<Vec<String>> = metrics
         .iter()
         .map(|(name, e)| vec![name.to_string(), with_ci(*e)])

@@ -5,6 +5,7 @@
 use crate::model::Model;
 use crate::report::table::short;
 use crate::results::RunResult;
+use crate::results::SummaryMetric::{MeanLatency, P99Latency, SuccessRatio, Throughput};
 use crate::stats::Estimate;
 
 /// A confidence half-width above this fraction of its estimate is "wide".
@@ -30,13 +31,8 @@ pub fn run_findings(result: &RunResult) -> Vec<String> {
             s.replications
         ));
     }
-    let key_metrics = [
-        ("mean_latency", s.mean_latency),
-        ("p99_latency", s.p99_latency),
-        ("success_ratio", s.success_ratio),
-        ("throughput", s.throughput),
-    ];
-    for (name, estimate) in key_metrics {
+    let key_metrics = [MeanLatency, P99Latency, SuccessRatio, Throughput];
+    for (name, estimate) in key_metrics.map(|m| (m.name(), m.of(s))) {
         if let Some(fraction) = relative_width(estimate).filter(|f| *f > WIDE_CI_FRACTION) {
             found.push(format!(
                 "{name} = {} ± {}: the 95% confidence interval is ±{:.0}% of the estimate; run longer or more replications for a precise answer",

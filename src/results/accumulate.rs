@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use super::pooled::{HistogramKey, Measure, PooledHistograms};
 use super::{
-    ClassRow, NODE_LEVEL, NodeRow, QuantileRow, RunResult, SUMMARY_LEVELS, SummaryRow,
+    ClassRow, NodeMetric, NodeRow, QuantileRow, RunResult, SummaryMetric, SummaryRow,
     TimeseriesRow, WaitQuantileRow, reported_quantiles, with_theory,
 };
 use crate::engine::{self, NodeObservations, ReplicationResult};
@@ -33,7 +33,7 @@ struct SummaryValues {
     in_flight: f64,
     success_ratio: f64,
     mean_latency: f64,
-    /// At the levels of [`SUMMARY_LEVELS`].
+    /// At the levels of [`SummaryMetric::PERCENTILES`].
     latency_levels: [f64; 4],
     throughput: f64,
 }
@@ -115,10 +115,15 @@ impl ReplicationValues {
     }
 }
 
-/// A replication's latency at the levels of [`SUMMARY_LEVELS`], in one pass.
+/// A replication's latency at the levels of [`SummaryMetric::PERCENTILES`], in one pass.
 fn summary_levels(latency: &LatencyHistogram) -> [f64; 4] {
-    let values = latency.quantiles(&SUMMARY_LEVELS.map(|(_, level)| level));
+    let values = latency.quantiles(&percentile_levels());
     [values[0], values[1], values[2], values[3]]
+}
+
+/// The levels of `summary.csv`'s latency percentiles, in column order.
+fn percentile_levels() -> [f64; 4] {
+    SummaryMetric::PERCENTILES.map(|m| m.level().expect("a percentile has a level"))
 }
 
 fn node_values(
@@ -136,9 +141,9 @@ fn node_values(
         dead_lettered: n.dead_lettered as f64,
         retries: n.retries as f64,
         mean_wait: n.wait.mean(),
-        p99_wait: n.wait_hist.quantile(NODE_LEVEL),
+        p99_wait: n.wait_hist.quantile(NodeMetric::LEVEL),
         mean_sojourn: n.sojourn.mean(),
-        p99_sojourn: n.sojourn_hist.quantile(NODE_LEVEL),
+        p99_sojourn: n.sojourn_hist.quantile(NodeMetric::LEVEL),
         mean_in_queue: n.in_queue.mean(end_s),
         max_in_queue: n.in_queue.max(),
         utilization: servers.map_or(f64::NAN, |count| n.in_service.mean(end_s) / count),
@@ -157,7 +162,7 @@ fn class_values(n: &NodeObservations, c: usize) -> ClassValues {
         arrivals: k.arrivals as f64,
         served: k.served as f64,
         mean_wait: k.wait.mean(),
-        p99_wait: k.wait_hist.quantile(NODE_LEVEL),
+        p99_wait: k.wait_hist.quantile(NodeMetric::LEVEL),
         mean_sojourn: k.sojourn.mean(),
     }
 }
@@ -309,11 +314,8 @@ impl View<'_> {
 
     fn summary_row(&self) -> SummaryRow {
         let latency = HistogramKey::latency();
-        let level = |i: usize| {
-            self.quantile(&latency, SUMMARY_LEVELS[i].1, |v| {
-                v.summary.latency_levels[i]
-            })
-        };
+        let levels = percentile_levels();
+        let level = |i: usize| self.quantile(&latency, levels[i], |v| v.summary.latency_levels[i]);
         SummaryRow {
             scenario: self.model.name.clone(),
             replications: self.values.len() as u32,
@@ -346,9 +348,10 @@ impl View<'_> {
                     dead_lettered: node(|n| n.dead_lettered),
                     retries: node(|n| n.retries),
                     mean_wait: node(|n| n.mean_wait),
-                    p99_wait: self.quantile(&wait, NODE_LEVEL, |v| v.nodes[q].p99_wait),
+                    p99_wait: self.quantile(&wait, NodeMetric::LEVEL, |v| v.nodes[q].p99_wait),
                     mean_sojourn: node(|n| n.mean_sojourn),
-                    p99_sojourn: self.quantile(&sojourn, NODE_LEVEL, |v| v.nodes[q].p99_sojourn),
+                    p99_sojourn: self
+                        .quantile(&sojourn, NodeMetric::LEVEL, |v| v.nodes[q].p99_sojourn),
                     mean_in_queue: node(|n| n.mean_in_queue),
                     max_in_queue: node(|n| n.max_in_queue),
                     utilization: node(|n| n.utilization),
@@ -374,7 +377,7 @@ impl View<'_> {
                     arrivals: class(|k| k.arrivals),
                     served: class(|k| k.served),
                     mean_wait: class(|k| k.mean_wait),
-                    p99_wait: self.quantile(&wait, NODE_LEVEL, |v| v.classes[q][c].p99_wait),
+                    p99_wait: self.quantile(&wait, NodeMetric::LEVEL, |v| v.classes[q][c].p99_wait),
                     mean_sojourn: class(|k| k.mean_sojourn),
                 });
             }
@@ -530,11 +533,11 @@ service = { dist = \"exponential\", mean = 0.1 }
         }
         assert_eq!(
             result.nodes[1].p99_sojourn.mean,
-            pooled.quantile(NODE_LEVEL)
+            pooled.quantile(NodeMetric::LEVEL)
         );
         let per_replication = reps
             .iter()
-            .map(|r| r.nodes[1].sojourn_hist.quantile(NODE_LEVEL));
+            .map(|r| r.nodes[1].sojourn_hist.quantile(NodeMetric::LEVEL));
         let averaged = Estimate::from_replications(per_replication);
         assert_ne!(result.nodes[1].p99_sojourn.mean, averaged.mean);
         let means = Estimate::from_replications(reps.iter().map(|r| r.nodes[1].sojourn.mean()));

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 
 use crate::engine::ReplicationResult;
 use crate::model::Model;
-use crate::report::csv::Table;
 use crate::stats::LatencyHistogram;
+use crate::table::Table;
 
 /// What a pooled histogram measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

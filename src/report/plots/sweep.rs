@@ -15,8 +15,9 @@ use super::parts;
 use super::style::{self, AXIS_PX, CAPTION_PX, LABEL_PX};
 use super::{Figure, Plot, PlotError, render, with_fonts};
 use crate::experiment::sweep::{Layout, describe_point};
-use crate::report::csv::Table;
+use crate::results::SummaryMetric::{P50Latency, P99Latency, SuccessRatio};
 use crate::stats::Estimate;
+use crate::table::Table;
 
 /// Suffix of a queue's utilization metric in `sweep.csv`.
 const UTILIZATION: &str = ".utilization";
@@ -126,11 +127,11 @@ impl SweepFigure {
             }
         }
         let mut panels = vec![
-            panel(table, "p50_latency", "p50 latency", "latency (s)", true),
-            panel(table, "p99_latency", "p99 latency", "latency (s)", true),
+            panel(table, P50Latency.name(), "p50 latency", "latency (s)", true),
+            panel(table, P99Latency.name(), "p99 latency", "latency (s)", true),
             panel(
                 table,
-                "success_ratio",
+                SuccessRatio.name(),
                 "success ratio",
                 "on time / (delivered + lost)",
                 false,

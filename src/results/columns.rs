@@ -1,0 +1,247 @@
+//! The names of the report's files and metrics, in one typed list: the CSV
+//! writer takes its columns from here, and so do metric and SLO parsing,
+//! sweep columns, plots and `merge`. A metric's name is its CSV column
+//! (`p99_latency`); its 95% half-width is the column `NAME_ci95`.
+
+use super::{NodeRow, SummaryRow};
+use crate::results::Measure;
+use crate::stats::Estimate;
+
+/// The CSV files of a run's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFile {
+    Summary,
+    Nodes,
+    Classes,
+    LatencyQuantiles,
+    Timeseries,
+}
+
+impl ReportFile {
+    /// Every file, in the order the report writes them.
+    pub const ALL: [Self; 5] = [
+        Self::Summary,
+        Self::Nodes,
+        Self::Classes,
+        Self::LatencyQuantiles,
+        Self::Timeseries,
+    ];
+
+    /// The file's name, e.g. `summary.csv`.
+    pub const fn file_name(self) -> &'static str {
+        match self {
+            Self::Summary => "summary.csv",
+            Self::Nodes => "nodes.csv",
+            Self::Classes => "classes.csv",
+            Self::LatencyQuantiles => "latency_quantiles.csv",
+            Self::Timeseries => "timeseries.csv",
+        }
+    }
+
+    /// The file named `name`, if it is one of a run's.
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.file_name() == name)
+    }
+}
+
+/// The estimate columns of `summary.csv`: the metrics of a whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryMetric {
+    Produced,
+    Delivered,
+    Lost,
+    InFlight,
+    SuccessRatio,
+    MeanLatency,
+    P50Latency,
+    P95Latency,
+    P99Latency,
+    P999Latency,
+    Throughput,
+}
+
+impl SummaryMetric {
+    /// Every metric, in column order.
+    pub const ALL: [Self; 11] = [
+        Self::Produced,
+        Self::Delivered,
+        Self::Lost,
+        Self::InFlight,
+        Self::SuccessRatio,
+        Self::MeanLatency,
+        Self::P50Latency,
+        Self::P95Latency,
+        Self::P99Latency,
+        Self::P999Latency,
+        Self::Throughput,
+    ];
+
+    /// The latency percentiles, in column order.
+    pub const PERCENTILES: [Self; 4] = [
+        Self::P50Latency,
+        Self::P95Latency,
+        Self::P99Latency,
+        Self::P999Latency,
+    ];
+
+    /// The column name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Produced => "produced",
+            Self::Delivered => "delivered",
+            Self::Lost => "lost",
+            Self::InFlight => "in_flight",
+            Self::SuccessRatio => "success_ratio",
+            Self::MeanLatency => "mean_latency",
+            Self::P50Latency => "p50_latency",
+            Self::P95Latency => "p95_latency",
+            Self::P99Latency => "p99_latency",
+            Self::P999Latency => "p999_latency",
+            Self::Throughput => "throughput",
+        }
+    }
+
+    /// The metric whose column is `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The unit of its values: `s`, `/s`, or empty for counts per
+    /// replication and ratios.
+    pub const fn unit(self) -> &'static str {
+        match self {
+            Self::MeanLatency
+            | Self::P50Latency
+            | Self::P95Latency
+            | Self::P99Latency
+            | Self::P999Latency => "s",
+            Self::Throughput => "/s",
+            _ => "",
+        }
+    }
+
+    /// For a latency percentile, its level (`p99_latency`: 0.99).
+    pub const fn level(self) -> Option<f64> {
+        match self {
+            Self::P50Latency => Some(0.5),
+            Self::P95Latency => Some(0.95),
+            Self::P99Latency => Some(0.99),
+            Self::P999Latency => Some(0.999),
+            _ => None,
+        }
+    }
+
+    /// The metric's estimate in `row`.
+    pub fn of(self, row: &SummaryRow) -> Estimate {
+        match self {
+            Self::Produced => row.produced,
+            Self::Delivered => row.delivered,
+            Self::Lost => row.lost,
+            Self::InFlight => row.in_flight,
+            Self::SuccessRatio => row.success_ratio,
+            Self::MeanLatency => row.mean_latency,
+            Self::P50Latency => row.p50_latency,
+            Self::P95Latency => row.p95_latency,
+            Self::P99Latency => row.p99_latency,
+            Self::P999Latency => row.p999_latency,
+            Self::Throughput => row.throughput,
+        }
+    }
+}
+
+/// The estimate columns of `nodes.csv`: the metrics of one queue, named
+/// `queue.metric` where a metric of the whole run is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeMetric {
+    Arrivals,
+    Served,
+    Dropped,
+    Expired,
+    DeadLettered,
+    Retries,
+    MeanWait,
+    P99Wait,
+    MeanSojourn,
+    P99Sojourn,
+    MeanInQueue,
+    MaxInQueue,
+    Utilization,
+    Throughput,
+}
+
+impl NodeMetric {
+    /// Every metric, in column order.
+    pub const ALL: [Self; 14] = [
+        Self::Arrivals,
+        Self::Served,
+        Self::Dropped,
+        Self::Expired,
+        Self::DeadLettered,
+        Self::Retries,
+        Self::MeanWait,
+        Self::P99Wait,
+        Self::MeanSojourn,
+        Self::P99Sojourn,
+        Self::MeanInQueue,
+        Self::MaxInQueue,
+        Self::Utilization,
+        Self::Throughput,
+    ];
+
+    /// Level of the percentile columns of a queue or a class (`p99_wait`).
+    pub const LEVEL: f64 = 0.99;
+
+    /// The column name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Arrivals => "arrivals",
+            Self::Served => "served",
+            Self::Dropped => "dropped",
+            Self::Expired => "expired",
+            Self::DeadLettered => "dead_lettered",
+            Self::Retries => "retries",
+            Self::MeanWait => "mean_wait",
+            Self::P99Wait => "p99_wait",
+            Self::MeanSojourn => "mean_sojourn",
+            Self::P99Sojourn => "p99_sojourn",
+            Self::MeanInQueue => "mean_in_queue",
+            Self::MaxInQueue => "max_in_queue",
+            Self::Utilization => "utilization",
+            Self::Throughput => "throughput",
+        }
+    }
+
+    /// The metric whose column is `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// For a percentile, what it measures (its level is [`Self::LEVEL`]).
+    pub const fn measure(self) -> Option<Measure> {
+        match self {
+            Self::P99Wait => Some(Measure::Wait),
+            Self::P99Sojourn => Some(Measure::Sojourn),
+            _ => None,
+        }
+    }
+
+    /// The metric's estimate in `row`.
+    pub fn of(self, row: &NodeRow) -> Estimate {
+        match self {
+            Self::Arrivals => row.arrivals,
+            Self::Served => row.served,
+            Self::Dropped => row.dropped,
+            Self::Expired => row.expired,
+            Self::DeadLettered => row.dead_lettered,
+            Self::Retries => row.retries,
+            Self::MeanWait => row.mean_wait,
+            Self::P99Wait => row.p99_wait,
+            Self::MeanSojourn => row.mean_sojourn,
+            Self::P99Sojourn => row.p99_sojourn,
+            Self::MeanInQueue => row.mean_in_queue,
+            Self::MaxInQueue => row.max_in_queue,
+            Self::Utilization => row.utilization,
+            Self::Throughput => row.throughput,
+        }
+    }
+}
