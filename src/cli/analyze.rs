@@ -29,6 +29,15 @@ pub fn render(a: &ScenarioAnalysis) -> String {
     let mut out = String::new();
     let state = if a.stable { "stable" } else { "UNSTABLE" };
     let _ = writeln!(out, "{}: {state}\n", a.scenario);
+    out.push_str(&node_table(a));
+    write_reasons(&mut out, a);
+    write_saturation_and_chain(&mut out, a);
+    write_end_to_end(&mut out, a);
+    out
+}
+
+/// One row per queue: the result that applies and its values.
+fn node_table(a: &ScenarioAnalysis) -> String {
     let rows: Vec<Vec<String>> = a
         .nodes
         .iter()
@@ -50,7 +59,7 @@ pub fn render(a: &ScenarioAnalysis) -> String {
             ]
         })
         .collect();
-    out.push_str(&grid(
+    grid(
         &[
             "node",
             "consumers",
@@ -64,7 +73,11 @@ pub fn render(a: &ScenarioAnalysis) -> String {
             "loss",
         ],
         &rows,
-    ));
+    )
+}
+
+/// Why each result applies (or none does), with the per-class waits.
+fn write_reasons(out: &mut String, a: &ScenarioAnalysis) {
     out.push_str("\nwhy:\n");
     for n in &a.nodes {
         let _ = writeln!(out, "  {}: {}", n.node, n.reason);
@@ -79,6 +92,10 @@ pub fn render(a: &ScenarioAnalysis) -> String {
             );
         }
     }
+}
+
+/// Saturated queues and the exact CTMC of a small finite queue.
+fn write_saturation_and_chain(out: &mut String, a: &ScenarioAnalysis) {
     for s in &a.saturated {
         let _ = writeln!(
             out,
@@ -101,6 +118,10 @@ pub fn render(a: &ScenarioAnalysis) -> String {
     } else if let Some(reason) = &a.ctmc_reason {
         let _ = writeln!(out, "\nno CTMC: {reason}");
     }
+}
+
+/// The end-to-end mean latency and the bottleneck.
+fn write_end_to_end(out: &mut String, a: &ScenarioAnalysis) {
     let e = &a.end_to_end;
     out.push('\n');
     let _ = match e.applies {
@@ -115,5 +136,4 @@ pub fn render(a: &ScenarioAnalysis) -> String {
     if let Some(b) = &e.bottleneck {
         let _ = writeln!(out, "bottleneck: {b}");
     }
-    out
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Failure, interrupt, print_stdout};
-use queuesim::experiment::shard::{FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, run_files};
+use queuesim::experiment::shard::{Manifest, Shard, Work, run_files};
 use queuesim::model::Model;
 use queuesim::report::ReportFolder;
 use queuesim::report::csv::tables;
@@ -61,21 +61,11 @@ pub(crate) fn run_shard(
         .first()
         .map(|(_, _, t)| t.iter().map(|(name, _)| (*name).to_owned()).collect())
         .unwrap_or_default();
-    let manifest = Manifest {
-        format: FORMAT,
-        program: PROGRAM.to_owned(),
-        scenario: model.name.clone(),
-        seed: model.simulation.seed,
-        fingerprint: fingerprint([model]),
-        shard: shard.index,
-        shards: shard.count,
-        out: default_out,
-        work: Work::Run {
-            replications: model.simulation.replications,
-            tables: table_names,
-        },
-        files: Default::default(),
+    let work = Work::Run {
+        replications: model.simulation.replications,
+        tables: table_names,
     };
+    let manifest = Manifest::new(std::slice::from_ref(model), shard, default_out, work);
     let per_replication: Vec<_> = per_replication
         .into_iter()
         .map(|(r, _, tables)| (r, tables))

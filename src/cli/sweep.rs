@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use super::progress::with_progress;
 use super::{Failure, interrupt, print_stdout};
 use queuesim::experiment::range::{Setting, parse_setting};
-use queuesim::experiment::shard::{
-    FORMAT, Manifest, PROGRAM, Shard, Work, fingerprint, sweep_files,
-};
+use queuesim::experiment::shard::{Manifest, Shard, Work, sweep_files};
 use queuesim::experiment::sweep::{Sweep, SweepError, prepare, run, table};
 use queuesim::report::csv::to_csv;
 use queuesim::report::plots::render_sweep;
@@ -67,20 +65,10 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     interrupt::check(|| "the sweep stopped before its last point; nothing was written".to_owned())?;
     match args.shard {
         Some(shard) => {
-            let manifest = Manifest {
-                format: FORMAT,
-                program: PROGRAM.to_owned(),
-                scenario: name,
-                seed: sweep.models[0].simulation.seed,
-                fingerprint: fingerprint(&sweep.models),
-                shard: shard.index,
-                shards: shard.count,
-                out: default_out,
-                work: Work::Sweep {
-                    layout: sweep.layout.clone(),
-                },
-                files: Default::default(),
+            let work = Work::Sweep {
+                layout: sweep.layout.clone(),
             };
+            let manifest = Manifest::new(&sweep.models, shard, default_out, work);
             let files = sweep_files(&manifest, &outcome.records, &outcome.points)
                 .map_err(|e| Failure::Run(e.to_string()))?;
             super::replace(&mut folder, &files)?;

@@ -11,9 +11,8 @@
 use std::fmt;
 
 use super::lindley::Layout;
-use crate::model::{
-    Consumers, Discipline, EngineChoice, ExchangeKind, Model, Overflow, Queue, QueueId, Target,
-};
+use super::routing::landing_queues;
+use crate::model::{Consumers, Discipline, EngineChoice, Model, Overflow, Queue, QueueId, Target};
 
 /// The engine that runs a model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,28 +214,12 @@ fn partitions_of_one_topic(model: &Model, queues: &[QueueId]) -> bool {
     (model.topics.iter()).any(|t| queues.iter().all(|q| t.partitions.contains(q)))
 }
 
-/// Appends the queues a message sent to `target` may land in.
-pub(super) fn queues_of(
-    model: &Model,
-    target: Target,
-    out: &mut Vec<QueueId>,
-) -> Result<(), EventsReason> {
-    match target {
-        Target::Queue(q) => out.push(q),
-        Target::Exchange(e) => {
-            let exchange = &model.exchanges[e];
-            if exchange.kind == ExchangeKind::Fanout {
-                return Err(EventsReason::FanoutExchange {
-                    exchange: exchange.name.clone(),
-                });
-            }
-            for route in &exchange.routes {
-                queues_of(model, route.to, out)?;
-            }
-        }
-        Target::Topic(t) => out.extend(&model.topics[t].partitions),
-    }
-    Ok(())
+/// Appends the queues a message sent to `target` may land in, or why the
+/// fast path cannot follow it (a fanout exchange copies it).
+fn queues_of(model: &Model, target: Target, out: &mut Vec<QueueId>) -> Result<(), EventsReason> {
+    landing_queues(model, target, out).map_err(|e| EventsReason::FanoutExchange {
+        exchange: model.exchanges[e].name.clone(),
+    })
 }
 
 /// Kahn's order of the reached queues, or the cycle that prevents one.

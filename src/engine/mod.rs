@@ -31,7 +31,6 @@ use rayon::prelude::*;
 pub use choice::{Choice, Engine, EventsReason, QueueFeature};
 pub use events::{Calendar, simulate_events};
 pub use interrupt::{CHECK_EVERY_EVENTS, request_stop, stop_requested};
-pub use lindley::simulate_lindley;
 pub use observe::{
     ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample,
 };
@@ -64,6 +63,16 @@ impl Choice<'_> {
             .and_then(|layout| lindley::simulate_laid_out(self.model, layout, replication))
             .unwrap_or_else(|| simulate_events(self.model, replication))
     }
+}
+
+/// Runs replication `replication` on the fast path, or `None` when the
+/// model needs the event engine (see [`engine_for`]) or, in this
+/// replication, a queue that drops the oldest message when full filled up
+/// (see [`drop_head_queue`]).
+pub fn simulate_lindley(model: &Model, replication: u32) -> Option<ReplicationResult> {
+    let choice = Choice::for_model(model);
+    let layout = choice.fast_path.as_ref().ok()?;
+    lindley::simulate_laid_out(model, layout, replication)
 }
 
 /// Runs replication number `replication` of `model` to completion on the

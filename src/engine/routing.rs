@@ -1,11 +1,15 @@
 //! Where a message goes next, shared by both engines so that they make the
 //! same choices from the same draws: a weighted choice among routes (an
-//! exchange's, or a queue's `next`), and a topic's choice of partition.
+//! exchange's, or a queue's `next`), a topic's choice of partition, and
+//! the queues a target may lead to.
 
 use rand::RngExt;
 
 use super::rng::StreamRng;
-use crate::model::{Partitioner, QueueId, Route, Topic, TopicId, partition_of_key};
+use crate::model::{
+    ExchangeId, ExchangeKind, Model, Partitioner, QueueId, Route, Target, Topic, TopicId,
+    partition_of_key,
+};
 
 /// A weighted choice among a route set, one uniform draw of its own
 /// stream per choice; a set of one route draws nothing.
@@ -70,4 +74,27 @@ impl PartitionChoice {
         };
         topic.partitions[partition]
     }
+}
+
+/// Appends the queues a message sent to `target` may land in; stops at a
+/// fanout exchange, which copies messages, and returns it.
+pub(super) fn landing_queues(
+    model: &Model,
+    target: Target,
+    out: &mut Vec<QueueId>,
+) -> Result<(), ExchangeId> {
+    match target {
+        Target::Queue(q) => out.push(q),
+        Target::Exchange(e) => {
+            let exchange = &model.exchanges[e];
+            if exchange.kind == ExchangeKind::Fanout {
+                return Err(e);
+            }
+            for route in &exchange.routes {
+                landing_queues(model, route.to, out)?;
+            }
+        }
+        Target::Topic(t) => out.extend(&model.topics[t].partitions),
+    }
+    Ok(())
 }

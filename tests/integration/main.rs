@@ -11,6 +11,7 @@ mod broker;
 mod capacity;
 mod cli;
 mod coverage;
+mod docs;
 mod fast_path;
 mod fit;
 mod hostile;

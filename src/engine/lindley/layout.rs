@@ -2,7 +2,7 @@
 //! queues are computed in, and for each queue whether it routes onwards,
 //! whether other queues send to it, and which producer alone feeds it.
 
-use crate::engine::choice::queues_of;
+use crate::engine::routing::landing_queues;
 use crate::model::{Arrivals, Model, QueueId, Target};
 
 /// What the fast path knows of a model before any replication.
@@ -48,7 +48,7 @@ fn sole_feeders(model: &Model, order: &[QueueId]) -> Vec<Option<usize>> {
     );
     for target in targets {
         reached.clear();
-        queues_of(model, target, &mut reached).expect("the choice accepted every target");
+        landing_queues(model, target, &mut reached).expect("the choice accepted every target");
         for &q in &reached {
             senders[q] += 1;
         }
@@ -75,7 +75,8 @@ fn fed_by_queues(model: &Model, order: &[QueueId]) -> Vec<bool> {
         .filter_map(|&q| model.queues[q].consumers.as_ref())
     {
         for route in &consumers.next {
-            queues_of(model, route.to, &mut reached).expect("the choice accepted every target");
+            landing_queues(model, route.to, &mut reached)
+                .expect("the choice accepted every target");
         }
     }
     reached.into_iter().for_each(|q| fed[q] = true);

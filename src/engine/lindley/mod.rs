@@ -30,12 +30,14 @@
 //! several senders share an exchange or a topic (tested).
 //!
 //! Rooms: [`layout`] (the model's shape, once per model), [`run`] (the
-//! windows and routing of one replication), [`source`] (producers),
+//! windows and routing of one replication), [`message`] (what travels and
+//! the clock), [`source`] (producers),
 //! [`station`] (one queue), [`servers`] (the servers and the outbox),
 //! [`waiting`] (the waiting messages' start times), [`sampling`] (queue
 //! lengths at the sampling instants).
 
 mod layout;
+mod message;
 mod run;
 mod sampling;
 mod servers;
@@ -45,23 +47,12 @@ mod waiting;
 
 pub(super) use layout::Layout;
 
-use super::choice::Choice;
 use super::observe::ReplicationResult;
 use crate::model::Model;
 
-/// Runs replication `replication` on the fast path, or `None` when the
-/// model needs the event engine (see [`super::engine_for`]) or, in this
-/// replication, a queue that drops the oldest message when full filled up
-/// (see [`super::drop_head_queue`]).
-pub fn simulate_lindley(model: &Model, replication: u32) -> Option<ReplicationResult> {
-    simulate_laid_out(
-        model,
-        Choice::for_model(model).fast_path.as_ref().ok()?,
-        replication,
-    )
-}
-
-/// [`simulate_lindley`] with the model's layout worked out already.
+/// Runs replication `replication` of `model`, laid out as `layout`, on the
+/// fast path, or `None` when a queue that drops the oldest message when
+/// full filled up in it (see [`super::Choice::drop_head_queue`]).
 pub(super) fn simulate_laid_out(
     model: &Model,
     layout: &Layout,

@@ -3,10 +3,11 @@
 //! and hands on its departures.
 
 use super::layout::Layout;
+use super::message::{Clock, Message};
 use super::sampling::{SampleTimes, SeriesCounts, samples};
 use super::servers::Outbox;
 use super::source::Source;
-use super::station::{Clock, Message, Station};
+use super::station::Station;
 use crate::engine::arrivals::producer_processes;
 use crate::engine::observe::ReplicationResult;
 use crate::engine::outcomes::Outcomes;

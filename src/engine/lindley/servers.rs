@@ -4,7 +4,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
-use super::station::Message;
+use super::message::Message;
 
 /// Something due at `time_s`, ordered so that a max-heap pops the
 /// earliest first, ties in increasing `tie`: a served message waiting for

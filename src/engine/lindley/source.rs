@@ -1,7 +1,7 @@
 //! A producer on the fast path: its next publication time, keys and sizes,
 //! drawn in the order the event engine draws them.
 
-use super::station::{Clock, Message};
+use super::message::{Clock, Message};
 use crate::engine::arrivals::ArrivalProcess;
 use crate::engine::outcomes::Outcomes;
 use crate::engine::rng::StreamRng;

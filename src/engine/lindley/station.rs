@@ -3,6 +3,7 @@
 //! observes of it (waits, sojourns, levels, sampled lengths).
 
 use super::layout::Layout;
+use super::message::{Clock, Message};
 use super::sampling::{SampleTimes, SeriesCounts, count_interval};
 use super::servers::{Outbox, Servers};
 use super::waiting::WaitingStarts;
@@ -19,17 +20,6 @@ pub(super) fn overlap_s(from_s: f64, to_s: f64, start_s: f64, end_s: f64) -> f64
     (to_s.min(end_s) - from_s.max(start_s)).max(0.0)
 }
 
-/// A message on its way through the network.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Message {
-    /// When it reaches its current queue, or leaves it once served.
-    pub at_s: f64,
-    pub created_s: f64,
-    pub due_s: f64,
-    pub size_bytes: f64,
-    pub key: u64,
-}
-
 /// When a message arrived at a queue, started service and left.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Visit {
@@ -42,23 +32,6 @@ impl Visit {
     /// Whether the message waited for a server.
     pub(super) fn waited(&self) -> bool {
         self.start_s > self.arrival_s
-    }
-}
-
-/// The window being computed and the measured window.
-#[derive(Clone, Copy)]
-pub(super) struct Clock {
-    pub warmup_s: f64,
-    pub end_s: f64,
-}
-
-impl Clock {
-    pub fn measured(&self, created_s: f64) -> bool {
-        created_s >= self.warmup_s
-    }
-
-    pub(super) fn in_window(&self, t_s: f64) -> bool {
-        t_s >= self.warmup_s && t_s <= self.end_s
     }
 }
 
