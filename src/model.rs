@@ -104,6 +104,10 @@ pub struct Producer {
     pub size_bytes: Option<Dist>,
     /// Message keys, for key-partitioned topics.
     pub keys: Option<Keys>,
+    /// Per-message TTL in seconds (the AMQP `expiration` property): a
+    /// message that reaches the head of a queue this long after entering
+    /// it expires there.
+    pub ttl_s: Option<f64>,
 }
 
 /// How a producer's messages are spread over time.
@@ -312,6 +316,38 @@ pub struct Consumers {
     pub retry: Retry,
     /// Where a successfully processed message goes; empty means it is delivered.
     pub next: Vec<Route>,
+    /// Processing slots of each consumer (a Celery worker's processes), at least 1.
+    pub concurrency: u32,
+    /// Unacknowledged messages one consumer may hold (`basic.qos`):
+    /// `None` without a window (a free slot takes the next message),
+    /// `Some(0)` for an unlimited window.
+    pub prefetch: Option<u32>,
+    /// When a consumer acknowledges a message.
+    pub ack: Ack,
+    /// Broker-to-consumer delivery (and ack turnaround) time, seconds.
+    pub dispatch: Option<Dist>,
+}
+
+/// When a consumer acknowledges a message, freeing a place in its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ack {
+    /// After processing it (manual ack, Celery's `acks_late`).
+    #[default]
+    AfterService,
+    /// As processing starts (Celery's default early ack).
+    OnStart,
+}
+
+/// A consumer pool whose broker pushes messages into per-consumer
+/// buffers: the parameters [`Consumers::window`] resolves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Unacknowledged messages per consumer; `u32::MAX` when unlimited.
+    pub limit: u32,
+    /// Processing slots per consumer.
+    pub concurrency: u32,
+    /// When a message stops counting against the window.
+    pub ack: Ack,
 }
 
 /// Mean outcome of one message at a queue whose attempts fail independently.
@@ -326,6 +362,44 @@ pub struct AttemptShares {
 }
 
 impl Consumers {
+    /// Slots that can be busy at once: `count × concurrency`, fewer when
+    /// an after-service window is smaller than the concurrency.
+    pub fn slots(&self) -> u32 {
+        let usable = match (self.prefetch, self.ack) {
+            (Some(p), Ack::AfterService) if p > 0 => p.min(self.concurrency),
+            _ => self.concurrency,
+        };
+        self.count.saturating_mul(usable)
+    }
+
+    /// The window of a pool whose consumers buffer pushed messages, or
+    /// `None` when a free slot simply takes the next ready message: no
+    /// `dispatch`, and no `prefetch` beyond what the slots can start at
+    /// once (`prefetch` <= `concurrency` with after-service acks behaves
+    /// exactly as `slots()` plain servers). A `dispatch` time without
+    /// `prefetch` is a window of `concurrency`: a slot waits for its
+    /// message.
+    pub fn window(&self) -> Option<Window> {
+        let pushes = match (self.prefetch, self.ack) {
+            (None, _) => false,
+            (Some(0), _) | (Some(_), Ack::OnStart) => true,
+            (Some(p), Ack::AfterService) => p > self.concurrency,
+        };
+        if !pushes && self.dispatch.is_none() {
+            return None;
+        }
+        let (limit, ack) = match self.prefetch {
+            None => (self.concurrency, Ack::AfterService),
+            Some(0) => (u32::MAX, self.ack),
+            Some(p) => (p, self.ack),
+        };
+        Some(Window {
+            limit,
+            concurrency: self.concurrency,
+            ack,
+        })
+    }
+
     /// Attempts and outcomes per message, from `failure` (p) and
     /// `retry.max_attempts` (k).
     pub fn attempt_shares(&self) -> AttemptShares {

@@ -118,7 +118,8 @@ pub struct NodeRow {
     pub dropped: Estimate,
     /// Expired (TTL).
     pub expired: Estimate,
-    /// Failed their last allowed attempt.
+    /// Sent to the dead-letter target, or failed their last allowed
+    /// attempt: the sum of the three reasons below.
     pub dead_lettered: Estimate,
     /// Failed attempts that were retried.
     pub retries: Estimate,
@@ -138,6 +139,16 @@ pub struct NodeRow {
     pub utilization: Estimate,
     /// Successfully processed messages per second.
     pub throughput: Estimate,
+    /// Time-average number of delivered, unacknowledged messages.
+    pub mean_unacked: Estimate,
+    /// Most unacknowledged messages at once.
+    pub max_unacked: Estimate,
+    /// Dropped on overflow (drop-head) into the dead-letter target.
+    pub dead_lettered_maxlen: Estimate,
+    /// Expired into the dead-letter target.
+    pub dead_lettered_expired: Estimate,
+    /// Failed their last allowed attempt.
+    pub dead_lettered_rejected: Estimate,
     /// Messages lost at this node (dropped, expired or dead-lettered) per
     /// arrival; undefined for a replication without arrivals.
     pub loss_ratio: Estimate,
@@ -214,6 +225,8 @@ pub struct TimeseriesRow {
     pub in_queue: f64,
     /// Messages in service (mean over replications).
     pub in_service: f64,
+    /// Delivered, unacknowledged messages (mean over replications).
+    pub unacked: f64,
 }
 
 /// Everything a run produced, summarised across replications.

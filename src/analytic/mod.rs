@@ -40,7 +40,7 @@ pub use multi::{
     erlang_b, erlang_c, mmc, mmc_sojourn_cdf, mmc_sojourn_quantile, mmck, system_capacity,
 };
 pub use priority::{ClassMetrics, PriorityClass, priority_mg1_nonpreemptive};
-pub use single::{md1, mg1, mm1, mm1_feedback, mm1_sojourn_quantile, mm1k};
+pub use single::{md1, mg1, mm1, mm1_feedback, mm1_sojourn_quantile, mm1k, round_robin_em1};
 
 use serde::Serialize;
 

@@ -433,7 +433,7 @@ fn jackson_network(
         match &queue.consumers {
             Some(c) => {
                 mu.push(1.0 / c.service.mean());
-                servers.push(c.count);
+                servers.push(c.slots());
             }
             None if routing.arrival_rate[q] == 0.0 => {
                 mu.push(1.0);

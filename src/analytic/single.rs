@@ -37,6 +37,55 @@ pub fn mm1(lambda: f64, mu: f64) -> Result<QueueMetrics, AnalyticError> {
     Ok(QueueMetrics::lossless(lambda, rho, wait, sojourn))
 }
 
+/// Exact steady state of `k` single-server exponential queues fed in turn
+/// from one Poisson stream of rate `lambda` (RabbitMQ consumers with an
+/// unlimited prefetch window): each queue sees Erlang-`k` gaps of mean
+/// `k/λ`, so it is an E_k/M/1 queue, a G/M/1 queue solved by its root.
+///
+/// # Formula
+///
+/// With `A*(s) = (λ/(λ + s))^k` the Laplace transform of the gap, `σ` is
+/// the root in (0, 1) of `σ = A*(μ(1 − σ))`; then
+///
+/// ```text
+/// ρ = λ/(kμ)        W_q = σ / (μ(1 − σ))        W = 1 / (μ(1 − σ))
+/// ```
+///
+/// # Errors
+///
+/// [`AnalyticError::InvalidParameter`] unless `λ >= 0`, `μ > 0` and
+/// `k >= 1`; [`AnalyticError::Unstable`] when `ρ >= 1`.
+pub fn round_robin_em1(lambda: f64, mu: f64, k: u32) -> Result<QueueMetrics, AnalyticError> {
+    let lambda = non_negative("lambda", lambda)?;
+    let mu = positive("mu", mu)?;
+    let servers = positive("k", f64::from(k))?;
+    let rho = stable(lambda / (servers * mu))?;
+    if lambda == 0.0 {
+        return Ok(QueueMetrics::lossless(0.0, 0.0, 0.0, 1.0 / mu));
+    }
+    let gap_transform = |s: f64| (lambda / (lambda + s)).powf(servers);
+    // g(σ) = A*(μ(1 − σ)) − σ is positive at 0 and, for ρ < 1, negative
+    // just below 1 (its slope there is 1/ρ − 1 > 0 towards 1): bisect.
+    let g = |sigma: f64| gap_transform(mu * (1.0 - sigma)) - sigma;
+    let (mut low, mut high) = (0.0_f64, 1.0 - 1e-12);
+    for _ in 0..200 {
+        let mid = 0.5 * (low + high);
+        if g(mid) > 0.0 {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    let sigma = 0.5 * (low + high);
+    let sojourn_s = 1.0 / (mu * (1.0 - sigma));
+    Ok(QueueMetrics::lossless(
+        lambda,
+        rho,
+        sojourn_s - 1.0 / mu,
+        sojourn_s,
+    ))
+}
+
 /// Exact steady state of the M/M/1/K queue: one exponential server and at
 /// most `k` messages in the system (`k − 1` waiting plus one in service);
 /// arrivals that find `k` present are lost. Valid for any `ρ`, also `>= 1`.
@@ -207,6 +256,21 @@ pub(crate) fn quantile_level(q: f64) -> Result<f64, AnalyticError> {
 mod tests {
     use super::*;
     use crate::analytic::testutil::{REL_TOL, assert_rel};
+
+    #[test]
+    fn round_robin_of_one_is_mm1_and_of_two_is_the_e2_m1_closed_form() {
+        let one = round_robin_em1(8.0, 10.0, 1).unwrap();
+        let mm1 = mm1(8.0, 10.0).unwrap();
+        assert_rel(one.mean_sojourn_s, mm1.mean_sojourn_s, 1e-9);
+        // E2/M/1 with stage rate λ: 1 − σ = (μ² − 2λμ + μ√(μ(μ + 4λ))) / (2μ²).
+        let (lambda, mu) = (30.0_f64, 20.0_f64);
+        let x = (mu * mu - 2.0 * lambda * mu + mu * (mu * (mu + 4.0 * lambda)).sqrt())
+            / (2.0 * mu * mu);
+        let two = round_robin_em1(lambda, mu, 2).unwrap();
+        assert_rel(two.utilization, 0.75, REL_TOL);
+        assert_rel(two.mean_sojourn_s, 1.0 / (mu * x), 1e-9);
+        assert!(round_robin_em1(80.0, 20.0, 4).is_err());
+    }
 
     #[test]
     fn mm1_matches_hand_computed_values() {

@@ -49,6 +49,11 @@ pub enum EventsReason {
         /// The exchange's name.
         exchange: String,
     },
+    /// A producer gives its messages a TTL of their own.
+    MessageTtl {
+        /// The producer's name.
+        producer: String,
+    },
     /// Messages can come back to a queue they left.
     RoutingCycle {
         /// A queue on the cycle.
@@ -67,6 +72,7 @@ pub enum QueueFeature {
     Batches,
     FailingAttempts,
     SharedConsumers,
+    Window,
 }
 
 impl fmt::Display for QueueFeature {
@@ -79,6 +85,7 @@ impl fmt::Display for QueueFeature {
             Self::Batches => "is consumed in batches",
             Self::FailingAttempts => "has failing attempts (retries, dead letters)",
             Self::SharedConsumers => "shares its consumers with other queues",
+            Self::Window => "pushes messages into consumer windows (`prefetch`, `dispatch`)",
         })
     }
 }
@@ -96,6 +103,9 @@ impl fmt::Display for EventsReason {
             Self::Queue { queue, feature } => write!(f, "queue `{queue}` {feature}"),
             Self::FanoutExchange { exchange } => {
                 write!(f, "exchange `{exchange}` copies messages (fanout)")
+            }
+            Self::MessageTtl { producer } => {
+                write!(f, "producer `{producer}` gives its messages a TTL (`ttl`)")
             }
             Self::RoutingCycle { queue } => {
                 write!(
@@ -157,6 +167,11 @@ fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
     if !model.simulation.initial.is_empty() {
         return Err(EventsReason::InitialBacklog);
     }
+    if let Some(p) = model.producers.iter().find(|p| p.ttl_s.is_some()) {
+        return Err(EventsReason::MessageTtl {
+            producer: p.name.clone(),
+        });
+    }
     let mut successors = vec![Vec::new(); model.queues.len()];
     let mut reached = vec![false; model.queues.len()];
     let mut frontier = Vec::new();
@@ -204,6 +219,7 @@ fn queue_needs_events(model: &Model, queue: &Queue, consumers: &Consumers) -> Op
         (consumers.batch.is_some(), QueueFeature::Batches),
         (consumers.failure > 0.0, QueueFeature::FailingAttempts),
         (shared, QueueFeature::SharedConsumers),
+        (consumers.window().is_some(), QueueFeature::Window),
     ];
     (features.into_iter()).find_map(|(present, feature)| present.then_some(feature))
 }

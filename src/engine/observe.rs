@@ -45,8 +45,13 @@ pub struct NodeObservations {
     pub dropped: u64,
     /// Messages whose TTL ran out while waiting.
     pub expired: u64,
-    /// Messages that failed their last allowed attempt.
-    pub dead_lettered: u64,
+    /// Messages that failed their last allowed attempt (dead-lettered
+    /// as rejected, whether or not the queue has a dead-letter target).
+    pub dead_lettered_rejected: u64,
+    /// Messages dropped on overflow into the dead-letter target.
+    pub dead_lettered_maxlen: u64,
+    /// Expired messages sent to the dead-letter target.
+    pub dead_lettered_expired: u64,
     /// Failed attempts that were retried.
     pub retries: u64,
     /// Messages of a FIFO queue (or of one priority class) that started
@@ -61,10 +66,14 @@ pub struct NodeObservations {
     pub sojourn: Tally,
     /// Distribution of sojourn time.
     pub sojourn_hist: LatencyHistogram,
-    /// Number of waiting messages over time.
+    /// Number of waiting (ready) messages over time.
     pub in_queue: TimeWeighted,
     /// Number of messages in service over time.
     pub in_service: TimeWeighted,
+    /// Number of delivered but unacknowledged messages over time, where
+    /// it differs from `in_service` (a queue whose consumers have a
+    /// window); `None` where it is `in_service`.
+    pub unacked: Option<TimeWeighted>,
     /// Per priority class (index 0 = highest); empty when the run has a
     /// single class, whose observations are the node's own (see [`Self::class`]).
     pub classes: Vec<ClassObservations>,
@@ -79,7 +88,9 @@ impl NodeObservations {
             succeeded: 0,
             dropped: 0,
             expired: 0,
-            dead_lettered: 0,
+            dead_lettered_rejected: 0,
+            dead_lettered_maxlen: 0,
+            dead_lettered_expired: 0,
             retries: 0,
             out_of_order: 0,
             wait: Tally::new(),
@@ -88,6 +99,7 @@ impl NodeObservations {
             sojourn_hist: LatencyHistogram::new(),
             in_queue: TimeWeighted::new(0.0),
             in_service: TimeWeighted::new(0.0),
+            unacked: None,
             classes: if classes > 1 {
                 vec![ClassObservations::default(); classes]
             } else {
@@ -121,11 +133,16 @@ impl NodeObservations {
     pub fn restart(&mut self, now_s: f64) {
         let mut in_queue = self.in_queue.clone();
         let mut in_service = self.in_service.clone();
+        let mut unacked = self.unacked.clone();
         in_queue.restart(now_s);
         in_service.restart(now_s);
+        if let Some(unacked) = &mut unacked {
+            unacked.restart(now_s);
+        }
         *self = Self {
             in_queue,
             in_service,
+            unacked,
             ..Self::new(self.classes.len())
         };
     }
@@ -205,10 +222,12 @@ pub struct Sample {
     pub time_s: f64,
     /// Queue index.
     pub queue: u32,
-    /// Waiting messages.
+    /// Waiting (ready) messages.
     pub in_queue: u32,
     /// Messages in service.
     pub in_service: u32,
+    /// Delivered but unacknowledged messages.
+    pub unacked: u32,
 }
 
 /// Everything one replication measured.

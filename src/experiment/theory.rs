@@ -44,6 +44,7 @@ pub fn recognise(model: &Model) -> Option<MmcTheory> {
         && consumers.service_per_byte_s == 0.0
         && consumers.batch.is_none()
         && consumers.failure == 0.0
+        && consumers.window().is_none()
         && consumers.next.is_empty();
     plain.then(|| MmcTheory {
         queue: queue.name.clone(),
@@ -51,7 +52,7 @@ pub fn recognise(model: &Model) -> Option<MmcTheory> {
             .arrivals
             .mean_rate_per_s(model.simulation.duration_s),
         mu: 1.0 / consumers.service.mean(),
-        c: consumers.count,
+        c: consumers.slots(),
     })
 }
 

@@ -69,9 +69,13 @@ fn summary_row(row: &SummaryRow) -> RowBuilder {
 
 fn node_row(row: &NodeRow) -> RowBuilder {
     let named = RowBuilder::new().text("node", &row.node);
-    (NodeMetric::ALL.into_iter())
-        .fold(named, |b, metric| b.estimate(metric.name(), metric.of(row)))
-        .theory(row.theory.as_ref())
+    let (before, after) = NodeMetric::ALL.split_at(NodeMetric::BEFORE_THEORY);
+    let estimate = |b: RowBuilder, metric: &NodeMetric| b.estimate(metric.name(), metric.of(row));
+    let with_theory = before
+        .iter()
+        .fold(named, estimate)
+        .theory(row.theory.as_ref());
+    after.iter().fold(with_theory, estimate)
 }
 
 fn class_row(row: &ClassRow) -> RowBuilder {
@@ -97,6 +101,7 @@ fn timeseries_row(row: &TimeseriesRow) -> RowBuilder {
         .text("node", &row.node)
         .value("in_queue", row.in_queue)
         .value("in_service", row.in_service)
+        .value("unacked", row.unacked)
 }
 
 /// The CSV files of a run, as `(file name, table)`, in [`ReportFile::ALL`] order.

@@ -55,6 +55,11 @@ struct NodeValues {
     max_in_queue: f64,
     utilization: f64,
     throughput: f64,
+    mean_unacked: f64,
+    max_unacked: f64,
+    dead_lettered_maxlen: f64,
+    dead_lettered_expired: f64,
+    dead_lettered_rejected: f64,
     loss_ratio: f64,
     /// At the levels of [`reported_quantiles`]; empty for a queue without consumers.
     wait_levels: Vec<f64>,
@@ -101,7 +106,7 @@ impl ReplicationValues {
             },
             nodes: (model.queues.iter().zip(&rep.nodes))
                 .map(|(queue, n)| {
-                    let servers = queue.consumers.as_ref().map(|c| f64::from(c.count));
+                    let servers = queue.consumers.as_ref().map(|c| f64::from(c.slots()));
                     node_values(n, rep.measured_s, end_s, servers, levels)
                 })
                 .collect(),
@@ -138,7 +143,8 @@ fn node_values(
         served: n.served as f64,
         dropped: n.dropped as f64,
         expired: n.expired as f64,
-        dead_lettered: n.dead_lettered as f64,
+        dead_lettered: (n.dead_lettered_maxlen + n.dead_lettered_expired + n.dead_lettered_rejected)
+            as f64,
         retries: n.retries as f64,
         mean_wait: n.wait.mean(),
         p99_wait: n.wait_hist.quantile(NodeMetric::LEVEL),
@@ -148,7 +154,12 @@ fn node_values(
         max_in_queue: n.in_queue.max(),
         utilization: servers.map_or(f64::NAN, |count| n.in_service.mean(end_s) / count),
         throughput: n.succeeded as f64 / measured_s,
-        loss_ratio: (n.dropped + n.expired + n.dead_lettered) as f64 / n.arrivals as f64,
+        mean_unacked: n.unacked.as_ref().unwrap_or(&n.in_service).mean(end_s),
+        max_unacked: n.unacked.as_ref().unwrap_or(&n.in_service).max(),
+        dead_lettered_maxlen: n.dead_lettered_maxlen as f64,
+        dead_lettered_expired: n.dead_lettered_expired as f64,
+        dead_lettered_rejected: n.dead_lettered_rejected as f64,
+        loss_ratio: (n.dropped + n.expired + n.dead_lettered_rejected) as f64 / n.arrivals as f64,
         wait_levels: match servers {
             Some(_) => n.wait_hist.quantiles(levels),
             None => Vec::new(),
@@ -174,6 +185,7 @@ struct SampleSum {
     queue: u32,
     in_queue: u64,
     in_service: u64,
+    unacked: u64,
 }
 
 /// The summary of a run in the making: add replications in any order,
@@ -223,12 +235,14 @@ impl<'m> Accumulator<'m> {
                     queue: s.queue,
                     in_queue: 0,
                     in_service: 0,
+                    unacked: 0,
                 })
                 .collect();
         }
         for (sum, sample) in self.samples.iter_mut().zip(&rep.timeseries) {
             sum.in_queue += u64::from(sample.in_queue);
             sum.in_service += u64::from(sample.in_service);
+            sum.unacked += u64::from(sample.unacked);
         }
         self.events += rep.events;
         self.peak_messages = self.peak_messages.max(rep.peak_messages);
@@ -280,6 +294,7 @@ impl<'m> Accumulator<'m> {
                 node: self.model.queues[s.queue as usize].name.clone(),
                 in_queue: s.in_queue as f64 / n,
                 in_service: s.in_service as f64 / n,
+                unacked: s.unacked as f64 / n,
             })
             .collect()
     }
@@ -356,6 +371,11 @@ impl View<'_> {
                     max_in_queue: node(|n| n.max_in_queue),
                     utilization: node(|n| n.utilization),
                     throughput: node(|n| n.throughput),
+                    mean_unacked: node(|n| n.mean_unacked),
+                    max_unacked: node(|n| n.max_unacked),
+                    dead_lettered_maxlen: node(|n| n.dead_lettered_maxlen),
+                    dead_lettered_expired: node(|n| n.dead_lettered_expired),
+                    dead_lettered_rejected: node(|n| n.dead_lettered_rejected),
                     loss_ratio: node(|n| n.loss_ratio),
                     theory: None,
                 }

@@ -167,11 +167,16 @@ pub enum NodeMetric {
     MaxInQueue,
     Utilization,
     Throughput,
+    MeanUnacked,
+    MaxUnacked,
+    DeadLetteredMaxlen,
+    DeadLetteredExpired,
+    DeadLetteredRejected,
 }
 
 impl NodeMetric {
     /// Every metric, in column order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 19] = [
         Self::Arrivals,
         Self::Served,
         Self::Dropped,
@@ -186,7 +191,17 @@ impl NodeMetric {
         Self::MaxInQueue,
         Self::Utilization,
         Self::Throughput,
+        Self::MeanUnacked,
+        Self::MaxUnacked,
+        Self::DeadLetteredMaxlen,
+        Self::DeadLetteredExpired,
+        Self::DeadLetteredRejected,
     ];
+
+    /// How many of [`Self::ALL`] come before the `theory_*` columns of
+    /// `nodes.csv`; the rest were added later and follow them, so that
+    /// the older columns keep their places.
+    pub const BEFORE_THEORY: usize = 14;
 
     /// Level of the percentile columns of a queue or a class (`p99_wait`).
     pub const LEVEL: f64 = 0.99;
@@ -208,6 +223,11 @@ impl NodeMetric {
             Self::MaxInQueue => "max_in_queue",
             Self::Utilization => "utilization",
             Self::Throughput => "throughput",
+            Self::MeanUnacked => "mean_unacked",
+            Self::MaxUnacked => "max_unacked",
+            Self::DeadLetteredMaxlen => "dead_lettered_maxlen",
+            Self::DeadLetteredExpired => "dead_lettered_expired",
+            Self::DeadLetteredRejected => "dead_lettered_rejected",
         }
     }
 
@@ -242,6 +262,11 @@ impl NodeMetric {
             Self::MaxInQueue => row.max_in_queue,
             Self::Utilization => row.utilization,
             Self::Throughput => row.throughput,
+            Self::MeanUnacked => row.mean_unacked,
+            Self::MaxUnacked => row.max_unacked,
+            Self::DeadLetteredMaxlen => row.dead_lettered_maxlen,
+            Self::DeadLetteredExpired => row.dead_lettered_expired,
+            Self::DeadLetteredRejected => row.dead_lettered_rejected,
         }
     }
 }

@@ -61,6 +61,7 @@ pub struct RawProducer {
     pub pattern: Option<RawPattern>,
     /// A CSV file with a `time` column of publication times, in seconds.
     pub trace: Option<String>,
+    pub ttl: Option<Quantity>,
 }
 
 /// `keys = { count, skew }` of a producer.
@@ -174,6 +175,18 @@ pub struct RawConsumers {
     pub failure: Option<f64>,
     pub retry: Option<RawRetry>,
     pub next: Option<RawNext>,
+    pub concurrency: Option<u32>,
+    pub prefetch: Option<u32>,
+    pub ack: Option<RawAck>,
+    pub dispatch: Option<DistSpec>,
+}
+
+/// `ack` of a consumer group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawAck {
+    AfterService,
+    OnStart,
 }
 
 /// `backoff` of a retry policy.

@@ -120,6 +120,10 @@ impl Validator<'_> {
             ("failure", c.failure.is_some()),
             ("retry", c.retry.is_some()),
             ("batch", c.batch.is_some()),
+            ("concurrency", c.concurrency.is_some()),
+            ("prefetch", c.prefetch.is_some()),
+            ("ack", c.ack.is_some()),
+            ("dispatch", c.dispatch.is_some()),
         ];
         if let Some((name, _)) = refused.iter().find(|(_, set)| *set) {
             return Err(self

@@ -22,13 +22,13 @@ use std::path::Path;
 use super::error::{ErrorKind, ScenarioError, closest};
 use super::locate::Source;
 use super::raw::{
-    RawBackoff, RawConsumers, RawDiscipline, RawExchange, RawExchangeKind, RawNext, RawOverflow,
-    RawProducer, RawQueue, RawRetry, RawRoute, RawScenario, RawSimulation,
+    RawAck, RawBackoff, RawConsumers, RawDiscipline, RawExchange, RawExchangeKind, RawNext,
+    RawOverflow, RawProducer, RawQueue, RawRetry, RawRoute, RawScenario, RawSimulation,
 };
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
-    Backoff, Consumers, Discipline, EngineChoice, Exchange, ExchangeKind, Model, Overflow, Pool,
-    Producer, Queue, Retry, Route, Simulation, Target,
+    Ack, Backoff, Consumers, Discipline, EngineChoice, Exchange, ExchangeKind, Model, Overflow,
+    Pool, Producer, Queue, Retry, Route, Simulation, Target,
 };
 use crate::units::{Quantity, QuantityKind};
 
@@ -120,7 +120,7 @@ fn own_pools(queues: &mut [Queue]) -> Vec<Pool> {
         if let Some(c) = &mut queue.consumers {
             c.pool = pools.len();
             pools.push(Pool {
-                servers: c.count,
+                servers: c.slots(),
                 queues: vec![q],
             });
         }
@@ -327,6 +327,9 @@ impl Validator<'_> {
             deadline_s,
             size_bytes,
             keys,
+            ttl_s: (p.ttl.as_ref())
+                .map(|t| self.quantity(&format!("{key}.ttl"), t, QuantityKind::Duration, true))
+                .transpose()?,
         })
     }
 
@@ -502,6 +505,47 @@ impl Validator<'_> {
         let batch = (c.batch.as_ref())
             .map(|b| self.batch(&format!("{key}.batch"), b))
             .transpose()?;
+        let concurrency = c.concurrency.unwrap_or(1);
+        if concurrency == 0 {
+            return Err(self.invalid(
+                &format!("{key}.concurrency"),
+                "counts the processing slots of each consumer and must be at least 1",
+            ));
+        }
+        let dispatch = (c.dispatch.as_ref())
+            .map(|d| self.dist(&format!("{key}.dispatch"), d, QuantityKind::Duration))
+            .transpose()?;
+        let ack = match c.ack {
+            None | Some(RawAck::AfterService) => Ack::AfterService,
+            Some(RawAck::OnStart) => Ack::OnStart,
+        };
+        if c.ack.is_some() && c.prefetch.is_none() {
+            self.warnings.push(format!(
+                "`{key}.ack` has no effect without `prefetch`: a consumer then takes a \
+                 message only when a slot is free"
+            ));
+        }
+        if let Some(p) = c.prefetch
+            && p > 0
+            && p < concurrency
+            && ack == Ack::AfterService
+        {
+            self.warnings.push(format!(
+                "`{key}.prefetch` = {p} is below `concurrency` = {concurrency}: only {p} \
+                 slot(s) of each consumer can ever be busy"
+            ));
+        }
+        if batch.is_some() && (c.prefetch.is_some() || dispatch.is_some()) {
+            let name = if c.prefetch.is_some() {
+                "prefetch"
+            } else {
+                "dispatch"
+            };
+            return Err(self.invalid(
+                &format!("{key}.{name}"),
+                "cannot be combined with `batch` yet; remove one of the two",
+            ));
+        }
         Ok(Consumers {
             count,
             pool: 0,
@@ -511,6 +555,10 @@ impl Validator<'_> {
             failure,
             retry,
             next,
+            concurrency,
+            prefetch: c.prefetch,
+            ack,
+            dispatch,
         })
     }
 

@@ -288,12 +288,13 @@ pub(super) fn single_queue_ctmc(
         && queue.ttl_s.is_none()
         && c.batch.is_none()
         && c.service_per_byte_s == 0.0
+        && c.window().is_none()
         && model.pools[c.pool].queues.len() == 1;
     if !fits {
         return (
             None,
             Some(format!(
-                "`{}` is not a Markov queue (needs Poisson arrivals, exponential service, no retries, TTL or batches)",
+                "`{}` is not a Markov queue (needs Poisson arrivals, exponential service, no retries, TTL, batches or prefetch windows)",
                 queue.name
             )),
         );
@@ -306,7 +307,7 @@ pub(super) fn single_queue_ctmc(
     };
     let capacity = queue.capacity.unwrap_or(0);
     let single_class_limit = crate::analytic::markov::DENSE_LIMIT;
-    if classes.len() == 1 && state_count(1, c.count, capacity, single_class_limit).is_none() {
+    if classes.len() == 1 && state_count(1, c.slots(), capacity, single_class_limit).is_none() {
         return (
             None,
             Some(format!(
@@ -316,7 +317,7 @@ pub(super) fn single_queue_ctmc(
             )),
         );
     }
-    if state_count(classes.len(), c.count, capacity, CTMC_STATE_LIMIT).is_none() {
+    if state_count(classes.len(), c.slots(), capacity, CTMC_STATE_LIMIT).is_none() {
         return (
             None,
             Some(format!(
@@ -328,7 +329,7 @@ pub(super) fn single_queue_ctmc(
     let finite_queue = FiniteQueue {
         name: queue.name.clone(),
         classes,
-        servers: c.count,
+        servers: c.slots(),
         mu: 1.0 / c.service.mean(),
         capacity,
         overflow: queue.overflow,

@@ -4,9 +4,10 @@ use super::routing::{self, Routing, ServiceFacts};
 use super::{Applies, ClassTheory, NodeAnalysis};
 use crate::analytic::{
     AnalyticError, PriorityClass, QueueMetrics, allen_cunneen_ggc, kingman_gg1, md1, mg1, mm1,
-    mm1_ttl_expired_fraction, mmc, mmck, priority_mg1_nonpreemptive, system_capacity,
+    mm1_ttl_expired_fraction, mmc, mmck, priority_mg1_nonpreemptive, round_robin_em1,
+    system_capacity,
 };
-use crate::model::{Arrivals, Consumers, Discipline, Model, Overflow, Queue, QueueId};
+use crate::model::{Arrivals, Consumers, Discipline, Model, Overflow, Queue, QueueId, Window};
 
 /// What is known about a queue before choosing its result.
 struct Facts<'a> {
@@ -51,12 +52,13 @@ fn markovian(model: &Model, routing: &Routing, q: QueueId) -> bool {
     let Some(c) = &queue.consumers else {
         return false;
     };
-    let rho = routing.attempt_rate(q) * c.service.mean() / f64::from(c.count);
+    let rho = routing.attempt_rate(q) * c.service.mean() / f64::from(c.slots());
     c.service.is_exponential()
         && queue.capacity.is_none()
         && queue.ttl_s.is_none()
         && c.batch.is_none()
         && c.service_per_byte_s == 0.0
+        && c.window().is_none()
         && model.pools[c.pool].queues.len() == 1
         && queue.link.is_none_or(|l| l.bandwidth_bytes_per_s.is_none())
         && rho < 1.0
@@ -104,7 +106,7 @@ pub(super) fn analyze_nodes(model: &Model, routing: &Routing) -> Vec<NodeAnalysi
             if c.batch.is_some() {
                 return None;
             }
-            Some((c.service.scv(), pool_load(model, routing, q), c.count))
+            Some((c.service.scv(), pool_load(model, routing, q), c.slots()))
         })
         .collect();
     let ca2 = routing::arrival_scv(model, routing, &facts);
@@ -217,6 +219,9 @@ fn choose(model: &Model, f: &Facts, ca2: f64) -> Choice {
     }
     let c = f.consumers;
     let exponential = c.service.is_exponential();
+    if let Some(window) = c.window() {
+        return pushed(f, window);
+    }
     if let Some(ttl_s) = f.queue.ttl_s {
         return ttl(f, ttl_s);
     }
@@ -231,10 +236,10 @@ fn choose(model: &Model, f: &Facts, ca2: f64) -> Choice {
     }
     let mean = c.service.mean();
     if f.poisson && exponential {
-        let (name, result) = if c.count == 1 {
+        let (name, result) = if c.slots() == 1 {
             ("M/M/1", mm1(f.attempts, 1.0 / mean))
         } else {
-            ("M/M/c", mmc(f.attempts, 1.0 / mean, c.count))
+            ("M/M/c", mmc(f.attempts, 1.0 / mean, c.slots()))
         };
         return exact(
             f,
@@ -243,7 +248,7 @@ fn choose(model: &Model, f: &Facts, ca2: f64) -> Choice {
             result,
         );
     }
-    if f.poisson && c.count == 1 && c.failure == 0.0 {
+    if f.poisson && c.slots() == 1 && c.failure == 0.0 {
         let (name, result) = if c.service.is_constant() {
             ("M/D/1", md1(f.attempts, mean))
         } else {
@@ -259,6 +264,54 @@ fn choose(model: &Model, f: &Facts, ca2: f64) -> Choice {
     approximate(f, ca2)
 }
 
+/// Consumers that buffer pushed messages. An unlimited window without a
+/// dispatch time pushes every message at once, in turn, so each of the
+/// `count` single-slot consumers is an E_count/M/1 queue; any other
+/// window lies between M/M/c and that, with no exact result.
+fn pushed(f: &Facts, window: Window) -> Choice {
+    let c = f.consumers;
+    let limit = if window.limit == u32::MAX {
+        "an unlimited prefetch window".to_owned()
+    } else {
+        format!("a prefetch window of {}", window.limit)
+    };
+    if c.dispatch.is_some() {
+        return none(format!(
+            "{limit} with a dispatch time: no exact result (M/M/c holds only for prefetch 1 \
+             without dispatch time)"
+        ));
+    }
+    if window.limit != u32::MAX || window.concurrency > 1 {
+        return none(format!(
+            "{limit} with concurrency {}: consumers buffer pushed messages, which lies \
+             between M/M/c (prefetch 1) and separate E_c/M/1 queues (unlimited), with no \
+             exact result",
+            window.concurrency
+        ));
+    }
+    if !(f.poisson && c.service.is_exponential() && c.failure == 0.0) {
+        return none(format!(
+            "{limit} makes the consumers separate queues fed in turn, exact only for Poisson \
+             arrivals, exponential service and no failures"
+        ));
+    }
+    if f.rho >= 1.0 {
+        return none(format!(
+            "unstable: offered load ρ = {:.4} >= 1, the backlog grows without bound",
+            f.rho
+        ));
+    }
+    let name = format!("E{0}/M/1 x{0}", c.count);
+    let result = round_robin_em1(f.attempts, 1.0 / c.service.mean(), c.count);
+    exact(
+        f,
+        &name,
+        "unlimited prefetch: every message is pushed at once, in turn, so each consumer sees \
+         every count-th Poisson arrival (Erlang gaps; G/M/1 root)",
+        result,
+    )
+}
+
 /// Wraps an exact result, adding Cobham's classes for a one-consumer
 /// priority queue and a note for LIFO.
 fn exact(f: &Facts, name: &str, why: &str, result: Result<QueueMetrics, AnalyticError>) -> Choice {
@@ -271,7 +324,7 @@ fn exact(f: &Facts, name: &str, why: &str, result: Result<QueueMetrics, Analytic
     let mut classes = Vec::new();
     match f.queue.discipline {
         Discipline::Lifo => reason.push_str("; LIFO: means as FIFO, quantiles differ"),
-        Discipline::Priority if f.class_rates.len() > 1 && c.count == 1 && c.failure == 0.0 => {
+        Discipline::Priority if f.class_rates.len() > 1 && c.slots() == 1 && c.failure == 0.0 => {
             classes = cobham(f);
             reason.push_str("; per-class waits by Cobham's formula");
         }
@@ -331,7 +384,7 @@ fn ttl(f: &Facts, ttl_s: f64) -> Choice {
     let c = f.consumers;
     let applicable = f.poisson
         && c.service.is_exponential()
-        && c.count == 1
+        && c.slots() == 1
         && c.failure == 0.0
         && f.queue.capacity.is_none()
         && f.queue.discipline == Discipline::Fifo;
@@ -384,13 +437,13 @@ fn finite(f: &Facts, capacity: u64, exponential: bool) -> Choice {
     if let Some(why) = why_not {
         return none(format!("finite capacity with {why}: no closed form"));
     }
-    let k = system_capacity(c.count, capacity);
-    let name = if c.count == 1 { "M/M/1/K" } else { "M/M/c/K" };
+    let k = system_capacity(c.slots(), capacity);
+    let name = if c.slots() == 1 { "M/M/1/K" } else { "M/M/c/K" };
     let mut choice = exact(
         f,
         name,
         &format!("Poisson arrivals, exponential service, K = capacity + consumers = {k}"),
-        mmck(f.attempts, 1.0 / c.service.mean(), c.count, k),
+        mmck(f.attempts, 1.0 / c.service.mean(), c.slots(), k),
     );
     choice.4.clear();
     if f.queue.overflow == Overflow::DropHead {
@@ -414,10 +467,10 @@ fn approximate(f: &Facts, ca2: f64) -> Choice {
     if !f.poisson {
         why.push(format!("non-Poisson arrivals (QNA ca² = {ca2:.3})"));
     }
-    if !c.service.is_exponential() && c.count > 1 {
+    if !c.service.is_exponential() && c.slots() > 1 {
         why.push(format!(
             "non-exponential service with {} consumers (cs² = {cs2:.3})",
-            c.count
+            c.slots()
         ));
     }
     if c.failure > 0.0 && !c.service.is_exponential() {
@@ -435,7 +488,7 @@ fn approximate(f: &Facts, ca2: f64) -> Choice {
             "upstream losses are not subtracted: the arrival rate is an upper bound".to_owned(),
         );
     }
-    let (name, result) = if c.count == 1 {
+    let (name, result) = if c.slots() == 1 {
         (
             "Kingman G/G/1",
             kingman_gg1(f.attempts, ca2, c.service.mean(), cs2),
@@ -443,7 +496,7 @@ fn approximate(f: &Facts, ca2: f64) -> Choice {
     } else {
         (
             "Allen–Cunneen G/G/c",
-            allen_cunneen_ggc(f.attempts, ca2, c.service.mean(), cs2, c.count),
+            allen_cunneen_ggc(f.attempts, ca2, c.service.mean(), cs2, c.slots()),
         )
     };
     match result {

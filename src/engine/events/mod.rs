@@ -12,6 +12,7 @@ mod deferred;
 mod order;
 mod service;
 mod store;
+mod window;
 
 pub use calendar::Calendar;
 
@@ -25,6 +26,7 @@ use buffer::{Buffer, CopyId};
 use deferred::DeferredRecords;
 use order::OrderCheck;
 use store::{Message, ORPHAN, Slab, Store};
+use window::WindowState;
 
 /// Something that happens at an instant.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +35,8 @@ enum Event {
     Publish(u32),
     /// A consumer finishes one copy.
     ServiceEnd(CopyId),
+    /// A copy pushed to a consumer of a windowed queue reaches it.
+    Dispatched(CopyId),
     /// A consumer finishes a batch (index into the batch store).
     BatchEnd(u32),
     /// A failed copy is re-published to its queue after its backoff.
@@ -67,7 +71,10 @@ struct QueueState<'m> {
     pub in_service: u32,
     /// Servers of the pool busy with this queue's copies.
     pub busy_servers: u32,
-    pub expiry_armed: bool,
+    /// The consumers' prefetch windows, where they have one.
+    pub window: Option<Box<WindowState>>,
+    /// When the next expiry check of the queue is due (infinite when none is).
+    pub expiry_at_s: f64,
     pub batch_timer_armed: bool,
     /// When the queue's link finishes its current transmission, seconds.
     pub link_free_s: f64,
@@ -94,6 +101,8 @@ struct Simulation<'m> {
     producers: Vec<ArrivalProcess>,
     size_rngs: Vec<StreamRng>,
     producer_classes: Vec<u16>,
+    /// Whether any producer gives its messages a TTL of their own.
+    pub message_ttls: bool,
     pub queues: Vec<QueueState<'m>>,
     /// Busy servers of each pool.
     pub pool_busy: Vec<u32>,
@@ -134,6 +143,19 @@ impl<'m> Simulation<'m> {
             .map(|(i, queue)| {
                 let consumers = queue.consumers.as_ref();
                 let pool = consumers.map(|c| &model.pools[c.pool]);
+                let window = consumers.and_then(|c| {
+                    let window = c.window()?;
+                    let rng = rng(StreamKind::Dispatch, i);
+                    Some(Box::new(WindowState::new(
+                        window,
+                        c.count,
+                        c.dispatch.clone(),
+                        rng,
+                    )))
+                });
+                let several_consumers = consumers.is_some_and(|c| c.count > 1);
+                let fifo_starts = queue.discipline != Discipline::Lifo
+                    && !(window.is_some() && several_consumers);
                 QueueState {
                     consumers,
                     pool: consumers.map_or(0, |c| c.pool),
@@ -144,7 +166,8 @@ impl<'m> Simulation<'m> {
                     buffer: Buffer::new(queue.discipline, classes.len()),
                     in_service: 0,
                     busy_servers: 0,
-                    expiry_armed: false,
+                    window,
+                    expiry_at_s: f64::INFINITY,
                     batch_timer_armed: false,
                     link_free_s: 0.0,
                     service_rng: rng(StreamKind::Service, i),
@@ -154,8 +177,7 @@ impl<'m> Simulation<'m> {
                         consumers.map_or(&[], |c| &c.next),
                         rng(StreamKind::NextRoute, i),
                     ),
-                    start_order: (queue.discipline != Discipline::Lifo)
-                        .then(|| OrderCheck::new(classes.len())),
+                    start_order: fifo_starts.then(|| OrderCheck::new(classes.len())),
                     end_order: (queue.discipline != Discipline::Lifo
                         && pool.is_some_and(|p| p.servers == 1))
                     .then(|| OrderCheck::new(classes.len())),
@@ -167,6 +189,17 @@ impl<'m> Simulation<'m> {
             .collect();
         let producers = producer_processes(model, replication);
         let warmup_s = model.simulation.warmup_s;
+        let mut nodes = vec![NodeObservations::new(classes.len()); model.queues.len()];
+        for (node, queue) in nodes.iter_mut().zip(&model.queues) {
+            if queue
+                .consumers
+                .as_ref()
+                .and_then(Consumers::window)
+                .is_some()
+            {
+                node.unacked = Some(crate::stats::TimeWeighted::new(0.0));
+            }
+        }
         Self {
             model,
             now_s: 0.0,
@@ -182,11 +215,12 @@ impl<'m> Simulation<'m> {
             producer_classes: (model.producers.iter())
                 .map(|p| class_index(&classes, p.priority))
                 .collect(),
+            message_ttls: model.producers.iter().any(|p| p.ttl_s.is_some()),
             queues,
             pool_busy: vec![0; model.pools.len()],
             exchange_routes,
             partitions: PartitionChoice::new(model.topics.len()),
-            nodes: vec![NodeObservations::new(classes.len()); model.queues.len()],
+            nodes,
             deferred: DeferredRecords::new(model.queues.len()),
             outcomes: Outcomes::new(warmup_s + model.simulation.duration_s),
             timeseries: Vec::new(),
@@ -219,6 +253,7 @@ impl<'m> Simulation<'m> {
             class: class_index(&self.model.run_classes(), 0),
             key: 0,
             size_bytes: 0.0,
+            ttl_s: f64::INFINITY,
         };
         for &(queue, count) in initial {
             for _ in 0..count {
@@ -247,6 +282,7 @@ impl<'m> Simulation<'m> {
             match event {
                 Event::Publish(p) => self.publish(p as usize),
                 Event::ServiceEnd(copy) => self.service_end(copy),
+                Event::Dispatched(copy) => self.dispatched(copy),
                 Event::BatchEnd(batch) => self.batch_end(batch),
                 Event::Republish(copy) => self.arrive(self.queue_of(copy), copy),
                 Event::LinkArrival(copy) => self.enqueue(self.queue_of(copy), copy),
@@ -284,6 +320,7 @@ impl<'m> Simulation<'m> {
                 .size_bytes
                 .as_ref()
                 .map_or(0.0, |size| size.sample(&mut self.size_rngs[p])),
+            ttl_s: producer.ttl_s.unwrap_or(f64::INFINITY),
         };
         let copy = self.store.publish(self.now_s, due_s, measured, message);
         if let Some(next_s) = self.producers[p].next_after(&producer.arrivals, self.now_s) {
@@ -378,6 +415,10 @@ impl<'m> Simulation<'m> {
                 queue: q as u32,
                 in_queue: state.buffer.len() as u32,
                 in_service: state.in_service,
+                unacked: state
+                    .window
+                    .as_ref()
+                    .map_or(state.in_service, |w| w.unacked),
             });
         }
         let next_s = self.now_s + self.model.simulation.sample_every_s;
@@ -394,6 +435,10 @@ impl<'m> Simulation<'m> {
             node.in_queue.set(end_s, in_queue);
             let in_service = node.in_service.level();
             node.in_service.set(end_s, in_service);
+            if let Some(unacked) = &mut node.unacked {
+                let level = unacked.level();
+                unacked.set(end_s, level);
+            }
         }
         let in_flight = self
             .store

@@ -6,6 +6,7 @@ use rand::RngExt;
 
 use super::buffer::CopyId;
 use super::deferred::Measure;
+use super::store::ORPHAN;
 use super::{Event, Simulation};
 use crate::model::{Consumers, Overflow};
 
@@ -52,7 +53,12 @@ impl<'m> Simulation<'m> {
             k.arrivals += 1;
         }
         let state = &self.queues[q];
-        if let Some(consumers) = state.consumers
+        if let Some(window) = &state.window {
+            if state.buffer.len() == 0 && window.has_credit() {
+                self.push(q, copy);
+                return;
+            }
+        } else if let Some(consumers) = state.consumers
             && consumers.batch.is_none()
             && self.pool_busy[state.pool] < state.pool_servers
         {
@@ -65,18 +71,19 @@ impl<'m> Simulation<'m> {
             && self.queues[q].buffer.len() as u64 >= capacity
         {
             self.nodes[q].dropped += 1;
-            match queue.overflow {
-                Overflow::RejectPublish => {
-                    self.lose(copy, None);
+            if queue.overflow == Overflow::RejectPublish {
+                self.lose(copy, None);
+                return;
+            }
+            if queue.dead_letter.is_some() {
+                self.nodes[q].dead_lettered_maxlen += 1;
+            }
+            match self.queues[q].buffer.pop_for_drop() {
+                Some(head) => self.lose(head, queue.dead_letter),
+                None => {
+                    self.lose(copy, queue.dead_letter);
                     return;
                 }
-                Overflow::DropHead => match self.queues[q].buffer.pop_for_drop() {
-                    Some(head) => self.lose(head, queue.dead_letter),
-                    None => {
-                        self.lose(copy, queue.dead_letter);
-                        return;
-                    }
-                },
             }
         }
         self.queues[q].buffer.push(copy, class);
@@ -84,9 +91,25 @@ impl<'m> Simulation<'m> {
             self.try_start(q);
         }
         self.update_in_queue(q);
-        if queue.ttl_s.is_some() && !self.queues[q].expiry_armed {
+        if queue.ttl_s.is_some() || self.message_ttls {
             self.arm_expiry(q);
         }
+    }
+
+    /// Takes the next ready copy of queue `q`. Where messages carry TTLs
+    /// of their own, the expired ones at the head are dropped first, as
+    /// RabbitMQ does before it delivers, and the new head's expiry is
+    /// armed.
+    #[inline]
+    pub(super) fn pop_ready(&mut self, q: usize) -> Option<CopyId> {
+        if !self.message_ttls {
+            return self.queues[q].buffer.pop_next();
+        }
+        self.expire_heads(q);
+        let copy = self.queues[q].buffer.pop_next();
+        self.expire_heads(q);
+        self.arm_expiry(q);
+        copy
     }
 
     /// Arrival time of the oldest waiting copy of queue `q`.
@@ -115,10 +138,10 @@ impl<'m> Simulation<'m> {
             let Some(target) = chosen else { break };
             match self.consumers_of(target).batch {
                 None => {
-                    let copy = self.queues[target]
-                        .buffer
-                        .pop_next()
-                        .expect("the chosen queue has a waiting copy");
+                    let Some(copy) = self.pop_ready(target) else {
+                        self.update_in_queue(target);
+                        continue;
+                    };
                     self.update_in_queue(target);
                     self.start_service(target, copy);
                 }
@@ -148,7 +171,7 @@ impl<'m> Simulation<'m> {
 
     /// Occupies one server of `q`'s pool for `copies` and returns the service time.
     #[inline]
-    fn occupy(&mut self, q: usize, copies: &[CopyId]) -> f64 {
+    pub(super) fn occupy(&mut self, q: usize, copies: &[CopyId]) -> f64 {
         let now_s = self.now_s;
         let consumers = self.consumers_of(q);
         self.pool_busy[consumers.pool] += 1;
@@ -195,7 +218,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// Frees the server of `q` that served `copies` copies.
-    fn release(&mut self, q: usize, copies: usize) {
+    pub(super) fn release(&mut self, q: usize, copies: usize) {
         let pool = self.queues[q].pool;
         self.pool_busy[pool] -= 1;
         let state = &mut self.queues[q];
@@ -206,7 +229,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// Records the end of one attempt and decides whether it failed.
-    fn end_attempt(&mut self, q: usize, copy: CopyId) -> bool {
+    pub(super) fn end_attempt(&mut self, q: usize, copy: CopyId) -> bool {
         let (class, entered_s) = {
             let c = self.store.copies.get(copy);
             (c.class as usize, c.entered_s)
@@ -232,7 +255,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// Retry, dead-letter or forward a copy whose attempt has ended.
-    fn after_attempt(&mut self, q: usize, copy: CopyId, failed: bool) {
+    pub(super) fn after_attempt(&mut self, q: usize, copy: CopyId, failed: bool) {
         if failed {
             self.fail(q, copy);
         } else {
@@ -243,6 +266,10 @@ impl<'m> Simulation<'m> {
 
     pub(super) fn service_end(&mut self, copy: CopyId) {
         let q = self.store.copies.get(copy).queue as usize;
+        if self.queues[q].window.is_some() {
+            self.window_service_end(q, copy);
+            return;
+        }
         let failed = self.end_attempt(q, copy);
         if !self.hand_over(q) {
             self.release(q, 1);
@@ -264,7 +291,7 @@ impl<'m> Simulation<'m> {
             return false;
         }
         let pool = state.pool;
-        let Some(next) = self.queues[q].buffer.pop_next() else {
+        let Some(next) = self.pop_ready(q) else {
             return false;
         };
         self.update_in_queue(q);
@@ -297,7 +324,7 @@ impl<'m> Simulation<'m> {
             c.failures
         };
         if retry.max_attempts.is_some_and(|max| failures >= max) {
-            self.nodes[q].dead_lettered += 1;
+            self.nodes[q].dead_lettered_rejected += 1;
             self.lose(copy, queue.dead_letter);
             return;
         }
@@ -323,38 +350,67 @@ impl<'m> Simulation<'m> {
         self.send(next[route].to, copy);
     }
 
-    /// Expiry time of the oldest waiting copy of queue `q`, if any.
-    fn next_expiry_s(&self, q: usize) -> Option<f64> {
-        let ttl_s = self.model.queues[q].ttl_s?;
-        self.oldest_entered_s(q).map(|entered_s| entered_s + ttl_s)
+    /// When `copy`, waiting at queue `q`, expires: `ttl` after it
+    /// entered, the smaller of the queue's and its own message TTL.
+    fn expiry_of(&self, q: usize, copy: CopyId) -> f64 {
+        let c = self.store.copies.get(copy);
+        let queue_ttl_s = self.model.queues[q].ttl_s.unwrap_or(f64::INFINITY);
+        let message_ttl_s = if self.message_ttls && c.origin != ORPHAN {
+            self.store.origins.get(c.origin).ttl_s
+        } else {
+            f64::INFINITY
+        };
+        c.entered_s + queue_ttl_s.min(message_ttl_s)
     }
 
+    /// The earliest expiry among the heads of queue `q`'s lanes: only a
+    /// message at the head expires (RabbitMQ's rule; for a FIFO queue
+    /// with a queue TTL alone, the head is the oldest message).
+    fn next_expiry_s(&self, q: usize) -> Option<f64> {
+        (self.queues[q].buffer.oldest())
+            .map(|id| self.expiry_of(q, id))
+            .filter(|at_s| at_s.is_finite())
+            .min_by(f64::total_cmp)
+    }
+
+    /// Schedules an expiry check of queue `q` at its next expiry, unless
+    /// one is due no later.
     fn arm_expiry(&mut self, q: usize) {
-        if let Some(at_s) = self.next_expiry_s(q) {
-            self.queues[q].expiry_armed = true;
+        if let Some(at_s) = self.next_expiry_s(q)
+            && at_s < self.queues[q].expiry_at_s
+        {
+            self.queues[q].expiry_at_s = at_s;
             self.calendar.schedule(at_s, Event::Expiry(q as u32));
         }
     }
 
     pub(super) fn expire(&mut self, q: usize) {
-        self.queues[q].expiry_armed = false;
-        let ttl_s = self.model.queues[q].ttl_s.expect("expiry only with a TTL");
-        loop {
-            let expired = self.queues[q]
-                .buffer
-                .oldest()
-                .find(|&id| self.store.copies.get(id).entered_s + ttl_s <= self.now_s);
-            let Some(id) = expired else { break };
-            self.queues[q].buffer.remove_oldest(id);
-            self.nodes[q].expired += 1;
-            self.update_in_queue(q);
-            self.lose(id, self.model.queues[q].dead_letter);
+        if self.now_s >= self.queues[q].expiry_at_s {
+            self.queues[q].expiry_at_s = f64::INFINITY;
         }
+        self.expire_heads(q);
         self.arm_expiry(q);
     }
 
+    /// Expires the heads of queue `q` whose time has come, until none has.
+    fn expire_heads(&mut self, q: usize) {
+        loop {
+            let expired =
+                (self.queues[q].buffer.oldest()).find(|&id| self.expiry_of(q, id) <= self.now_s);
+            let Some(id) = expired else { break };
+            self.queues[q].buffer.remove_oldest(id);
+            self.nodes[q].expired += 1;
+            let dead_letter = self.model.queues[q].dead_letter;
+            if dead_letter.is_some() {
+                self.nodes[q].dead_lettered_expired += 1;
+            }
+            self.update_in_queue(q);
+            self.lose(id, dead_letter);
+        }
+    }
+
     #[inline]
-    fn update_in_queue(&mut self, q: usize) {
+    pub(super) fn update_in_queue(&mut self, q: usize) {
         let len = self.queues[q].buffer.len() as f64;
         self.nodes[q].in_queue.set(self.now_s, len);
     }

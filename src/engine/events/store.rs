@@ -26,6 +26,8 @@ pub struct Origin {
     pub resolved: bool,
     /// Whether it was published inside the measured window.
     pub measured: bool,
+    /// Per-message TTL, seconds (infinite without one).
+    pub ttl_s: f64,
 }
 
 /// One copy of a message travelling through the network.
@@ -47,6 +49,8 @@ pub struct Copy {
     pub key: u64,
     /// Message size in bytes (0 when the producer sets none).
     pub size_bytes: f64,
+    /// The consumer of a windowed queue it was pushed to.
+    pub consumer: u32,
 }
 
 /// What travels with every copy of a newly published message.
@@ -58,6 +62,8 @@ pub struct Message {
     pub key: u64,
     /// Size in bytes.
     pub size_bytes: f64,
+    /// Per-message TTL, seconds (infinite without one).
+    pub ttl_s: f64,
 }
 
 /// A vector of slots with a free list.
@@ -143,6 +149,7 @@ impl Store {
             outstanding: 1,
             resolved: false,
             measured,
+            ttl_s: message.ttl_s,
         });
         self.copies.insert(Copy {
             origin,
@@ -153,6 +160,7 @@ impl Store {
             failures: 0,
             key: message.key,
             size_bytes: message.size_bytes,
+            consumer: 0,
         })
     }
 

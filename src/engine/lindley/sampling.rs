@@ -82,6 +82,7 @@ pub(super) fn samples(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<Sampl
                 queue: q as u32,
                 in_queue: level.0 as u32,
                 in_service: level.1 as u32,
+                unacked: level.1 as u32,
             });
         }
     }

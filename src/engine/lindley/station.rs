@@ -92,7 +92,7 @@ impl Station {
         (service_rng, next_rng): (StreamRng, StreamRng),
     ) -> Self {
         let queue = &model.queues[q];
-        let servers = queue.consumers.as_ref().map_or(1, |c| c.count);
+        let servers = queue.consumers.as_ref().map_or(1, Consumers::slots);
         let (routes_onwards, fed_by_queues) = (layout.routes_onwards[q], layout.fed_by_queues[q]);
         Station {
             servers: Servers::new(servers),
