@@ -716,7 +716,8 @@ def mmc_latency(lam, c, s_queue, s_service, d, p=None):
         return pw / r + s_service + d
 
     def tail(t):  # P(W + S > t)
-        both = math.exp(-mu * t) if abs(r - mu) < 1e-12 else (r * math.exp(-mu * t) - mu * math.exp(-r * t)) / (r - mu)
+        # r = mu: W + S is Erlang-2.
+        both = math.exp(-mu * t) * (1 + mu * t) if abs(r - mu) < 1e-12 else (r * math.exp(-mu * t) - mu * math.exp(-r * t)) / (r - mu)
         return (1 - pw) * math.exp(-mu * t) + pw * both
 
     lo, hi = 0.0, 1.0

@@ -90,7 +90,7 @@ pub fn summary(result: &RunResult) -> String {
                 with_ci(n.mean_sojourn),
                 short(n.mean_in_queue.mean),
                 short(n.throughput.mean),
-                short(n.dropped.mean + n.expired.mean + n.dead_lettered.mean),
+                short(n.dropped.mean + n.expired.mean + n.dead_lettered_rejected.mean),
             ]
         })
         .collect();

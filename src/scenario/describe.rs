@@ -10,7 +10,8 @@ use std::fmt::Write;
 use super::traffic::{Traffic, traffic};
 use crate::engine::{Engine, drop_head_queue, engine_for};
 use crate::model::{
-    Arrivals, Backoff, Consumers, Discipline, ExchangeKind, Model, Overflow, Partitioner, Route,
+    Ack, Arrivals, Backoff, Consumers, Discipline, ExchangeKind, Model, Overflow, Partitioner,
+    Route,
 };
 
 /// Renders `model` as indented text, one node per paragraph.
@@ -109,6 +110,9 @@ fn write_producers(out: &mut String, m: &Model) -> std::fmt::Result {
         }
         if let Some(k) = p.keys {
             write!(out, ", {} keys (Zipf skew {})", k.count, num(k.skew))?;
+        }
+        if let Some(ttl_s) = p.ttl_s {
+            write!(out, ", message TTL {} s", num(ttl_s))?;
         }
         writeln!(out)?;
     }
@@ -216,6 +220,7 @@ fn write_consumers(out: &mut String, m: &Model, c: &Consumers) -> std::fmt::Resu
         if c.count == 1 { "" } else { "s" },
         c.service
     )?;
+    write_window(out, c)?;
     let pool = &m.pools[c.pool];
     if pool.queues.len() > 1 {
         let shared: Vec<&str> = pool
@@ -242,6 +247,36 @@ fn write_consumers(out: &mut String, m: &Model, c: &Consumers) -> std::fmt::Resu
     } else {
         writeln!(out, "    next:")?;
         write_routes(out, m, &c.next, false, "      ")?;
+    }
+    Ok(())
+}
+
+/// Concurrency, prefetch window, ack mode and dispatch time, as resolved.
+fn write_window(out: &mut String, c: &Consumers) -> std::fmt::Result {
+    let plain = c.concurrency == 1 && c.prefetch.is_none() && c.dispatch.is_none();
+    if plain && c.ack == Ack::AfterService {
+        return Ok(());
+    }
+    let prefetch = match c.prefetch {
+        None => "none (a free slot takes the next message)".to_owned(),
+        Some(0) => "unlimited".to_owned(),
+        Some(p) => p.to_string(),
+    };
+    let ack = match c.ack {
+        Ack::AfterService => "after-service",
+        Ack::OnStart => "on-start",
+    };
+    let behaves = match c.window() {
+        None => format!("{} plain slots", c.slots()),
+        Some(_) => "the broker pushes into consumer buffers".to_owned(),
+    };
+    writeln!(
+        out,
+        "    concurrency {} per consumer; prefetch {prefetch}; ack {ack}; {behaves}",
+        c.concurrency
+    )?;
+    if let Some(dispatch) = &c.dispatch {
+        writeln!(out, "    dispatch [s]: {dispatch}")?;
     }
     Ok(())
 }

@@ -98,7 +98,7 @@ fn dead_lettered_fraction_is_failure_probability_to_the_max_attempts() {
     // mean 0. Taken per replication, it has its own interval.
     let not_final = Estimate::from_replications(reps.iter().map(|r| {
         let work = &r.nodes[0];
-        work.retries as f64 + work.dead_lettered as f64 - 0.3 * work.served as f64
+        work.retries as f64 + work.dead_lettered_rejected as f64 - 0.3 * work.served as f64
     }));
     checks.mean("retries + dead letters - 0.3 served", not_final, 0.0);
     assert!(

@@ -18,6 +18,7 @@ mod hostile;
 mod interrupt;
 mod invariants;
 mod output;
+mod prefetch;
 mod regression;
 mod report;
 mod safety;
