@@ -37,6 +37,8 @@ enum Event {
     ServiceEnd(CopyId),
     /// A copy pushed to a consumer of a windowed queue reaches it.
     Dispatched(CopyId),
+    /// A slot of a windowed queue's consumer finishes one copy.
+    SlotEnd(CopyId),
     /// A consumer finishes a batch (index into the batch store).
     BatchEnd(u32),
     /// A failed copy is re-published to its queue after its backoff.
@@ -283,6 +285,7 @@ impl<'m> Simulation<'m> {
                 Event::Publish(p) => self.publish(p as usize),
                 Event::ServiceEnd(copy) => self.service_end(copy),
                 Event::Dispatched(copy) => self.dispatched(copy),
+                Event::SlotEnd(copy) => self.slot_end(copy),
                 Event::BatchEnd(batch) => self.batch_end(batch),
                 Event::Republish(copy) => self.arrive(self.queue_of(copy), copy),
                 Event::LinkArrival(copy) => self.enqueue(self.queue_of(copy), copy),

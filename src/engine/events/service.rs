@@ -91,7 +91,10 @@ impl<'m> Simulation<'m> {
             self.try_start(q);
         }
         self.update_in_queue(q);
-        if queue.ttl_s.is_some() || self.message_ttls {
+        // With a queue TTL alone the armed check is never later than the
+        // head's expiry; a message's own TTL may make a new head expire sooner.
+        let unarmed = self.queues[q].expiry_at_s == f64::INFINITY;
+        if self.message_ttls || (queue.ttl_s.is_some() && unarmed) {
             self.arm_expiry(q);
         }
     }
@@ -100,11 +103,16 @@ impl<'m> Simulation<'m> {
     /// of their own, the expired ones at the head are dropped first, as
     /// RabbitMQ does before it delivers, and the new head's expiry is
     /// armed.
-    #[inline]
+    #[inline(always)]
     pub(super) fn pop_ready(&mut self, q: usize) -> Option<CopyId> {
-        if !self.message_ttls {
-            return self.queues[q].buffer.pop_next();
+        if self.message_ttls {
+            return self.pop_ready_expiring(q);
         }
+        self.queues[q].buffer.pop_next()
+    }
+
+    #[inline(never)]
+    fn pop_ready_expiring(&mut self, q: usize) -> Option<CopyId> {
         self.expire_heads(q);
         let copy = self.queues[q].buffer.pop_next();
         self.expire_heads(q);
@@ -266,10 +274,6 @@ impl<'m> Simulation<'m> {
 
     pub(super) fn service_end(&mut self, copy: CopyId) {
         let q = self.store.copies.get(copy).queue as usize;
-        if self.queues[q].window.is_some() {
-            self.window_service_end(q, copy);
-            return;
-        }
         let failed = self.end_attempt(q, copy);
         if !self.hand_over(q) {
             self.release(q, 1);

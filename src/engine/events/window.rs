@@ -173,13 +173,14 @@ impl Simulation<'_> {
         }
         let service_s = self.occupy(q, &[copy]);
         self.calendar
-            .schedule(self.now_s + service_s, Event::ServiceEnd(copy));
+            .schedule(self.now_s + service_s, Event::SlotEnd(copy));
     }
 
     /// A slot of a consumer of `q` finished `copy`: the ack frees its
     /// place in the window, the slot takes the consumer's next buffered
     /// message, and the broker pushes what the window now allows.
-    pub(super) fn window_service_end(&mut self, q: usize, copy: CopyId) {
+    pub(super) fn slot_end(&mut self, copy: CopyId) {
+        let q = self.store.copies.get(copy).queue as usize;
         let failed = self.end_attempt(q, copy);
         self.release(q, 1);
         let k = self.store.copies.get(copy).consumer as usize;
