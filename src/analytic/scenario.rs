@@ -296,6 +296,11 @@ fn end_to_end_obstacle(
     routing: &routing::Routing,
     nodes: &[NodeAnalysis],
 ) -> Option<String> {
+    if let Some(e) = unroutable_exchange(model) {
+        return Some(format!(
+            "exchange `{e}` loses unroutable messages: delivered ones are a biased subset"
+        ));
+    }
     for (q, (queue, node)) in model.queues.iter().zip(nodes).enumerate() {
         if routing.arrival_rate[q] == 0.0 {
             continue;
@@ -332,6 +337,23 @@ fn end_to_end_obstacle(
         .flatten()
         .any(|h| h.fanout.is_some());
     fanout.then(|| "a fanout exchange copies messages: a message's latency is that of its slowest copy, not a sum of means".to_owned())
+}
+
+/// An exchange with binding keys that some producer's routing key (or the
+/// empty key) matches nothing at, without an alternate.
+fn unroutable_exchange(model: &Model) -> Option<&str> {
+    let keyless = model.producers.iter().any(|p| p.routing_keys.is_empty());
+    let keys: Vec<_> = (model.producers.iter())
+        .flat_map(|p| p.routing_keys.iter().map(|&(key, _)| key))
+        .chain(keyless.then_some(crate::model::NO_ROUTING_KEY))
+        .collect();
+    (model.exchanges.iter())
+        .find(|e| {
+            e.keyed
+                .as_ref()
+                .is_some_and(|k| keys.iter().any(|&key| k.destinations(key).is_empty()))
+        })
+        .map(|e| e.name.as_str())
 }
 
 fn end_to_end(model: &Model, routing: &routing::Routing, nodes: &[NodeAnalysis]) -> EndToEnd {

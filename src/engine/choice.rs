@@ -49,6 +49,12 @@ pub enum EventsReason {
         /// The exchange's name.
         exchange: String,
     },
+    /// An exchange routes on binding keys (a message may be copied, sent
+    /// to an alternate or lost as unroutable).
+    KeyedExchange {
+        /// The exchange's name.
+        exchange: String,
+    },
     /// Messages can come back to a queue they left.
     RoutingCycle {
         /// A queue on the cycle.
@@ -96,6 +102,9 @@ impl fmt::Display for EventsReason {
             Self::Queue { queue, feature } => write!(f, "queue `{queue}` {feature}"),
             Self::FanoutExchange { exchange } => {
                 write!(f, "exchange `{exchange}` copies messages (fanout)")
+            }
+            Self::KeyedExchange { exchange } => {
+                write!(f, "exchange `{exchange}` routes on binding keys")
             }
             Self::RoutingCycle { queue } => {
                 write!(
@@ -215,10 +224,15 @@ fn partitions_of_one_topic(model: &Model, queues: &[QueueId]) -> bool {
 }
 
 /// Appends the queues a message sent to `target` may land in, or why the
-/// fast path cannot follow it (a fanout exchange copies it).
+/// fast path cannot follow it (a fanout exchange copies it, an exchange
+/// with binding keys routes on its routing key).
 fn queues_of(model: &Model, target: Target, out: &mut Vec<QueueId>) -> Result<(), EventsReason> {
-    landing_queues(model, target, out).map_err(|e| EventsReason::FanoutExchange {
-        exchange: model.exchanges[e].name.clone(),
+    landing_queues(model, target, out).map_err(|e| {
+        let exchange = model.exchanges[e].name.clone();
+        match model.exchanges[e].keyed {
+            Some(_) => EventsReason::KeyedExchange { exchange },
+            None => EventsReason::FanoutExchange { exchange },
+        }
     })
 }
 

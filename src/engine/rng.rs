@@ -32,6 +32,8 @@ pub enum StreamKind {
     Size = 8,
     /// Retry jitter at a queue.
     Backoff = 9,
+    /// Routing keys of a producer's messages.
+    RoutingKey = 30,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.

@@ -61,6 +61,18 @@ pub struct RawProducer {
     pub pattern: Option<RawPattern>,
     /// A CSV file with a `time` column of publication times, in seconds.
     pub trace: Option<String>,
+    /// One routing key for every message.
+    pub routing_key: Option<String>,
+    /// Routing keys drawn per message by weight.
+    pub routing_keys: Option<Vec<RawRoutingKey>>,
+}
+
+/// One `{ key, weight }` of a producer's `routing_keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoutingKey {
+    pub key: String,
+    pub weight: Option<f64>,
 }
 
 /// `keys = { count, skew }` of a producer.
@@ -96,6 +108,7 @@ pub enum RawExchangeKind {
     Fanout,
     Weighted,
     Direct,
+    Topic,
 }
 
 /// One `[[exchanges]]` element.
@@ -105,14 +118,19 @@ pub struct RawExchange {
     pub name: String,
     pub kind: RawExchangeKind,
     pub routes: Vec<RawRoute>,
+    /// Where messages that match no binding go.
+    pub alternate: Option<String>,
 }
 
-/// One `{ to, weight }` route of an exchange or of a consumer's `next`.
+/// One `{ to, weight }` route of an exchange or of a consumer's `next`
+/// (`{ to, key }` for an exchange that routes on keys).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     pub to: String,
     pub weight: Option<f64>,
+    /// Binding key.
+    pub key: Option<String>,
 }
 
 /// `overflow` of a queue.

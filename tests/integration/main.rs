@@ -20,6 +20,7 @@ mod invariants;
 mod output;
 mod regression;
 mod report;
+mod routing;
 mod safety;
 mod theory;
 mod topics;

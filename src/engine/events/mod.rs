@@ -1,10 +1,12 @@
 //! One replication: the event loop, publication, routing and outcomes.
 //!
 //! A producer publishes a message into a queue, an exchange or a topic. An
-//! exchange routes it on (fanout copies it to every route); a topic puts it
-//! into one partition. What happens inside a queue (links, waiting,
-//! service, batches, retries, expiry) is in [`super::service`]. A message
-//! with nowhere left to go after a successful service is delivered.
+//! exchange routes it on (fanout copies it to every route; an exchange with binding keys
+//! to every route its routing key matches, else to its alternate, else
+//! the message is lost as unroutable); a topic puts it into one partition.
+//! What happens inside a queue (links, waiting, service, batches, retries,
+//! expiry) is in [`super::service`]. A message with nowhere left to go
+//! after a successful service is delivered.
 
 mod buffer;
 mod calendar;
@@ -15,7 +17,7 @@ mod store;
 
 pub use calendar::Calendar;
 
-use super::arrivals::{ArrivalProcess, producer_processes};
+use super::arrivals::{ArrivalProcess, RoutingKeyChoice, producer_processes};
 use super::observe::{NodeObservations, ReplicationResult, Sample};
 use super::outcomes::Outcomes;
 use super::rng::{StreamKind, StreamRng, stream};
@@ -104,6 +106,7 @@ struct Simulation<'m> {
     pub deferred: DeferredRecords,
     outcomes: Outcomes,
     timeseries: Vec<Sample>,
+    routing_keys: Vec<RoutingKeyChoice>,
 }
 
 /// Runs replication number `replication` of `model` to completion on the
@@ -190,6 +193,9 @@ impl<'m> Simulation<'m> {
             deferred: DeferredRecords::new(model.queues.len()),
             outcomes: Outcomes::new(warmup_s + model.simulation.duration_s),
             timeseries: Vec::new(),
+            routing_keys: (model.producers.iter().enumerate())
+                .map(|(i, p)| RoutingKeyChoice::new(model, replication, i, p))
+                .collect(),
         }
     }
 
@@ -219,6 +225,7 @@ impl<'m> Simulation<'m> {
             class: class_index(&self.model.run_classes(), 0),
             key: 0,
             size_bytes: 0.0,
+            routing_key: crate::model::NO_ROUTING_KEY,
         };
         for &(queue, count) in initial {
             for _ in 0..count {
@@ -284,6 +291,7 @@ impl<'m> Simulation<'m> {
                 .size_bytes
                 .as_ref()
                 .map_or(0.0, |size| size.sample(&mut self.size_rngs[p])),
+            routing_key: self.routing_keys[p].next_key(),
         };
         let copy = self.store.publish(self.now_s, due_s, measured, message);
         if let Some(next_s) = self.producers[p].next_after(&producer.arrivals, self.now_s) {
@@ -298,8 +306,22 @@ impl<'m> Simulation<'m> {
             Target::Queue(q) => self.arrive(q, copy),
             Target::Exchange(e) => {
                 let exchange = &self.model.exchanges[e];
+                if let Some(keyed) = &exchange.keyed {
+                    let key = self.store.copies.get(copy).routing_key;
+                    match keyed.destinations(key).split_first() {
+                        None => self.unroutable(copy),
+                        Some((&first, rest)) => {
+                            for &to in rest {
+                                let extra = self.store.duplicate(copy);
+                                self.send(to, extra);
+                            }
+                            self.send(first, copy);
+                        }
+                    }
+                    return;
+                }
                 match exchange.kind {
-                    ExchangeKind::Weighted | ExchangeKind::Direct => {
+                    ExchangeKind::Weighted | ExchangeKind::Direct | ExchangeKind::Topic => {
                         let route = self.exchange_routes[e].choose();
                         self.send(exchange.routes[route].to, copy);
                     }
@@ -369,6 +391,19 @@ impl<'m> Simulation<'m> {
             }
             None => self.store.copies.remove(copy),
         }
+    }
+
+    /// A copy reached an exchange that routes it nowhere: it is lost, and
+    /// its message counts as unroutable if this loss decides its outcome.
+    fn unroutable(&mut self, copy: CopyId) {
+        let origin_id = self.store.copies.get(copy).origin;
+        if origin_id != ORPHAN {
+            let origin = self.store.origins.get(origin_id);
+            if origin.measured && !origin.resolved {
+                self.outcomes.unroutable += 1;
+            }
+        }
+        self.lose(copy, None);
     }
 
     fn sample(&mut self) {

@@ -5,6 +5,7 @@
 //! messages in the system at once, never the number simulated.
 
 use super::buffer::CopyId;
+use crate::model::RoutingKeyId;
 
 /// Index of an original message.
 pub type OriginId = u32;
@@ -47,6 +48,8 @@ pub struct Copy {
     pub key: u64,
     /// Message size in bytes (0 when the producer sets none).
     pub size_bytes: f64,
+    /// Routing key, for the exchanges that route on keys.
+    pub routing_key: RoutingKeyId,
 }
 
 /// What travels with every copy of a newly published message.
@@ -58,6 +61,8 @@ pub struct Message {
     pub key: u64,
     /// Size in bytes.
     pub size_bytes: f64,
+    /// Routing key ([`crate::model::NO_ROUTING_KEY`] for none).
+    pub routing_key: RoutingKeyId,
 }
 
 /// A vector of slots with a free list.
@@ -153,6 +158,7 @@ impl Store {
             failures: 0,
             key: message.key,
             size_bytes: message.size_bytes,
+            routing_key: message.routing_key,
         })
     }
 
