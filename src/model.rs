@@ -118,6 +118,27 @@ pub struct Producer {
     /// (summing to 1); empty when the producer sets none, and its
     /// messages carry the empty key.
     pub routing_keys: Vec<(RoutingKeyId, f64)>,
+    /// Publisher confirms, when the producer waits for them.
+    pub confirm: Option<Confirm>,
+}
+
+/// Publisher confirms: at most `in_flight` publications await their
+/// confirm at once; a publication due while the window is full waits,
+/// first in first out, for a confirm to free a place.
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    /// Time from a publication to its confirm (positive or negative), seconds.
+    pub latency: Dist,
+    /// Most unconfirmed publications at once, at least 1.
+    pub in_flight: u32,
+}
+
+impl Producer {
+    /// Whether the producer's publications form a homogeneous Poisson
+    /// process: Poisson arrivals that no confirm window holds back.
+    pub fn publishes_poisson(&self) -> bool {
+        self.arrivals.is_poisson() && self.confirm.is_none()
+    }
 }
 
 /// How a producer's messages are spread over time.

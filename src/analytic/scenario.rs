@@ -9,7 +9,7 @@
 //!    message) and dead-letter routes give each queue's arrival and
 //!    attempt rates (`routing`);
 //! 2. a queue is *Poisson-fed* when every producer that reaches it is
-//!    Poisson, every queue upstream of it is an exponential, unbounded,
+//!    Poisson (and waits for no publisher confirms), every queue upstream of it is an exponential, unbounded,
 //!    stable queue without TTL, and no two copies of one fanout merge
 //!    into it. The count process of such a network is the one of an open
 //!    Jackson (BCMP) network, also with retries limited by `max_attempts`
@@ -296,6 +296,13 @@ fn end_to_end_obstacle(
     routing: &routing::Routing,
     nodes: &[NodeAnalysis],
 ) -> Option<String> {
+    if let Some(p) = model.producers.iter().find(|p| p.confirm.is_some()) {
+        return Some(format!(
+            "producer `{}` waits for publisher confirms: the time publications wait for a \
+             place in its window is not modelled",
+            p.name
+        ));
+    }
     if let Some(e) = unroutable_exchange(model) {
         return Some(format!(
             "exchange `{e}` loses unroutable messages: delivered ones are a biased subset"

@@ -27,8 +27,9 @@
 //! route and `pᵏ` to its dead-letter queue. A producer's own messages
 //! reach a key-partitioned topic spread by its Zipf key law hashed to the
 //! partitions (its keys are known there; further down they are not).
-//! Expiry (TTL) and overflow losses are not subtracted, so rates are upper
-//! bounds. Attempts at a queue are `T · x`.
+//! Expiry (TTL) and overflow losses are not subtracted, and a producer
+//! that waits for publisher confirms counts at its arrival rate, so rates
+//! are upper bounds. Attempts at a queue are `T · x`.
 //!
 //! The equations are solved by [`FlowGraph`] (strongly connected
 //! components in topological order: exact in one pass on an acyclic

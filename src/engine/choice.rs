@@ -55,6 +55,11 @@ pub enum EventsReason {
         /// The exchange's name.
         exchange: String,
     },
+    /// A producer waits for publisher confirms.
+    PublisherConfirms {
+        /// The producer's name.
+        producer: String,
+    },
     /// Messages can come back to a queue they left.
     RoutingCycle {
         /// A queue on the cycle.
@@ -105,6 +110,9 @@ impl fmt::Display for EventsReason {
             }
             Self::KeyedExchange { exchange } => {
                 write!(f, "exchange `{exchange}` routes on binding keys")
+            }
+            Self::PublisherConfirms { producer } => {
+                write!(f, "producer `{producer}` waits for publisher confirms")
             }
             Self::RoutingCycle { queue } => {
                 write!(
@@ -165,6 +173,11 @@ fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
     }
     if !model.simulation.initial.is_empty() {
         return Err(EventsReason::InitialBacklog);
+    }
+    if let Some(producer) = model.producers.iter().find(|p| p.confirm.is_some()) {
+        return Err(EventsReason::PublisherConfirms {
+            producer: producer.name.clone(),
+        });
     }
     let mut successors = vec![Vec::new(); model.queues.len()];
     let mut reached = vec![false; model.queues.len()];

@@ -7,8 +7,8 @@
 //! for zero or more; the empty key has no words. Every other word (`a*`
 //! included) matches itself only.
 //!
-//! Validation of the keys lives here too: producers' `routing_key(s)`,
-//! exchanges whose routes have binding keys.
+//! Validation of the keys lives here too: producers' `routing_key(s)` and
+//! `confirm`, exchanges whose routes have binding keys.
 //!
 //! [`resolve`] fills each keyed exchange's [`KeyRouting`] with the
 //! destinations of every routing key of the model: the distinct targets
@@ -20,11 +20,12 @@ use std::collections::HashMap;
 
 use super::error::{ErrorKind, ScenarioError};
 use super::locate::Source;
-use super::raw::{RawExchange, RawExchangeKind, RawProducer};
+use super::raw::{RawConfirm, RawExchange, RawExchangeKind, RawProducer};
 use super::validate::Validator;
 use crate::model::{
-    Exchange, ExchangeKind, KeyRouting, Model, NO_ROUTING_KEY, Route, RoutingKeyId, Target,
+    Confirm, Exchange, ExchangeKind, KeyRouting, Model, NO_ROUTING_KEY, Route, RoutingKeyId, Target,
 };
+use crate::units::QuantityKind;
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -153,6 +154,23 @@ impl Validator<'_> {
             .into_iter()
             .map(|(k, w)| (self.routing_keys.id(k), w / total))
             .collect())
+    }
+
+    /// `confirm = { latency, in_flight }` of a producer.
+    pub(super) fn confirm(&self, key: &str, c: &RawConfirm) -> Result<Confirm> {
+        let latency = self.dist(
+            &format!("{key}.latency"),
+            &c.latency,
+            QuantityKind::Duration,
+        )?;
+        let in_flight = c.in_flight.unwrap_or(1);
+        if in_flight == 0 {
+            return Err(self.invalid(
+                &format!("{key}.in_flight"),
+                "must be at least 1: it is the most publications awaiting their confirm at once",
+            ));
+        }
+        Ok(Confirm { latency, in_flight })
     }
 
     /// A direct or topic exchange whose routes all have binding keys; the

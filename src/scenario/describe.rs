@@ -122,6 +122,14 @@ fn write_producers(out: &mut String, m: &Model) -> std::fmt::Result {
                 .collect();
             writeln!(out, "    routing keys: {}", keys.join(", "))?;
         }
+        if let Some(c) = &p.confirm {
+            writeln!(
+                out,
+                "    publisher confirms: at most {} unconfirmed at once, later publications \
+                 wait; confirm latency [s]: {}",
+                c.in_flight, c.latency
+            )?;
+        }
     }
     Ok(())
 }

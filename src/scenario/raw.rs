@@ -65,6 +65,8 @@ pub struct RawProducer {
     pub routing_key: Option<String>,
     /// Routing keys drawn per message by weight.
     pub routing_keys: Option<Vec<RawRoutingKey>>,
+    /// Publisher confirms.
+    pub confirm: Option<RawConfirm>,
 }
 
 /// One `{ key, weight }` of a producer's `routing_keys`.
@@ -73,6 +75,14 @@ pub struct RawProducer {
 pub struct RawRoutingKey {
     pub key: String,
     pub weight: Option<f64>,
+}
+
+/// `confirm = { latency, in_flight }` of a producer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfirm {
+    pub latency: DistSpec,
+    pub in_flight: Option<u32>,
 }
 
 /// `keys = { count, skew }` of a producer.

@@ -338,6 +338,9 @@ impl Validator<'_> {
             .map(|s| self.dist(&format!("{key}.size"), s, QuantityKind::Bytes))
             .transpose()?;
         let routing_keys = self.producer_routing_keys(&key, p)?;
+        let confirm = (p.confirm.as_ref())
+            .map(|c| self.confirm(&format!("{key}.confirm"), c))
+            .transpose()?;
         Ok(Producer {
             name: p.name.clone(),
             to,
@@ -347,6 +350,7 @@ impl Validator<'_> {
             size_bytes,
             keys,
             routing_keys,
+            confirm,
         })
     }
 

@@ -1,11 +1,12 @@
-//! RabbitMQ key routing: topic and direct exchanges with binding keys,
-//! alternates, unroutable messages; and the errors and warnings of their
-//! keys.
+//! RabbitMQ key routing and publisher confirms: topic and direct exchanges
+//! with binding keys, alternates, unroutable messages, confirm windows;
+//! and the errors and warnings of their keys.
 
 use std::fs;
 
 use crate::util::{
-    Agreement, ROUNDING, assert_close, inline, queuesim, simulate, stderr_of, stdout_of,
+    Agreement, QUANTILE_RESOLUTION, ROUNDING, assert_close, inline, queuesim, simulate, stderr_of,
+    stdout_of,
 };
 use queuesim::engine::{Engine, EventsReason, engine_for};
 use queuesim::model::Model;
@@ -224,6 +225,139 @@ fn unroutable_messages_are_the_lost_ones_without_an_alternate() {
     assert_eq!(result.summary.unroutable, result.summary.lost);
 }
 
+/// One producer due every second (at 1, 2, 3, ... s), waiting for each
+/// confirm, which takes `latency`; a 0.1 s constant service.
+fn blocked_producer(latency: &str, in_flight: u32) -> Model {
+    let text = format!(
+        r#"
+        [simulation]
+        duration = "9.5s"
+        warmup = 0
+        replications = 2
+        [[producers]]
+        name = "p"
+        to = "q"
+        interarrival = {{ dist = "constant", value = 1 }}
+        confirm = {{ latency = {{ dist = "constant", value = "{latency}" }}, in_flight = {in_flight} }}
+        [[queues]]
+        name = "q"
+        [queues.consumers]
+        service = {{ dist = "constant", value = "100ms" }}
+        "#
+    );
+    inline(&text, &[])
+}
+
+#[test]
+fn a_full_confirm_window_delays_publications_and_their_latency_counts_it() {
+    // Due at 1..9 s; with one place and 3 s confirms they go out at 1, 4
+    // and 7 s, so the three delivered waited 0, 2 and 4 s before 0.1 s of
+    // service: latencies 0.1, 2.1, 4.1. The six due at 4..9 s still wait.
+    let model = blocked_producer("3s", 1);
+    let (reps, result) = simulate(&model);
+    for rep in &reps {
+        assert_eq!(
+            (rep.produced, rep.delivered, rep.lost, rep.in_flight),
+            (9, 3, 0, 6)
+        );
+    }
+    assert_close(
+        "mean latency",
+        result.summary.mean_latency.mean,
+        2.1,
+        ROUNDING,
+    );
+    let p99 = result.summary.p99_latency.mean;
+    assert!((p99 - 4.1).abs() <= 4.1 * QUANTILE_RESOLUTION, "p99 {p99}");
+    assert!(
+        model.warnings.iter().any(|w| w.contains("confirm window")),
+        "{:?}",
+        model.warnings
+    );
+    // Two places: due at 1, 2 go out at once, then each confirm (3 s
+    // later) lets the oldest waiting one out: out at 1, 2, 4, 5, 7, 8.
+    let model = blocked_producer("3s", 2);
+    let (reps, result) = simulate(&model);
+    assert_eq!((reps[0].delivered, reps[0].in_flight), (6, 3));
+    let latencies = [0.1, 0.1, 1.1, 1.1, 2.1, 2.1];
+    assert_close(
+        "mean latency, two places",
+        result.summary.mean_latency.mean,
+        latencies.iter().sum::<f64>() / 6.0,
+        ROUNDING,
+    );
+}
+
+#[test]
+fn a_window_that_never_fills_changes_nothing() {
+    // Both on the event engine: the confirms draw from a stream of their
+    // own, so every other draw, and the sample path, stays the same.
+    let text = |confirm: &str| {
+        format!(
+            r#"
+            [simulation]
+            duration = "100s"
+            warmup = "2s"
+            replications = 4
+            seed = 11
+            engine = "events"
+            [[producers]]
+            name = "p"
+            to = "q"
+            rate = "200/s"
+            {confirm}
+            {}"#,
+            queue("q")
+        )
+    };
+    let plain = inline(&text(""), &[]);
+    let never_full = "confirm = { latency = { dist = \"exponential\", mean = \"1us\" }, \
+                      in_flight = 100000 }";
+    let confirmed = inline(&text(never_full), &[]);
+    let (_, a) = simulate(&plain);
+    let (_, b) = simulate(&confirmed);
+    assert_eq!(a.summary.produced, b.summary.produced);
+    assert_eq!(a.summary.mean_latency, b.summary.mean_latency);
+    assert_eq!(a.summary.p99_latency, b.summary.p99_latency);
+    assert_eq!(a.nodes[0].mean_wait, b.nodes[0].mean_wait);
+}
+
+#[test]
+fn confirms_with_refusals_and_a_warm_up_conserve_messages() {
+    let text = r#"
+        [simulation]
+        duration = "60s"
+        warmup = "5s"
+        replications = 6
+        seed = 4
+        [[producers]]
+        name = "p"
+        to = "q"
+        rate = "100/s"
+        confirm = { latency = { dist = "lognormal", mean = "8ms", cv = 1.0 }, in_flight = 1 }
+        [[queues]]
+        name = "q"
+        capacity = 1
+        overflow = "reject-publish"
+        [queues.consumers]
+        service = { dist = "exponential", mean = "9ms" }
+    "#;
+    let model = inline(text, &[]);
+    // `simulate` asserts produced = delivered + lost + in flight in each.
+    let (reps, result) = simulate(&model);
+    assert!(reps.iter().all(|r| r.lost > 0), "some are refused");
+    assert!(
+        reps.iter().any(|r| r.in_flight > 0),
+        "some still wait or travel at the end"
+    );
+    let unconfirmed = inline(&text.replace("confirm =", "# confirm ="), &[]);
+    let (_, plain) = simulate(&unconfirmed);
+    assert!(
+        result.summary.mean_latency.mean > plain.summary.mean_latency.mean,
+        "waiting for a place adds latency"
+    );
+}
+
 /// `queuesim validate` on `text`: (exit code, stdout, stderr).
 fn validate(text: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -316,6 +450,13 @@ fn bad_key_routing_input_names_the_key_and_exits_2() {
             ),
             "`producers.p.routing_keys`: give either `routing_key`",
         ),
+        (
+            format!(
+                "{PRODUCER}confirm = {{ latency = {{ dist = \"constant\", value = \"1ms\" }}, in_flight = 0 }}\n{}{q}",
+                exchange("direct", r#"[{ to = "q", key = "a" }]"#)
+            ),
+            "`producers.p.confirm.in_flight`: must be at least 1",
+        ),
     ];
     for (text, expected) in cases {
         let (code, _, stderr) = validate(&text);
@@ -325,7 +466,7 @@ fn bad_key_routing_input_names_the_key_and_exits_2() {
 }
 
 #[test]
-fn validate_describes_bindings_alternates_and_keys() {
+fn validate_describes_bindings_alternates_keys_and_confirms() {
     let text = format!(
         r##"
         [[producers]]
@@ -333,6 +474,7 @@ fn validate_describes_bindings_alternates_and_keys() {
         to = "e"
         rate = 10
         routing_keys = [ {{ key = "a.b", weight = 3 }}, {{ key = "c", weight = 1 }} ]
+        confirm = {{ latency = {{ dist = "constant", value = "2ms" }}, in_flight = 4 }}
         [[producers]]
         name = "direct"
         to = "q"
@@ -350,8 +492,9 @@ fn validate_describes_bindings_alternates_and_keys() {
     let (code, stdout, stderr) = validate(&text);
     assert_eq!(code, 0, "{stderr}");
     for line in [
-        "engine: event calendar, because exchange `e` routes on binding keys",
+        "engine: event calendar, because producer `p` waits for publisher confirms",
         "    routing keys: \"a.b\" (0.75), \"c\" (0.25)",
+        "    publisher confirms: at most 4 unconfirmed at once",
         "  e (topic): 10/s in",
         "    -> q (binding key \"a.*\")",
         "    -> r (binding key \"#\")",

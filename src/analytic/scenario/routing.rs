@@ -210,10 +210,10 @@ pub(super) fn routing(model: &Model) -> Result<Routing, String> {
             }
         }
     }
-    let non_poisson = if model.producers.iter().all(|p| p.arrivals.is_poisson()) {
+    let non_poisson = if model.producers.iter().all(Producer::publishes_poisson) {
         vec![false; nq]
     } else {
-        let x = rates(&|p| !p.arrivals.is_poisson())?;
+        let x = rates(&|p| !p.publishes_poisson())?;
         x.iter().map(|&v| v > 0.0).collect()
     };
     let producer_hops = (model.producers.iter())

@@ -162,6 +162,14 @@ impl Store {
         })
     }
 
+    /// Dates the message of `copy` back to `created_s`, when it was due
+    /// (a publication that waited for a publisher confirm): its latency
+    /// and deadline count from then.
+    pub fn backdate(&mut self, copy: CopyId, created_s: f64) {
+        let origin = self.copies.get(copy).origin;
+        self.origins.get_mut(origin).created_s = created_s;
+    }
+
     /// A new copy of the message `from` belongs to (for fanout).
     pub fn duplicate(&mut self, from: CopyId) -> CopyId {
         let copy = self.copies.get(from).clone();
