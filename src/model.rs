@@ -41,7 +41,17 @@ pub struct Model {
     pub pools: Vec<Pool>,
     /// Non-fatal findings of validation (for example an unstable queue).
     pub warnings: Vec<String>,
+    /// The routing keys producers give their messages, indexed by
+    /// [`RoutingKeyId`]; index 0 is the empty key `""`, the key of a
+    /// message without one.
+    pub routing_keys: Vec<String>,
 }
+
+/// Index of a routing key in [`Model::routing_keys`].
+pub type RoutingKeyId = u32;
+
+/// The routing key of a message without one: `""`.
+pub const NO_ROUTING_KEY: RoutingKeyId = 0;
 
 /// How long to simulate and how often.
 #[derive(Debug, Clone)]
@@ -77,7 +87,7 @@ pub enum EngineChoice {
 }
 
 /// Where a message goes next: a queue or an exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     /// Straight into a queue.
     Queue(QueueId),
@@ -108,6 +118,31 @@ pub struct Producer {
     /// message that reaches the head of a queue this long after entering
     /// it expires there.
     pub ttl_s: Option<f64>,
+    /// Routing keys of the messages (RabbitMQ's), with their probabilities
+    /// (summing to 1); empty when the producer sets none, and its
+    /// messages carry the empty key.
+    pub routing_keys: Vec<(RoutingKeyId, f64)>,
+    /// Publisher confirms, when the producer waits for them.
+    pub confirm: Option<Confirm>,
+}
+
+/// Publisher confirms: at most `in_flight` publications await their
+/// confirm at once; a publication due while the window is full waits,
+/// first in first out, for a confirm to free a place.
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    /// Time from a publication to its confirm (positive or negative), seconds.
+    pub latency: Dist,
+    /// Most unconfirmed publications at once, at least 1.
+    pub in_flight: u32,
+}
+
+impl Producer {
+    /// Whether the producer's publications form a homogeneous Poisson
+    /// process: Poisson arrivals that no confirm window holds back.
+    pub fn publishes_poisson(&self) -> bool {
+        self.arrivals.is_poisson() && self.confirm.is_none()
+    }
 }
 
 /// How a producer's messages are spread over time.
@@ -200,9 +235,14 @@ pub enum ExchangeKind {
     Fanout,
     /// One route per message, chosen with probability proportional to its weight.
     Weighted,
-    /// One route per message, chosen by the message's routing key; keys are
-    /// spread uniformly over the routes when producers set no keys.
+    /// Without binding keys, one route per message, chosen with probability
+    /// proportional to its weight (as `Weighted`); with binding keys
+    /// ([`Exchange::keyed`]), every route whose key equals the message's
+    /// routing key.
     Direct,
+    /// Every route whose binding pattern matches the message's routing key
+    /// (`*` one word, `#` zero or more; always [`Exchange::keyed`]).
+    Topic,
 }
 
 /// A routing node that holds nothing.
@@ -212,8 +252,49 @@ pub struct Exchange {
     pub name: String,
     /// How a message is routed.
     pub kind: ExchangeKind,
-    /// Destinations with their weights (weights sum to 1 after validation).
+    /// Destinations with their weights (weights sum to 1 after validation;
+    /// for key routing they are even and unused).
     pub routes: Vec<Route>,
+    /// Key routing, for a direct or topic exchange whose routes have
+    /// binding keys; `None` for weight routing.
+    pub keyed: Option<KeyRouting>,
+}
+
+/// How an exchange routes on keys, resolved at validation: the engine
+/// looks up a message's destinations by its [`RoutingKeyId`] and matches
+/// no strings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRouting {
+    /// The binding key of each route, in route order.
+    pub bindings: Vec<String>,
+    /// Where a message that matches no binding goes; `None`: it is lost
+    /// as unroutable.
+    pub alternate: Option<Target>,
+    /// Start of each routing key's destinations in `targets`
+    /// (`Model::routing_keys.len() + 1` entries).
+    pub offsets: Vec<u32>,
+    /// Destinations of every routing key, key after key: the distinct
+    /// targets of the matching routes in route order (one copy each), the
+    /// alternate when none matches, nothing when the message is unroutable.
+    pub targets: Vec<Target>,
+    /// Whether each routing key matches some binding.
+    pub matched: Vec<bool>,
+}
+
+impl KeyRouting {
+    /// Where a message with routing key `key` goes (empty: unroutable).
+    #[inline]
+    pub fn destinations(&self, key: RoutingKeyId) -> &[Target] {
+        let k = key as usize;
+        &self.targets[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+    }
+
+    /// Whether a message with routing key `key` matches some binding
+    /// (else it goes to the alternate, or is unroutable).
+    #[inline]
+    pub fn matched(&self, key: RoutingKeyId) -> bool {
+        self.matched[key as usize]
+    }
 }
 
 /// One weighted destination.

@@ -103,6 +103,9 @@ pub struct SummaryRow {
     pub p999_latency: Estimate,
     /// Delivered messages per second.
     pub throughput: Estimate,
+    /// Of the lost, those no exchange could route (no binding matched
+    /// their routing key and there was no alternate).
+    pub unroutable: Estimate,
 }
 
 /// One row of `nodes.csv`: a queue.

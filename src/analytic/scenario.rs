@@ -9,7 +9,7 @@
 //!    message) and dead-letter routes give each queue's arrival and
 //!    attempt rates (`routing`);
 //! 2. a queue is *Poisson-fed* when every producer that reaches it is
-//!    Poisson, every queue upstream of it is an exponential, unbounded,
+//!    Poisson (and waits for no publisher confirms), every queue upstream of it is an exponential, unbounded,
 //!    stable queue without TTL, and no two copies of one fanout merge
 //!    into it. The count process of such a network is the one of an open
 //!    Jackson (BCMP) network, also with retries limited by `max_attempts`
@@ -296,6 +296,18 @@ fn end_to_end_obstacle(
     routing: &routing::Routing,
     nodes: &[NodeAnalysis],
 ) -> Option<String> {
+    if let Some(p) = model.producers.iter().find(|p| p.confirm.is_some()) {
+        return Some(format!(
+            "producer `{}` waits for publisher confirms: the time publications wait for a \
+             place in its window is not modelled",
+            p.name
+        ));
+    }
+    if let Some(e) = unroutable_exchange(model) {
+        return Some(format!(
+            "exchange `{e}` loses unroutable messages: delivered ones are a biased subset"
+        ));
+    }
     for (q, (queue, node)) in model.queues.iter().zip(nodes).enumerate() {
         if routing.arrival_rate[q] == 0.0 {
             continue;
@@ -332,6 +344,23 @@ fn end_to_end_obstacle(
         .flatten()
         .any(|h| h.fanout.is_some());
     fanout.then(|| "a fanout exchange copies messages: a message's latency is that of its slowest copy, not a sum of means".to_owned())
+}
+
+/// An exchange with binding keys that some producer's routing key (or the
+/// empty key) matches nothing at, without an alternate.
+fn unroutable_exchange(model: &Model) -> Option<&str> {
+    let keyless = model.producers.iter().any(|p| p.routing_keys.is_empty());
+    let keys: Vec<_> = (model.producers.iter())
+        .flat_map(|p| p.routing_keys.iter().map(|&(key, _)| key))
+        .chain(keyless.then_some(crate::model::NO_ROUTING_KEY))
+        .collect();
+    (model.exchanges.iter())
+        .find(|e| {
+            e.keyed
+                .as_ref()
+                .is_some_and(|k| keys.iter().any(|&key| k.destinations(key).is_empty()))
+        })
+        .map(|e| e.name.as_str())
 }
 
 fn end_to_end(model: &Model, routing: &routing::Routing, nodes: &[NodeAnalysis]) -> EndToEnd {

@@ -15,15 +15,21 @@
 //!
 //! A weighted or direct exchange sends `weight` of a message down each
 //! route, a fanout exchange one copy down every route, a topic an even
-//! share to each partition. A queue with consumers whose attempts fail
+//! share to each partition. An exchange with binding keys sends one copy
+//! to each destination of the message's routing key (none when it is
+//! unroutable); a routing key travels with its message through the whole
+//! network, so the equations are solved once per *key class* (routing
+//! keys with the same destinations at every such exchange), each class
+//! fed by its share of every producer's keys, and the classes summed. A queue with consumers whose attempts fail
 //! with probability `p`, with at most `k` attempts, makes
 //! `T = (1 − pᵏ) / (1 − p)` attempts per message (`1 / (1 − p)` when
 //! retries are unlimited), forwards `(1 − pᵏ) · weight` along each `next`
 //! route and `pᵏ` to its dead-letter queue. A producer's own messages
 //! reach a key-partitioned topic spread by its Zipf key law hashed to the
 //! partitions (its keys are known there; further down they are not).
-//! Expiry (TTL) and overflow losses are not subtracted, so rates are upper
-//! bounds. Attempts at a queue are `T · x`.
+//! Expiry (TTL) and overflow losses are not subtracted, and a producer
+//! that waits for publisher confirms counts at its arrival rate, so rates
+//! are upper bounds. Attempts at a queue are `T · x`.
 //!
 //! The equations are solved by [`FlowGraph`] (strongly connected
 //! components in topological order: exact in one pass on an acyclic
@@ -37,7 +43,9 @@ use std::collections::{BinaryHeap, HashMap};
 
 pub use sparse::{DENSE_LIMIT, FlowError, FlowGraph, MAX_SWEEPS, REL_TOL};
 
-use crate::model::{AttemptShares, ExchangeKind, Model, Partitioner, Producer, Target};
+use crate::model::{
+    AttemptShares, ExchangeKind, Model, NO_ROUTING_KEY, Partitioner, Producer, RoutingKeyId, Target,
+};
 
 /// The routing graph of a model, ready to solve for any set of producers.
 ///
@@ -45,7 +53,13 @@ use crate::model::{AttemptShares, ExchangeKind, Model, Partitioner, Producer, Ta
 /// ([`ModelFlows::index`]).
 #[derive(Debug, Clone)]
 pub struct ModelFlows {
-    graph: FlowGraph,
+    /// The graph of each key class; one graph without key routing.
+    graphs: Vec<FlowGraph>,
+    /// Key class of each routing key; empty without key routing (every
+    /// key is then of class 0).
+    class_of_key: Vec<usize>,
+    /// A routing key of each class.
+    class_keys: Vec<RoutingKeyId>,
     queues: usize,
     exchanges: usize,
     /// Attempts per first arrival `T` of each queue.
@@ -79,6 +93,9 @@ impl ModelFlows {
             }
         }
         for (e, exchange) in model.exchanges.iter().enumerate() {
+            if exchange.keyed.is_some() {
+                continue;
+            }
             let fanout = exchange.kind == ExchangeKind::Fanout;
             edges.extend(exchange.routes.iter().map(|r| {
                 let m = if fanout { 1.0 } else { r.weight };
@@ -90,10 +107,44 @@ impl ModelFlows {
             let from = queues + exchanges + t;
             edges.extend(topic.partitions.iter().map(|&p| (from, p, share)));
         }
-        let graph = FlowGraph::new(n, edges);
-        let rank = routing_ranks(&graph, queues);
+        let (class_of_key, class_keys) = key_classes(model);
+        if class_of_key.is_empty() {
+            let graph = FlowGraph::new(n, edges);
+            let rank = routing_ranks(&graph, queues);
+            return Self {
+                graphs: vec![graph],
+                class_of_key,
+                class_keys,
+                queues,
+                exchanges,
+                tries,
+                rank,
+            };
+        }
+        let keyed_edges = |key: Option<RoutingKeyId>| {
+            let mut all = edges.clone();
+            for (e, exchange) in model.exchanges.iter().enumerate() {
+                let Some(keyed) = &exchange.keyed else {
+                    continue;
+                };
+                let targets: Vec<Target> = match key {
+                    Some(key) => keyed.destinations(key).to_vec(),
+                    None => (exchange.routes.iter().map(|r| r.to))
+                        .chain(keyed.alternate)
+                        .collect(),
+                };
+                all.extend(targets.into_iter().map(|to| (queues + e, index(to), 1.0)));
+            }
+            all
+        };
+        let rank = routing_ranks(&FlowGraph::new(n, keyed_edges(None)), queues);
+        let graphs = (class_keys.iter())
+            .map(|&key| FlowGraph::new(n, keyed_edges(Some(key))))
+            .collect();
         Self {
-            graph,
+            graphs,
+            class_of_key,
+            class_keys,
             queues,
             exchanges,
             tries,
@@ -106,9 +157,36 @@ impl ModelFlows {
         node_index(self.queues, self.exchanges, target)
     }
 
-    /// The solved graph.
+    /// The graph of the first key class (the only one without key routing).
     pub fn graph(&self) -> &FlowGraph {
-        &self.graph
+        &self.graphs[0]
+    }
+
+    /// Number of key classes (1 without key routing).
+    pub fn key_classes(&self) -> usize {
+        self.graphs.len()
+    }
+
+    /// A routing key of key class `class`.
+    pub fn class_key(&self, class: usize) -> RoutingKeyId {
+        self.class_keys[class]
+    }
+
+    /// The key class of routing key `key`.
+    fn class_of(&self, key: RoutingKeyId) -> usize {
+        self.class_of_key.get(key as usize).copied().unwrap_or(0)
+    }
+
+    /// Each key class's share of the messages of `producer`.
+    pub fn producer_classes(&self, producer: &Producer) -> Vec<f64> {
+        let mut shares = vec![0.0; self.graphs.len()];
+        if producer.routing_keys.is_empty() {
+            shares[self.class_of(NO_ROUTING_KEY)] = 1.0;
+        }
+        for &(key, weight) in &producer.routing_keys {
+            shares[self.class_of(key)] += weight;
+        }
+        shares
     }
 
     /// Attempts per first arrival `T` of each queue.
@@ -128,28 +206,63 @@ impl ModelFlows {
         model: &Model,
         include: impl Fn(&Producer) -> bool,
     ) -> Result<Vec<f64>, FlowError> {
-        let n = self.graph.len();
-        let mut gamma = vec![0.0; n];
-        let mut passed = vec![0.0; n];
-        let horizon_s = model.simulation.warmup_s + model.simulation.duration_s;
-        for producer in model.producers.iter().filter(|p| include(p)) {
-            let rate = producer.arrivals.mean_rate_per_s(horizon_s);
-            self.inject(model, producer, rate, &mut gamma, &mut passed);
+        let mut classes = self.class_rates(model, include)?.into_iter();
+        let mut x = classes.next().expect("a model has at least one key class");
+        for class in classes {
+            x.iter_mut().zip(class).for_each(|(v, c)| *v += c);
         }
-        let mut x = self.graph.solve(&gamma)?;
-        x.iter_mut().zip(passed).for_each(|(v, p)| *v += p);
         Ok(x)
     }
 
-    /// Pushes one producer's `rate` through the exchanges and topics it
-    /// meets first, down to queues (`gamma`), recording what passes
-    /// through each exchange and topic (`passed`). Its keys choose the
-    /// partitions of a key-partitioned topic on the way.
+    /// [`Self::rates`] of the messages of each key class apart.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::rates`].
+    pub fn class_rates(
+        &self,
+        model: &Model,
+        include: impl Fn(&Producer) -> bool,
+    ) -> Result<Vec<Vec<f64>>, FlowError> {
+        let horizon_s = model.simulation.warmup_s + model.simulation.duration_s;
+        let included: Vec<&Producer> = model.producers.iter().filter(|p| include(p)).collect();
+        let shares: Vec<Vec<f64>> = if self.graphs.len() == 1 {
+            vec![vec![1.0]; included.len()]
+        } else {
+            included.iter().map(|p| self.producer_classes(p)).collect()
+        };
+        (0..self.graphs.len())
+            .map(|class| {
+                let graph = &self.graphs[class];
+                let n = graph.len();
+                let mut gamma = vec![0.0; n];
+                let mut passed = vec![0.0; n];
+                for (producer, shares) in included.iter().zip(&shares) {
+                    let rate = producer.arrivals.mean_rate_per_s(horizon_s);
+                    if self.graphs.len() == 1 {
+                        self.inject(model, producer, rate, class, &mut gamma, &mut passed);
+                    } else if shares[class] > 0.0 {
+                        let rate = rate * shares[class];
+                        self.inject(model, producer, rate, class, &mut gamma, &mut passed);
+                    }
+                }
+                let mut x = graph.solve(&gamma)?;
+                x.iter_mut().zip(passed).for_each(|(v, p)| *v += p);
+                Ok(x)
+            })
+            .collect()
+    }
+
+    /// Pushes one producer's `rate` (of key class `class`) through the
+    /// exchanges and topics it meets first, down to queues (`gamma`),
+    /// recording what passes through each exchange and topic (`passed`).
+    /// Its keys choose the partitions of a key-partitioned topic on the way.
     fn inject(
         &self,
         model: &Model,
         producer: &Producer,
         rate: f64,
+        class: usize,
         gamma: &mut [f64],
         passed: &mut [f64],
     ) {
@@ -178,6 +291,12 @@ impl ModelFlows {
             let t = node - self.queues;
             if t < self.exchanges {
                 let exchange = &model.exchanges[t];
+                if let Some(keyed) = &exchange.keyed {
+                    for &to in keyed.destinations(self.class_keys[class]) {
+                        send(self.index(to), 1.0);
+                    }
+                    continue;
+                }
                 let fanout = exchange.kind == ExchangeKind::Fanout;
                 for r in &exchange.routes {
                     send(self.index(r.to), if fanout { 1.0 } else { r.weight });
@@ -195,14 +314,38 @@ impl ModelFlows {
                         .zip(shares)
                         .for_each(|(&p, s)| send(p, s));
                 }
-                _ => self
-                    .graph
+                _ => self.graphs[class]
                     .successors(node)
                     .iter()
                     .for_each(|&(p, s)| send(p, s)),
             }
         }
     }
+}
+
+/// The key classes of `model`'s routing keys: the class of each key, and
+/// a key of each class; both empty and `[NO_ROUTING_KEY]` when no exchange
+/// routes on keys. Two keys share a class when every exchange with binding
+/// keys sends them to the same destinations.
+fn key_classes(model: &Model) -> (Vec<usize>, Vec<RoutingKeyId>) {
+    let keyed: Vec<_> = (model.exchanges.iter())
+        .filter_map(|e| e.keyed.as_ref())
+        .collect();
+    if keyed.is_empty() {
+        return (Vec::new(), vec![NO_ROUTING_KEY]);
+    }
+    let mut classes: HashMap<Vec<&[Target]>, usize> = HashMap::new();
+    let mut class_keys = Vec::new();
+    let class_of_key = (0..model.routing_keys.len() as RoutingKeyId)
+        .map(|key| {
+            let signature: Vec<&[Target]> = keyed.iter().map(|k| k.destinations(key)).collect();
+            *classes.entry(signature).or_insert_with(|| {
+                class_keys.push(key);
+                class_keys.len() - 1
+            })
+        })
+        .collect();
+    (class_of_key, class_keys)
 }
 
 fn node_index(queues: usize, exchanges: usize, target: Target) -> usize {

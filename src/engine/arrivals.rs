@@ -1,11 +1,11 @@
 //! When producers publish: renewal gaps, on/off bursts, piecewise rates,
-//! replayed traces, and the keys messages carry.
+//! replayed traces, and the keys and routing keys messages carry.
 
 use rand::RngExt;
 use rand_distr::{Exp1, Zipf};
 
 use super::rng::{StreamKind, StreamRng, stream};
-use crate::model::{Arrivals, Keys, Model};
+use crate::model::{Arrivals, Keys, Model, NO_ROUTING_KEY, Producer, RoutingKeyId};
 
 /// An exponential gap with the given rate, in seconds.
 #[inline]
@@ -162,6 +162,52 @@ impl ArrivalProcess {
         match &self.keys {
             Some(zipf) => self.key_rng.sample(zipf) as u64,
             None => 0,
+        }
+    }
+}
+
+/// The routing key of each message of one producer: drawn by weight, one
+/// uniform draw of its own stream per message; a producer with one key
+/// (or none) draws nothing.
+pub struct RoutingKeyChoice {
+    ids: Vec<RoutingKeyId>,
+    /// Cumulative weights.
+    cumulative: Vec<f64>,
+    rng: StreamRng,
+}
+
+impl RoutingKeyChoice {
+    /// The routing keys of `producer` in replication `replication` of `model`,
+    /// number `index` among the producers.
+    pub fn new(model: &Model, replication: u32, index: usize, producer: &Producer) -> Self {
+        let seed = model.simulation.seed;
+        let cumulative = (producer.routing_keys.iter())
+            .scan(0.0, |sum, &(_, weight)| {
+                *sum += weight;
+                Some(*sum)
+            })
+            .collect();
+        Self {
+            ids: producer.routing_keys.iter().map(|&(id, _)| id).collect(),
+            cumulative,
+            rng: stream(seed, replication, StreamKind::RoutingKey, index),
+        }
+    }
+
+    /// Routing key of the next message.
+    #[inline]
+    pub fn next_key(&mut self) -> RoutingKeyId {
+        match self.ids.as_slice() {
+            [] => NO_ROUTING_KEY,
+            [only] => *only,
+            ids => {
+                let total = self.cumulative.last().copied().unwrap_or(1.0);
+                let target = self.rng.random::<f64>() * total;
+                let i = (self.cumulative.iter())
+                    .position(|&c| target < c)
+                    .unwrap_or(ids.len() - 1);
+                ids[i]
+            }
         }
     }
 }

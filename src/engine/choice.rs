@@ -54,6 +54,17 @@ pub enum EventsReason {
         /// The producer's name.
         producer: String,
     },
+    /// An exchange routes on binding keys (a message may be copied, sent
+    /// to an alternate or lost as unroutable).
+    KeyedExchange {
+        /// The exchange's name.
+        exchange: String,
+    },
+    /// A producer waits for publisher confirms.
+    PublisherConfirms {
+        /// The producer's name.
+        producer: String,
+    },
     /// Messages can come back to a queue they left.
     RoutingCycle {
         /// A queue on the cycle.
@@ -106,6 +117,12 @@ impl fmt::Display for EventsReason {
             }
             Self::MessageTtl { producer } => {
                 write!(f, "producer `{producer}` gives its messages a TTL (`ttl`)")
+            }
+            Self::KeyedExchange { exchange } => {
+                write!(f, "exchange `{exchange}` routes on binding keys")
+            }
+            Self::PublisherConfirms { producer } => {
+                write!(f, "producer `{producer}` waits for publisher confirms")
             }
             Self::RoutingCycle { queue } => {
                 write!(
@@ -172,6 +189,11 @@ fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
             producer: p.name.clone(),
         });
     }
+    if let Some(producer) = model.producers.iter().find(|p| p.confirm.is_some()) {
+        return Err(EventsReason::PublisherConfirms {
+            producer: producer.name.clone(),
+        });
+    }
     let mut successors = vec![Vec::new(); model.queues.len()];
     let mut reached = vec![false; model.queues.len()];
     let mut frontier = Vec::new();
@@ -231,10 +253,15 @@ fn partitions_of_one_topic(model: &Model, queues: &[QueueId]) -> bool {
 }
 
 /// Appends the queues a message sent to `target` may land in, or why the
-/// fast path cannot follow it (a fanout exchange copies it).
+/// fast path cannot follow it (a fanout exchange copies it, an exchange
+/// with binding keys routes on its routing key).
 fn queues_of(model: &Model, target: Target, out: &mut Vec<QueueId>) -> Result<(), EventsReason> {
-    landing_queues(model, target, out).map_err(|e| EventsReason::FanoutExchange {
-        exchange: model.exchanges[e].name.clone(),
+    landing_queues(model, target, out).map_err(|e| {
+        let exchange = model.exchanges[e].name.clone();
+        match model.exchanges[e].keyed {
+            Some(_) => EventsReason::KeyedExchange { exchange },
+            None => EventsReason::FanoutExchange { exchange },
+        }
     })
 }
 

@@ -264,6 +264,9 @@ pub struct ReplicationResult {
     pub events: u64,
     /// Most messages in the system at once (high-water mark of the store).
     pub peak_messages: usize,
+    /// Of the lost, those lost as unroutable: a copy reached an exchange
+    /// whose bindings its routing key matched none of, without an alternate.
+    pub unroutable: u64,
 }
 
 impl ReplicationResult {

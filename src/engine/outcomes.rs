@@ -13,6 +13,9 @@ pub(super) struct Outcomes {
     pub on_time: u64,
     pub lost: u64,
     pub in_flight: u64,
+    /// Of the lost, those lost because an exchange could route no copy
+    /// of them anywhere.
+    pub unroutable: u64,
     pub latency: Tally,
     pub latency_hist: LatencyHistogram,
     latency_by_time: LatencyByTime,
@@ -30,6 +33,7 @@ impl Outcomes {
             on_time: 0,
             lost: 0,
             in_flight: 0,
+            unroutable: 0,
             latency: Tally::new(),
             latency_hist: LatencyHistogram::new(),
             latency_by_time: LatencyByTime::new(end_s),
@@ -90,6 +94,7 @@ impl Outcomes {
             timeseries,
             events: self.events,
             peak_messages,
+            unroutable: self.unroutable,
         }
     }
 }

@@ -34,6 +34,10 @@ pub enum StreamKind {
     Backoff = 9,
     /// Broker-to-consumer delivery times at a queue.
     Dispatch = 20,
+    /// Routing keys of a producer's messages.
+    RoutingKey = 30,
+    /// Publisher-confirm latencies of a producer.
+    ConfirmLatency = 31,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.

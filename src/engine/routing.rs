@@ -77,7 +77,8 @@ impl PartitionChoice {
 }
 
 /// Appends the queues a message sent to `target` may land in; stops at a
-/// fanout exchange, which copies messages, and returns it.
+/// fanout exchange, which copies messages, or at an exchange that routes
+/// on binding keys, and returns it.
 pub(super) fn landing_queues(
     model: &Model,
     target: Target,
@@ -87,7 +88,7 @@ pub(super) fn landing_queues(
         Target::Queue(q) => out.push(q),
         Target::Exchange(e) => {
             let exchange = &model.exchanges[e];
-            if exchange.kind == ExchangeKind::Fanout {
+            if exchange.kind == ExchangeKind::Fanout || exchange.keyed.is_some() {
                 return Err(e);
             }
             for route in &exchange.routes {

@@ -19,11 +19,15 @@ use crate::results::{
 use crate::stats::Estimate;
 
 /// `(name, value)` of every metric of a run result, in report order: the
-/// columns of `summary.csv`, then those of `nodes.csv` queue by queue; the
-/// values are the means of its estimates.
+/// columns of `summary.csv`, then those of `nodes.csv` queue by queue, then
+/// the summary columns added later (after
+/// [`SummaryMetric::BEFORE_REPLICATIONS`]), so that older columns keep
+/// their places; the values are the means of its estimates.
 fn named_values(result: &RunResult) -> Vec<(String, f64)> {
-    let summary = (SummaryMetric::ALL.into_iter())
-        .map(|metric| (metric.name().to_string(), metric.of(&result.summary).mean));
+    let (before, after) = SummaryMetric::ALL.split_at(SummaryMetric::BEFORE_REPLICATIONS);
+    let summary = |metrics: &'static [SummaryMetric]| {
+        (metrics.iter()).map(|metric| (metric.name().to_string(), metric.of(&result.summary).mean))
+    };
     let nodes = result.nodes.iter().flat_map(|row| {
         (NodeMetric::ALL.into_iter()).map(move |metric| {
             (
@@ -32,10 +36,11 @@ fn named_values(result: &RunResult) -> Vec<(String, f64)> {
             )
         })
     });
-    summary.chain(nodes).collect()
+    summary(before).chain(nodes).chain(summary(after)).collect()
 }
 
-/// The metric names of `model`: summary metrics, then `node.metric` per queue.
+/// The metric names of `model`, in [`named_values`] order: summary metrics,
+/// `node.metric` per queue, then the summary metrics added later.
 pub fn metric_names(model: &Model) -> Vec<String> {
     named_values(&summarize(model, &[]))
         .into_iter()

@@ -34,7 +34,7 @@ pub fn recognise(model: &Model) -> Option<MmcTheory> {
         && model.topics.is_empty()
         && model.simulation.initial.is_empty()
         && producer.to == Target::Queue(0)
-        && producer.arrivals.is_poisson()
+        && producer.publishes_poisson()
         && producer.deadline_s.is_none()
         && queue.capacity.is_none()
         && queue.ttl_s.is_none()

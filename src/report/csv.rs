@@ -62,9 +62,14 @@ fn table_of<T: Default>(rows: &[T], build: impl Fn(&T) -> RowBuilder) -> Table {
 
 fn summary_row(row: &SummaryRow) -> RowBuilder {
     let named = RowBuilder::new().text("scenario", &row.scenario);
-    (SummaryMetric::ALL.into_iter())
-        .fold(named, |b, metric| b.estimate(metric.name(), metric.of(row)))
-        .text("replications", row.replications)
+    let (before, after) = SummaryMetric::ALL.split_at(SummaryMetric::BEFORE_REPLICATIONS);
+    let estimate =
+        |b: RowBuilder, metric: &SummaryMetric| b.estimate(metric.name(), metric.of(row));
+    let counted = before
+        .iter()
+        .fold(named, estimate)
+        .text("replications", row.replications);
+    after.iter().fold(counted, estimate)
 }
 
 fn node_row(row: &NodeRow) -> RowBuilder {

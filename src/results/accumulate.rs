@@ -36,6 +36,7 @@ struct SummaryValues {
     /// At the levels of [`SummaryMetric::PERCENTILES`].
     latency_levels: [f64; 4],
     throughput: f64,
+    unroutable: f64,
 }
 
 /// One replication's value of every metric of a queue.
@@ -103,6 +104,7 @@ impl ReplicationValues {
                 mean_latency: rep.latency.mean(),
                 latency_levels: summary_levels(&rep.latency_hist),
                 throughput: rep.delivered as f64 / rep.measured_s,
+                unroutable: rep.unroutable as f64,
             },
             nodes: (model.queues.iter().zip(&rep.nodes))
                 .map(|(queue, n)| {
@@ -345,6 +347,7 @@ impl View<'_> {
             p99_latency: level(2),
             p999_latency: level(3),
             throughput: self.mean(|v| v.summary.throughput),
+            unroutable: self.mean(|v| v.summary.unroutable),
         }
     }
 

@@ -58,11 +58,12 @@ pub enum SummaryMetric {
     P99Latency,
     P999Latency,
     Throughput,
+    Unroutable,
 }
 
 impl SummaryMetric {
     /// Every metric, in column order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Produced,
         Self::Delivered,
         Self::Lost,
@@ -74,7 +75,14 @@ impl SummaryMetric {
         Self::P99Latency,
         Self::P999Latency,
         Self::Throughput,
+        Self::Unroutable,
     ];
+
+    /// How many of [`Self::ALL`] come before the `replications` column of
+    /// `summary.csv` (and before the queues' metrics in `sweep.csv` and
+    /// `compare.csv`); the rest were added later and follow, so that the
+    /// older columns keep their places.
+    pub const BEFORE_REPLICATIONS: usize = 11;
 
     /// The latency percentiles, in column order.
     pub const PERCENTILES: [Self; 4] = [
@@ -98,6 +106,7 @@ impl SummaryMetric {
             Self::P99Latency => "p99_latency",
             Self::P999Latency => "p999_latency",
             Self::Throughput => "throughput",
+            Self::Unroutable => "unroutable",
         }
     }
 
@@ -145,6 +154,7 @@ impl SummaryMetric {
             Self::P99Latency => row.p99_latency,
             Self::P999Latency => row.p999_latency,
             Self::Throughput => row.throughput,
+            Self::Unroutable => row.unroutable,
         }
     }
 }

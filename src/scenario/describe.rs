@@ -2,7 +2,8 @@
 //!
 //! Every node with its parameters after defaults and unit conversion (times
 //! in seconds, rates per second, sizes in bytes), routes with their
-//! normalised weights, the mean rates and offered load ρ of every queue from
+//! normalised weights or binding keys (and where each routing key goes),
+//! the mean rates and offered load ρ of every queue from
 //! the traffic equations ([`super::traffic`]), and the validation warnings.
 
 use std::fmt::Write;
@@ -10,9 +11,12 @@ use std::fmt::Write;
 use super::traffic::{Traffic, traffic};
 use crate::engine::{Engine, drop_head_queue, engine_for};
 use crate::model::{
-    Ack, Arrivals, Backoff, Consumers, Discipline, ExchangeKind, Model, Overflow, Partitioner,
-    Route,
+    Ack, Arrivals, Backoff, Consumers, Discipline, Exchange, ExchangeKind, KeyRouting, Model,
+    Overflow, Partitioner, Route, RoutingKeyId,
 };
+
+/// Most routing keys listed per exchange by `validate`.
+const LISTED_KEYS: usize = 20;
 
 /// Renders `model` as indented text, one node per paragraph.
 pub fn describe(model: &Model) -> String {
@@ -115,8 +119,30 @@ fn write_producers(out: &mut String, m: &Model) -> std::fmt::Result {
             write!(out, ", message TTL {} s", num(ttl_s))?;
         }
         writeln!(out)?;
+        if !p.routing_keys.is_empty() {
+            let keys: Vec<String> = (p.routing_keys.iter())
+                .map(|&(id, weight)| format!("{} ({})", routing_key(m, id), num(weight)))
+                .collect();
+            writeln!(out, "    routing keys: {}", keys.join(", "))?;
+        }
+        if let Some(c) = &p.confirm {
+            writeln!(
+                out,
+                "    publisher confirms: at most {} unconfirmed at once, later publications \
+                 wait; confirm latency [s]: {}",
+                c.in_flight, c.latency
+            )?;
+        }
     }
     Ok(())
+}
+
+/// A routing key as `validate` shows it: quoted, the empty key named.
+fn routing_key(m: &Model, id: RoutingKeyId) -> String {
+    match m.routing_keys[id as usize].as_str() {
+        "" => "\"\" (no key)".to_owned(),
+        key => format!("{key:?}"),
+    }
 }
 
 fn write_topics(out: &mut String, m: &Model) -> std::fmt::Result {
@@ -145,13 +171,63 @@ fn write_exchanges(out: &mut String, m: &Model, traffic: Option<&Traffic>) -> st
             ExchangeKind::Fanout => "fanout",
             ExchangeKind::Weighted => "weighted",
             ExchangeKind::Direct => "direct",
+            ExchangeKind::Topic => "topic",
         };
         write!(out, "  {} ({kind})", x.name)?;
         if let Some(t) = traffic {
             write!(out, ": {}/s in", num(t.exchanges[e]))?;
         }
         writeln!(out)?;
-        write_routes(out, m, &x.routes, x.kind == ExchangeKind::Fanout, "    ")?;
+        match &x.keyed {
+            None => write_routes(out, m, &x.routes, x.kind == ExchangeKind::Fanout, "    ")?,
+            Some(keyed) => write_bindings(out, m, x, keyed)?,
+        }
+    }
+    Ok(())
+}
+
+/// The bindings of an exchange that routes on keys, its alternate, and
+/// where each routing key of the model goes.
+fn write_bindings(
+    out: &mut String,
+    m: &Model,
+    x: &Exchange,
+    keyed: &KeyRouting,
+) -> std::fmt::Result {
+    for (route, binding) in x.routes.iter().zip(&keyed.bindings) {
+        writeln!(
+            out,
+            "    -> {} (binding key {binding:?})",
+            m.target_name(route.to)
+        )?;
+    }
+    match keyed.alternate {
+        Some(to) => writeln!(
+            out,
+            "    matching no binding -> {} (alternate)",
+            m.target_name(to)
+        )?,
+        None => writeln!(out, "    matching no binding: lost as unroutable")?,
+    }
+    let keyless =
+        m.producers.iter().any(|p| p.routing_keys.is_empty()) || !m.simulation.initial.is_empty();
+    let ids: Vec<RoutingKeyId> = (0..m.routing_keys.len() as RoutingKeyId)
+        .filter(|&id| id != crate::model::NO_ROUTING_KEY || keyless)
+        .collect();
+    writeln!(out, "    routing keys:")?;
+    for &id in ids.iter().take(LISTED_KEYS) {
+        let destinations: Vec<&str> = (keyed.destinations(id).iter())
+            .map(|&to| m.target_name(to))
+            .collect();
+        let goes = match (keyed.matched(id), destinations.as_slice()) {
+            (_, []) => "unroutable (lost)".to_owned(),
+            (true, _) => destinations.join(", "),
+            (false, _) => format!("{} (alternate)", destinations.join(", ")),
+        };
+        writeln!(out, "      {} -> {goes}", routing_key(m, id))?;
+    }
+    if ids.len() > LISTED_KEYS {
+        writeln!(out, "      … and {} more", ids.len() - LISTED_KEYS)?;
     }
     Ok(())
 }

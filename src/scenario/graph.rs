@@ -5,7 +5,7 @@
 //!
 //! 1. something produces messages (a producer or an initial backlog);
 //! 2. every node is reachable from a producer or a backlog through routes,
-//!    `next` and `dead_letter` references;
+//!    `alternate`, `next` and `dead_letter` references;
 //! 3. no loop is made of exchanges only (messages would circulate in zero
 //!    time, and a fanout in such a loop would copy them without end);
 //! 4. every node has an exit: from it, messages can reach an *end*, a queue
@@ -97,7 +97,11 @@ impl Graph {
             }
         }
         for (e, exchange) in model.exchanges.iter().enumerate() {
-            let targets: Vec<usize> = exchange.routes.iter().map(|r| index(r.to)).collect();
+            let alternate = exchange.keyed.as_ref().and_then(|k| k.alternate);
+            let targets: Vec<usize> = (exchange.routes.iter().map(|r| r.to))
+                .chain(alternate)
+                .map(index)
+                .collect();
             declared[queues + e] = targets.clone();
             carrying[queues + e] = targets;
         }

@@ -28,6 +28,7 @@
 //! ```
 
 mod arrivals;
+mod bindings;
 mod describe;
 mod error;
 mod graph;

@@ -62,6 +62,28 @@ pub struct RawProducer {
     /// A CSV file with a `time` column of publication times, in seconds.
     pub trace: Option<String>,
     pub ttl: Option<Quantity>,
+    /// One routing key for every message.
+    pub routing_key: Option<String>,
+    /// Routing keys drawn per message by weight.
+    pub routing_keys: Option<Vec<RawRoutingKey>>,
+    /// Publisher confirms.
+    pub confirm: Option<RawConfirm>,
+}
+
+/// One `{ key, weight }` of a producer's `routing_keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoutingKey {
+    pub key: String,
+    pub weight: Option<f64>,
+}
+
+/// `confirm = { latency, in_flight }` of a producer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfirm {
+    pub latency: DistSpec,
+    pub in_flight: Option<u32>,
 }
 
 /// `keys = { count, skew }` of a producer.
@@ -97,6 +119,7 @@ pub enum RawExchangeKind {
     Fanout,
     Weighted,
     Direct,
+    Topic,
 }
 
 /// One `[[exchanges]]` element.
@@ -106,14 +129,19 @@ pub struct RawExchange {
     pub name: String,
     pub kind: RawExchangeKind,
     pub routes: Vec<RawRoute>,
+    /// Where messages that match no binding go.
+    pub alternate: Option<String>,
 }
 
-/// One `{ to, weight }` route of an exchange or of a consumer's `next`.
+/// One `{ to, weight }` route of an exchange or of a consumer's `next`
+/// (`{ to, key }` for an exchange that routes on keys).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     pub to: String,
     pub weight: Option<f64>,
+    /// Binding key.
+    pub key: Option<String>,
 }
 
 /// `overflow` of a queue.

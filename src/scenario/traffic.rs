@@ -92,13 +92,17 @@ fn no_solution(model: &Model, error: FlowError) -> String {
 }
 
 /// Warnings about load: unstable unbounded queues, or equations without
-/// a finite solution.
+/// a finite solution; producers whose confirm window cannot keep up.
 pub fn warnings(model: &Model) -> Vec<String> {
+    let mut found = confirm_warnings(model);
     let traffic = match solve(model) {
         Ok(traffic) => traffic,
-        Err(error) => return vec![no_solution(model, error)],
+        Err(error) => {
+            found.insert(0, no_solution(model, error));
+            return found;
+        }
     };
-    model
+    let queues: Vec<String> = model
         .queues
         .iter()
         .zip(&traffic.queues)
@@ -116,6 +120,33 @@ pub fn warnings(model: &Model) -> Vec<String> {
                     super::describe::num(c.service.mean()),
                     c.count,
                     if c.count == 1 { "" } else { "s" }
+                )
+            })
+        })
+        .collect();
+    queues.into_iter().chain(found).collect()
+}
+
+/// Producers that publish faster than their confirm window lets out
+/// (`in_flight / E[latency]` per second): their waiting publications, and
+/// latency, grow without bound.
+fn confirm_warnings(model: &Model) -> Vec<String> {
+    let horizon_s = model.simulation.warmup_s + model.simulation.duration_s;
+    (model.producers.iter())
+        .filter_map(|p| {
+            let c = p.confirm.as_ref()?;
+            let rate = p.arrivals.mean_rate_per_s(horizon_s);
+            let most = f64::from(c.in_flight) / c.latency.mean();
+            (rate >= most).then(|| {
+                format!(
+                    "producer `{}` publishes {}/s but its confirm window lets at most \
+                     in_flight / mean latency = {} / {} s = {}/s out: its waiting publications \
+                     grow without bound — raise `confirm.in_flight` or lower the rate",
+                    p.name,
+                    super::describe::num(rate),
+                    c.in_flight,
+                    super::describe::num(c.latency.mean()),
+                    super::describe::num(most)
                 )
             })
         })

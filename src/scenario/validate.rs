@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::bindings::RoutingKeys;
 use super::error::{ErrorKind, ScenarioError, closest};
 use super::locate::Source;
 use super::raw::{
@@ -47,6 +48,7 @@ pub(super) fn build(
         base_dir,
         nodes: Nodes::collect(raw, src)?,
         warnings: Vec::new(),
+        routing_keys: RoutingKeys::default(),
     };
     let simulation = v.simulation(&raw.simulation)?;
     let producers = raw
@@ -54,11 +56,12 @@ pub(super) fn build(
         .iter()
         .map(|p| v.producer(p))
         .collect::<Result<_>>()?;
-    let exchanges = raw
+    let mut exchanges: Vec<Exchange> = raw
         .exchanges
         .iter()
         .map(|e| v.exchange(e))
         .collect::<Result<_>>()?;
+    super::bindings::resolve(&mut exchanges, &v.routing_keys.names, src)?;
     let mut queues: Vec<Queue> = raw
         .queues
         .iter()
@@ -82,7 +85,7 @@ pub(super) fn build(
         ));
         return Err(src.error("name", kind));
     }
-    Ok(Model {
+    let mut model = Model {
         name,
         description: raw.description.clone().unwrap_or_default(),
         simulation,
@@ -92,7 +95,21 @@ pub(super) fn build(
         topics,
         pools,
         warnings: v.warnings,
-    })
+        routing_keys: v.routing_keys.names,
+    };
+    let idle = super::bindings::idle_routing_keys(&model);
+    for (raw_producer, _) in raw.producers.iter().zip(idle).filter(|&(_, idle)| idle) {
+        let name = match raw_producer.routing_key {
+            Some(_) => "routing_key",
+            None => "routing_keys",
+        };
+        model.warnings.push(format!(
+            "`producers.{}.{name}` has no effect: no exchange with binding keys can be reached \
+             from `{}`, and only a direct or topic exchange with binding keys routes on keys",
+            raw_producer.name, raw_producer.to
+        ));
+    }
+    Ok(model)
 }
 
 /// Whether `name` can stand as one folder under `reports/`: not empty, not
@@ -191,6 +208,7 @@ pub(super) struct Validator<'a> {
     pub(super) base_dir: &'a Path,
     pub(super) nodes: Nodes,
     pub(super) warnings: Vec<String>,
+    pub(super) routing_keys: RoutingKeys,
 }
 
 impl Validator<'_> {
@@ -306,7 +324,7 @@ impl Validator<'_> {
         })
     }
 
-    fn producer(&self, p: &RawProducer) -> Result<Producer> {
+    fn producer(&mut self, p: &RawProducer) -> Result<Producer> {
         let key = format!("producers.{}", p.name);
         let to = self.target(&format!("{key}.to"), &p.to, false)?;
         let arrivals = self.arrivals(&key, p)?;
@@ -319,6 +337,10 @@ impl Validator<'_> {
         let size_bytes = (p.size.as_ref())
             .map(|s| self.dist(&format!("{key}.size"), s, QuantityKind::Bytes))
             .transpose()?;
+        let routing_keys = self.producer_routing_keys(&key, p)?;
+        let confirm = (p.confirm.as_ref())
+            .map(|c| self.confirm(&format!("{key}.confirm"), c))
+            .transpose()?;
         Ok(Producer {
             name: p.name.clone(),
             to,
@@ -330,6 +352,8 @@ impl Validator<'_> {
             ttl_s: (p.ttl.as_ref())
                 .map(|t| self.quantity(&format!("{key}.ttl"), t, QuantityKind::Duration, true))
                 .transpose()?,
+            routing_keys,
+            confirm,
         })
     }
 
@@ -345,6 +369,13 @@ impl Validator<'_> {
         let mut routes: Vec<Route> = Vec::with_capacity(raw.len());
         for r in raw {
             let route_key = format!("{key}.{}", r.to);
+            if r.key.is_some() {
+                return Err(self.invalid(
+                    &format!("{route_key}.key"),
+                    "a binding key belongs to a route of a direct or topic exchange; a `next` \
+                     route takes a `weight`",
+                ));
+            }
             let to = self.target(&format!("{route_key}.to"), &r.to, false)?;
             if routes.iter().any(|x| x.to == to) {
                 return Err(self.invalid(
@@ -369,6 +400,23 @@ impl Validator<'_> {
 
     fn exchange(&mut self, e: &RawExchange) -> Result<Exchange> {
         let key = format!("exchanges.{}", e.name);
+        if e.routes.iter().any(|r| r.key.is_some()) {
+            return self.keyed_exchange(&key, e);
+        }
+        if e.kind == RawExchangeKind::Topic && !e.routes.is_empty() {
+            return Err(self.invalid(
+                &format!("{key}.routes"),
+                "a topic exchange routes on binding keys: give every route a `key`, for \
+                 example `{ to = \"orders\", key = \"order.*\" }`",
+            ));
+        }
+        if e.alternate.is_some() {
+            return Err(self.invalid(
+                &format!("{key}.alternate"),
+                "applies only to an exchange whose routes have binding keys: every message of \
+                 a fanout, weighted or key-less direct exchange takes a route",
+            ));
+        }
         let mut routes = self.routes(&format!("{key}.routes"), &e.routes)?;
         let kind = match e.kind {
             RawExchangeKind::Fanout => {
@@ -385,11 +433,13 @@ impl Validator<'_> {
             }
             RawExchangeKind::Weighted => ExchangeKind::Weighted,
             RawExchangeKind::Direct => ExchangeKind::Direct,
+            RawExchangeKind::Topic => unreachable!("a topic exchange without keys is refused"),
         };
         Ok(Exchange {
             name: e.name.clone(),
             kind,
             routes,
+            keyed: None,
         })
     }
 

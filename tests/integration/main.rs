@@ -21,6 +21,7 @@ mod output;
 mod prefetch;
 mod regression;
 mod report;
+mod routing;
 mod safety;
 mod theory;
 mod topics;

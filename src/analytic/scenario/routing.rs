@@ -14,6 +14,11 @@
 //! the route's weight for a weighted or direct exchange, 1 for each copy of
 //! a fanout, the partition share for a topic (the producer's Zipf key mass
 //! hashed to the partition for a keyed topic, an even share otherwise).
+//! An exchange with binding keys sends each destination the share of
+//! messages whose routing key leads there, from the mix of key classes of
+//! the messages sent (a producer's keys, or the mix arriving at the queue
+//! they leave), and counts as a fanout where one key has several
+//! destinations.
 
 use crate::analytic::traffic::{FlowError, ModelFlows};
 use crate::model::{Arrivals, ExchangeKind, Keys, Model, Partitioner, Producer, QueueId, Target};
@@ -79,13 +84,17 @@ impl Routing {
 
 /// Expands `target` into the queues it reaches. `keys` are the keys of the
 /// messages sent (a producer's; unknown further down the network, where a
-/// keyed topic is taken to spread messages evenly).
+/// keyed topic is taken to spread messages evenly); `mix` is their share
+/// of each key class of `flows` (routing keys).
+#[allow(clippy::too_many_arguments)]
 fn expand(
     model: &Model,
+    flows: &ModelFlows,
     target: Target,
     share: f64,
     in_turn: bool,
     keys: Option<Keys>,
+    mix: &[f64],
     out: &mut Vec<Hop>,
 ) {
     match target {
@@ -97,15 +106,46 @@ fn expand(
         }),
         Target::Exchange(e) => {
             let exchange = &model.exchanges[e];
+            if let Some(keyed) = &exchange.keyed {
+                let to = |class: usize| keyed.destinations(flows.class_key(class));
+                let sent = |class: usize| mix[class] > 0.0;
+                let mut destinations: Vec<Target> = Vec::new();
+                for class in (0..mix.len()).filter(|&c| sent(c)) {
+                    for &d in to(class) {
+                        if !destinations.contains(&d) {
+                            destinations.push(d);
+                        }
+                    }
+                }
+                let copies = (0..mix.len()).any(|c| sent(c) && to(c).len() > 1);
+                for d in destinations {
+                    let mut sub: Vec<f64> = (mix.iter().enumerate())
+                        .map(|(c, &m)| if to(c).contains(&d) { m } else { 0.0 })
+                        .collect();
+                    let reaching: f64 = sub.iter().sum();
+                    sub.iter_mut().for_each(|m| *m /= reaching);
+                    let start = out.len();
+                    expand(model, flows, d, share * reaching, in_turn, keys, &sub, out);
+                    if copies {
+                        let r = (exchange.routes.iter().position(|r| r.to == d))
+                            .unwrap_or(exchange.routes.len());
+                        out[start..]
+                            .iter_mut()
+                            .for_each(|h| h.fanout = h.fanout.or(Some((e, r))));
+                    }
+                }
+                return;
+            }
             for (r, route) in exchange.routes.iter().enumerate() {
                 let start = out.len();
                 if exchange.kind == ExchangeKind::Fanout {
-                    expand(model, route.to, share, in_turn, keys, out);
+                    expand(model, flows, route.to, share, in_turn, keys, mix, out);
                     out[start..]
                         .iter_mut()
                         .for_each(|h| h.fanout = h.fanout.or(Some((e, r))));
                 } else {
-                    expand(model, route.to, share * route.weight, in_turn, keys, out);
+                    let share = share * route.weight;
+                    expand(model, flows, route.to, share, in_turn, keys, mix, out);
                 }
             }
         }
@@ -120,10 +160,12 @@ fn expand(
             for (&partition, partition_share) in topic.partitions.iter().zip(shares) {
                 expand(
                     model,
+                    flows,
                     Target::Queue(partition),
                     share * partition_share,
                     in_turn || !keyed,
                     keys,
+                    mix,
                     out,
                 );
             }
@@ -168,24 +210,27 @@ pub(super) fn routing(model: &Model) -> Result<Routing, String> {
             }
         }
     }
-    let non_poisson = if model.producers.iter().all(|p| p.arrivals.is_poisson()) {
+    let non_poisson = if model.producers.iter().all(Producer::publishes_poisson) {
         vec![false; nq]
     } else {
-        let x = rates(&|p| !p.arrivals.is_poisson())?;
+        let x = rates(&|p| !p.publishes_poisson())?;
         x.iter().map(|&v| v > 0.0).collect()
     };
     let producer_hops = (model.producers.iter())
         .map(|producer| {
             let mut hops = Vec::new();
-            expand(model, producer.to, 1.0, false, producer.keys, &mut hops);
+            let mix = flows.producer_classes(producer);
+            let (to, keys) = (producer.to, producer.keys);
+            expand(model, &flows, to, 1.0, false, keys, &mix, &mut hops);
             hops
         })
         .collect();
+    let mixes = queue_mixes(model, &flows).map_err(no_solution)?;
     let mut routing = Routing {
         arrival_rate,
         tries,
         producer_hops,
-        queue_hops: queue_hops(model),
+        queue_hops: queue_hops(model, &flows, &mixes),
         class_rates,
         non_poisson,
         fanout_merges: Vec::new(),
@@ -194,11 +239,32 @@ pub(super) fn routing(model: &Model) -> Result<Routing, String> {
     Ok(routing)
 }
 
+/// The share of each key class in the arrivals of every queue (even
+/// shares at a queue nothing reaches).
+fn queue_mixes(model: &Model, flows: &ModelFlows) -> Result<Vec<Vec<f64>>, FlowError> {
+    let nq = model.queues.len();
+    if flows.key_classes() == 1 {
+        return Ok(vec![vec![1.0]; nq]);
+    }
+    let classes = flows.class_rates(model, |_| true)?;
+    let n = classes.len() as f64;
+    Ok((0..nq)
+        .map(|q| {
+            let total: f64 = classes.iter().map(|x| x[q]).sum();
+            if total > 0.0 {
+                classes.iter().map(|x| x[q] / total).collect()
+            } else {
+                vec![1.0 / n; classes.len()]
+            }
+        })
+        .collect())
+}
+
 /// The hops of each queue's `next` routes and dead-letter queue, per
-/// message it receives.
-fn queue_hops(model: &Model) -> Vec<Vec<Hop>> {
-    (model.queues.iter())
-        .map(|queue| {
+/// message it receives; `mixes` are the key classes of its arrivals.
+fn queue_hops(model: &Model, flows: &ModelFlows, mixes: &[Vec<f64>]) -> Vec<Vec<Hop>> {
+    (model.queues.iter().zip(mixes))
+        .map(|(queue, mix)| {
             let mut hops = Vec::new();
             let Some(c) = &queue.consumers else {
                 return hops;
@@ -206,15 +272,17 @@ fn queue_hops(model: &Model) -> Vec<Vec<Hop>> {
             let shares = c.attempt_shares();
             for route in &c.next {
                 let share = route.weight * shares.success;
-                expand(model, route.to, share, false, None, &mut hops);
+                expand(model, flows, route.to, share, false, None, mix, &mut hops);
             }
             if let (Some(dl), true) = (queue.dead_letter, shares.dead > 0.0) {
                 expand(
                     model,
+                    flows,
                     Target::Queue(dl),
                     shares.dead,
                     false,
                     None,
+                    mix,
                     &mut hops,
                 );
             }

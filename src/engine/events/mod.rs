@@ -1,13 +1,17 @@
 //! One replication: the event loop, publication, routing and outcomes.
 //!
-//! A producer publishes a message into a queue, an exchange or a topic. An
-//! exchange routes it on (fanout copies it to every route); a topic puts it
-//! into one partition. What happens inside a queue (links, waiting,
-//! service, batches, retries, expiry) is in [`super::service`]. A message
-//! with nowhere left to go after a successful service is delivered.
+//! A producer publishes a message into a queue, an exchange or a topic,
+//! once its confirm window has a place ([`confirm`]). An exchange routes
+//! it on (fanout copies it to every route; an exchange with binding keys
+//! to every route its routing key matches, else to its alternate, else
+//! the message is lost as unroutable); a topic puts it into one partition.
+//! What happens inside a queue (links, waiting, service, batches, retries,
+//! expiry) is in [`super::service`]. A message with nowhere left to go
+//! after a successful service is delivered.
 
 mod buffer;
 mod calendar;
+mod confirm;
 mod deferred;
 mod order;
 mod service;
@@ -16,13 +20,14 @@ mod window;
 
 pub use calendar::Calendar;
 
-use super::arrivals::{ArrivalProcess, producer_processes};
+use super::arrivals::{ArrivalProcess, RoutingKeyChoice, producer_processes};
 use super::observe::{NodeObservations, ReplicationResult, Sample};
 use super::outcomes::Outcomes;
 use super::rng::{StreamKind, StreamRng, stream};
 use super::routing::{PartitionChoice, RouteChoice};
 use crate::model::{Consumers, Discipline, ExchangeKind, Link, Model, Target};
 use buffer::{Buffer, CopyId};
+use confirm::{ConfirmWindow, Pending};
 use deferred::DeferredRecords;
 use order::OrderCheck;
 use store::{Message, ORPHAN, Slab, Store};
@@ -53,6 +58,8 @@ enum Event {
     Sample,
     /// The warm-up ends: measurement starts.
     WarmupEnd,
+    /// A publisher confirm reaches a producer.
+    Confirm(u32),
 }
 
 /// Per-queue state of a replication, with the parts of the queue's
@@ -115,6 +122,9 @@ struct Simulation<'m> {
     pub deferred: DeferredRecords,
     outcomes: Outcomes,
     timeseries: Vec<Sample>,
+    routing_keys: Vec<RoutingKeyChoice>,
+    /// Each producer's confirm window, where it waits for confirms.
+    confirms: Vec<Option<ConfirmWindow<'m>>>,
 }
 
 /// Runs replication number `replication` of `model` to completion on the
@@ -226,6 +236,18 @@ impl<'m> Simulation<'m> {
             deferred: DeferredRecords::new(model.queues.len()),
             outcomes: Outcomes::new(warmup_s + model.simulation.duration_s),
             timeseries: Vec::new(),
+            routing_keys: (model.producers.iter().enumerate())
+                .map(|(i, p)| RoutingKeyChoice::new(model, replication, i, p))
+                .collect(),
+            confirms: (model.producers.iter().enumerate())
+                .map(|(i, p)| {
+                    let confirm = p.confirm.as_ref()?;
+                    Some(ConfirmWindow::new(
+                        confirm,
+                        rng(StreamKind::ConfirmLatency, i),
+                    ))
+                })
+                .collect(),
         }
     }
 
@@ -256,6 +278,7 @@ impl<'m> Simulation<'m> {
             key: 0,
             size_bytes: 0.0,
             ttl_s: f64::INFINITY,
+            routing_key: crate::model::NO_ROUTING_KEY,
         };
         for &(queue, count) in initial {
             for _ in 0..count {
@@ -299,6 +322,7 @@ impl<'m> Simulation<'m> {
                     self.deferred.flush(&mut self.nodes);
                     self.nodes.iter_mut().for_each(|n| n.restart(time_s));
                 }
+                Event::Confirm(p) => self.confirmed(p as usize),
             }
         }
         self.now_s = self.end_s;
@@ -324,12 +348,47 @@ impl<'m> Simulation<'m> {
                 .as_ref()
                 .map_or(0.0, |size| size.sample(&mut self.size_rngs[p])),
             ttl_s: producer.ttl_s.unwrap_or(f64::INFINITY),
+            routing_key: self.routing_keys[p].next_key(),
         };
-        let copy = self.store.publish(self.now_s, due_s, measured, message);
         if let Some(next_s) = self.producers[p].next_after(&producer.arrivals, self.now_s) {
             self.calendar.schedule(next_s, Event::Publish(p as u32));
         }
-        self.send(producer.to, copy);
+        let pending = Pending {
+            created_s: self.now_s,
+            due_s,
+            measured,
+            message,
+        };
+        match &mut self.confirms[p] {
+            Some(window) if window.is_full() => window.wait(pending),
+            _ => self.publish_now(p, pending),
+        }
+    }
+
+    /// Producer `p` publishes a message now (it was due at `created_s`),
+    /// taking a place in its confirm window if it has one.
+    fn publish_now(&mut self, p: usize, pending: Pending) {
+        let copy =
+            (self.store).publish(self.now_s, pending.due_s, pending.measured, pending.message);
+        if pending.created_s < self.now_s {
+            self.store.backdate(copy, pending.created_s);
+        }
+        if let Some(window) = &mut self.confirms[p] {
+            let delay_s = window.take();
+            (self.calendar).schedule(self.now_s + delay_s, Event::Confirm(p as u32));
+        }
+        self.send(self.model.producers[p].to, copy);
+    }
+
+    /// A publisher confirm reaches producer `p`: the publication that has
+    /// waited longest for a place goes out.
+    fn confirmed(&mut self, p: usize) {
+        let window = self.confirms[p]
+            .as_mut()
+            .expect("only producers with confirms receive them");
+        if let Some(pending) = window.confirmed() {
+            self.publish_now(p, pending);
+        }
     }
 
     /// Hands a copy to a queue, an exchange or a topic.
@@ -338,8 +397,22 @@ impl<'m> Simulation<'m> {
             Target::Queue(q) => self.arrive(q, copy),
             Target::Exchange(e) => {
                 let exchange = &self.model.exchanges[e];
+                if let Some(keyed) = &exchange.keyed {
+                    let key = self.store.copies.get(copy).routing_key;
+                    match keyed.destinations(key).split_first() {
+                        None => self.unroutable(copy),
+                        Some((&first, rest)) => {
+                            for &to in rest {
+                                let extra = self.store.duplicate(copy);
+                                self.send(to, extra);
+                            }
+                            self.send(first, copy);
+                        }
+                    }
+                    return;
+                }
                 match exchange.kind {
-                    ExchangeKind::Weighted | ExchangeKind::Direct => {
+                    ExchangeKind::Weighted | ExchangeKind::Direct | ExchangeKind::Topic => {
                         let route = self.exchange_routes[e].choose();
                         self.send(exchange.routes[route].to, copy);
                     }
@@ -411,6 +484,19 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    /// A copy reached an exchange that routes it nowhere: it is lost, and
+    /// its message counts as unroutable if this loss decides its outcome.
+    fn unroutable(&mut self, copy: CopyId) {
+        let origin_id = self.store.copies.get(copy).origin;
+        if origin_id != ORPHAN {
+            let origin = self.store.origins.get(origin_id);
+            if origin.measured && !origin.resolved {
+                self.outcomes.unroutable += 1;
+            }
+        }
+        self.lose(copy, None);
+    }
+
     fn sample(&mut self) {
         for (q, state) in self.queues.iter().enumerate() {
             self.timeseries.push(Sample {
@@ -453,7 +539,10 @@ impl<'m> Simulation<'m> {
             .count() as u64;
         let measured_s = self.model.simulation.duration_s;
         let peak_messages = self.store.copies.capacity_used();
-        self.outcomes.in_flight = in_flight;
+        let waiting: u64 = (self.confirms.iter().flatten())
+            .map(ConfirmWindow::measured_waiting)
+            .sum();
+        self.outcomes.in_flight = in_flight + waiting;
         (self.outcomes).into_result(
             replication,
             measured_s,

@@ -5,6 +5,7 @@
 //! messages in the system at once, never the number simulated.
 
 use super::buffer::CopyId;
+use crate::model::RoutingKeyId;
 
 /// Index of an original message.
 pub type OriginId = u32;
@@ -51,6 +52,8 @@ pub struct Copy {
     pub size_bytes: f64,
     /// The consumer of a windowed queue it was pushed to.
     pub consumer: u32,
+    /// Routing key, for the exchanges that route on keys.
+    pub routing_key: RoutingKeyId,
 }
 
 /// What travels with every copy of a newly published message.
@@ -64,6 +67,8 @@ pub struct Message {
     pub size_bytes: f64,
     /// Per-message TTL, seconds (infinite without one).
     pub ttl_s: f64,
+    /// Routing key ([`crate::model::NO_ROUTING_KEY`] for none).
+    pub routing_key: RoutingKeyId,
 }
 
 /// A vector of slots with a free list.
@@ -161,7 +166,16 @@ impl Store {
             key: message.key,
             size_bytes: message.size_bytes,
             consumer: 0,
+            routing_key: message.routing_key,
         })
+    }
+
+    /// Dates the message of `copy` back to `created_s`, when it was due
+    /// (a publication that waited for a publisher confirm): its latency
+    /// and deadline count from then.
+    pub fn backdate(&mut self, copy: CopyId, created_s: f64) {
+        let origin = self.copies.get(copy).origin;
+        self.origins.get_mut(origin).created_s = created_s;
     }
 
     /// A new copy of the message `from` belongs to (for fanout).
