@@ -81,3 +81,25 @@ fn links_are_found_with_and_without_anchors() {
     let text = "see [a](docs/a.md#x), [b](https://example.org) and [c](#here)";
     assert_eq!(relative_links(text), ["docs/a.md"]);
 }
+
+#[test]
+fn every_bundled_scenario_is_valid_and_warns_of_nothing() {
+    let dir = repository().join("scenarios");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("scenarios/ exists") {
+        let path = entry.expect("a readable scenarios/ entry").path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let model = queuesim::scenario::load(&path, &[])
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            model.warnings.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            model.warnings
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} bundled scenarios");
+}
