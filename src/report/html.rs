@@ -137,7 +137,9 @@ fn summary_section(out: &mut String, result: &RunResult) {
          <div class=\"scroll\"><table>\n<thead><tr><th>metric</th><th>mean</th><th>± 95% CI</th>\
          <th>unit</th></tr></thead>\n<tbody>\n",
     );
-    for (name, unit, estimate) in rows {
+    // Unroutable messages exist only where exchanges route on keys.
+    let unroutable = (s.unroutable.mean > 0.0).then_some(("unroutable", "messages", s.unroutable));
+    for (name, unit, estimate) in rows.into_iter().chain(unroutable) {
         let _ = writeln!(
             out,
             "<tr><th>{name}</th>{}<td>{unit}</td></tr>",
