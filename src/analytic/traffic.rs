@@ -108,39 +108,33 @@ impl ModelFlows {
             edges.extend(topic.partitions.iter().map(|&p| (from, p, share)));
         }
         let (class_of_key, class_keys) = key_classes(model);
-        if class_of_key.is_empty() {
+        let (graphs, rank) = if class_of_key.is_empty() {
             let graph = FlowGraph::new(n, edges);
             let rank = routing_ranks(&graph, queues);
-            return Self {
-                graphs: vec![graph],
-                class_of_key,
-                class_keys,
-                queues,
-                exchanges,
-                tries,
-                rank,
+            (vec![graph], rank)
+        } else {
+            let keyed_edges = |key: Option<RoutingKeyId>| {
+                let mut all = edges.clone();
+                for (e, exchange) in model.exchanges.iter().enumerate() {
+                    let Some(keyed) = &exchange.keyed else {
+                        continue;
+                    };
+                    let targets: Vec<Target> = match key {
+                        Some(key) => keyed.destinations(key).to_vec(),
+                        None => (exchange.routes.iter().map(|r| r.to))
+                            .chain(keyed.alternate)
+                            .collect(),
+                    };
+                    all.extend(targets.into_iter().map(|to| (queues + e, index(to), 1.0)));
+                }
+                all
             };
-        }
-        let keyed_edges = |key: Option<RoutingKeyId>| {
-            let mut all = edges.clone();
-            for (e, exchange) in model.exchanges.iter().enumerate() {
-                let Some(keyed) = &exchange.keyed else {
-                    continue;
-                };
-                let targets: Vec<Target> = match key {
-                    Some(key) => keyed.destinations(key).to_vec(),
-                    None => (exchange.routes.iter().map(|r| r.to))
-                        .chain(keyed.alternate)
-                        .collect(),
-                };
-                all.extend(targets.into_iter().map(|to| (queues + e, index(to), 1.0)));
-            }
-            all
+            let rank = routing_ranks(&FlowGraph::new(n, keyed_edges(None)), queues);
+            let graphs = (class_keys.iter())
+                .map(|&key| FlowGraph::new(n, keyed_edges(Some(key))))
+                .collect();
+            (graphs, rank)
         };
-        let rank = routing_ranks(&FlowGraph::new(n, keyed_edges(None)), queues);
-        let graphs = (class_keys.iter())
-            .map(|&key| FlowGraph::new(n, keyed_edges(Some(key))))
-            .collect();
         Self {
             graphs,
             class_of_key,

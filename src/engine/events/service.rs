@@ -147,7 +147,6 @@ impl<'m> Simulation<'m> {
             match self.consumers_of(target).batch {
                 None => {
                     let Some(copy) = self.pop_ready(target) else {
-                        self.update_in_queue(target);
                         continue;
                     };
                     self.update_in_queue(target);

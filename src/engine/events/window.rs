@@ -167,9 +167,7 @@ impl Simulation<'_> {
         let window = self.window_mut(q);
         window.consumers[k].busy += 1;
         if window.window.ack == Ack::OnStart {
-            window.acknowledge(k);
-            let unacked = f64::from(window.unacked);
-            self.record_unacked(q, unacked);
+            self.acknowledge(q, k);
         }
         let service_s = self.occupy(q, &[copy]);
         self.calendar
@@ -187,15 +185,21 @@ impl Simulation<'_> {
         let window = self.window_mut(q);
         window.consumers[k].busy -= 1;
         if window.window.ack == Ack::AfterService {
-            window.acknowledge(k);
-            let unacked = f64::from(window.unacked);
-            self.record_unacked(q, unacked);
+            self.acknowledge(q, k);
         }
         if let Some(next) = self.window_mut(q).consumers[k].buffered.pop_front() {
             self.start_in_slot(q, k, next);
         }
         self.push_ready(q);
         self.after_attempt(q, copy, failed);
+    }
+
+    /// Consumer `k` of `q` acknowledges one message.
+    fn acknowledge(&mut self, q: usize, k: usize) {
+        let window = self.window_mut(q);
+        window.acknowledge(k);
+        let unacked = f64::from(window.unacked);
+        self.record_unacked(q, unacked);
     }
 
     #[inline]
