@@ -596,15 +596,38 @@ pub fn partition_of_key(key: u64, partitions: usize) -> usize {
     (key_hash(key) % partitions as u64) as usize
 }
 
-/// A Kafka-style partitioned log with one consumer group.
+/// A Kafka-style partitioned log read by one or more consumer groups.
 #[derive(Debug, Clone)]
 pub struct Topic {
     /// Name from the scenario.
     pub name: String,
-    /// The partitions, as queues.
-    pub partitions: Vec<QueueId>,
+    /// Number of partitions, at least 1.
+    pub partition_count: usize,
+    /// The groups that read it, each receiving every record: at least one
+    /// (a topic without consumers has one group without consumers). A
+    /// broadcast group of `n` consumers is `n` groups of one consumer.
+    pub groups: Vec<TopicGroup>,
     /// How messages are spread over partitions.
     pub partitioner: Partitioner,
+}
+
+/// One consumer group's view of a topic: its own copy of every partition.
+#[derive(Debug, Clone)]
+pub struct TopicGroup {
+    /// The group's name (`analytics`, `cache.c0` for a broadcast
+    /// consumer); empty for the `[topics.consumers]` shorthand.
+    pub name: String,
+    /// The group's copy of each partition, as a queue, in partition order.
+    pub partitions: Vec<QueueId>,
+}
+
+impl Topic {
+    /// Every partition queue of every group.
+    pub fn partition_queues(&self) -> impl Iterator<Item = QueueId> + '_ {
+        self.groups
+            .iter()
+            .flat_map(|g| g.partitions.iter().copied())
+    }
 }
 
 impl Model {

@@ -337,13 +337,17 @@ fn end_to_end_obstacle(
             return Some(format!("no result for `{name}`: {}", node.reason));
         }
     }
-    let fanout = routing
-        .producer_hops
-        .iter()
+    let copier = (routing.producer_hops.iter())
         .chain(&routing.queue_hops)
         .flatten()
-        .any(|h| h.fanout.is_some());
-    fanout.then(|| "a fanout exchange copies messages: a message's latency is that of its slowest copy, not a sum of means".to_owned())
+        .find_map(|h| h.fanout)?;
+    Some(match copier.0.checked_sub(model.exchanges.len()) {
+        None => "a fanout exchange copies messages: a message's latency is that of its slowest copy, not a sum of means".to_owned(),
+        Some(t) => format!(
+            "topic `{}` is read by several consumer groups: a record's latency is that of the slowest group, not a sum of means",
+            model.topics[t].name
+        ),
+    })
 }
 
 /// An exchange with binding keys that some producer's routing key (or the

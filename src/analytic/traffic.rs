@@ -103,9 +103,9 @@ impl ModelFlows {
             }));
         }
         for (t, topic) in model.topics.iter().enumerate() {
-            let share = 1.0 / topic.partitions.len() as f64;
+            let share = 1.0 / topic.partition_count as f64;
             let from = queues + exchanges + t;
-            edges.extend(topic.partitions.iter().map(|&p| (from, p, share)));
+            edges.extend(topic.partition_queues().map(|p| (from, p, share)));
         }
         let (class_of_key, class_keys) = key_classes(model);
         let (graphs, rank) = if class_of_key.is_empty() {
@@ -301,12 +301,12 @@ impl ModelFlows {
             let keyed = topic.partitioner == Partitioner::Key;
             match producer.keys {
                 Some(keys) if keyed => {
-                    let shares = keys.partition_shares(topic.partitions.len());
-                    topic
-                        .partitions
-                        .iter()
-                        .zip(shares)
-                        .for_each(|(&p, s)| send(p, s));
+                    let shares = keys.partition_shares(topic.partition_count);
+                    for group in &topic.groups {
+                        (group.partitions.iter())
+                            .zip(&shares)
+                            .for_each(|(&p, &s)| send(p, s));
+                    }
                 }
                 _ => self.graphs[class]
                     .successors(node)

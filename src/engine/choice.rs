@@ -11,7 +11,7 @@
 use std::fmt;
 
 use super::lindley::Layout;
-use super::routing::landing_queues;
+use super::routing::{Unfollowed, landing_queues};
 use crate::model::{Consumers, Discipline, EngineChoice, Model, Overflow, Queue, QueueId, Target};
 
 /// The engine that runs a model.
@@ -64,6 +64,12 @@ pub enum EventsReason {
     PublisherConfirms {
         /// The producer's name.
         producer: String,
+    },
+    /// Several consumer groups read a topic, each taking a copy of every
+    /// record.
+    ConsumerGroups {
+        /// The topic's name.
+        topic: String,
     },
     /// Messages can come back to a queue they left.
     RoutingCycle {
@@ -123,6 +129,12 @@ impl fmt::Display for EventsReason {
             }
             Self::PublisherConfirms { producer } => {
                 write!(f, "producer `{producer}` waits for publisher confirms")
+            }
+            Self::ConsumerGroups { topic } => {
+                write!(
+                    f,
+                    "topic `{topic}` is read by several consumer groups, each taking a copy"
+                )
             }
             Self::RoutingCycle { queue } => {
                 write!(
@@ -249,19 +261,25 @@ fn queue_needs_events(model: &Model, queue: &Queue, consumers: &Consumers) -> Op
 /// Whether `queues` are all partitions of one topic: they then have the
 /// same senders, so their arrivals of a window are all known at once.
 fn partitions_of_one_topic(model: &Model, queues: &[QueueId]) -> bool {
-    (model.topics.iter()).any(|t| queues.iter().all(|q| t.partitions.contains(q)))
+    (model.topics.iter())
+        .any(|t| (t.groups.iter()).any(|g| queues.iter().all(|q| g.partitions.contains(q))))
 }
 
 /// Appends the queues a message sent to `target` may land in, or why the
 /// fast path cannot follow it (a fanout exchange copies it, an exchange
 /// with binding keys routes on its routing key).
 fn queues_of(model: &Model, target: Target, out: &mut Vec<QueueId>) -> Result<(), EventsReason> {
-    landing_queues(model, target, out).map_err(|e| {
-        let exchange = model.exchanges[e].name.clone();
-        match model.exchanges[e].keyed {
-            Some(_) => EventsReason::KeyedExchange { exchange },
-            None => EventsReason::FanoutExchange { exchange },
+    landing_queues(model, target, out).map_err(|unfollowed| match unfollowed {
+        Unfollowed::Exchange(e) => {
+            let exchange = model.exchanges[e].name.clone();
+            match model.exchanges[e].keyed {
+                Some(_) => EventsReason::KeyedExchange { exchange },
+                None => EventsReason::FanoutExchange { exchange },
+            }
         }
+        Unfollowed::Topic(t) => EventsReason::ConsumerGroups {
+            topic: model.topics[t].name.clone(),
+        },
     })
 }
 

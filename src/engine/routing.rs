@@ -59,43 +59,58 @@ impl PartitionChoice {
         }
     }
 
-    /// The partition (a queue) of `topic`, number `t`, that a message
+    /// The partition (its index) of `topic`, number `t`, that a message
     /// with `key` (0: none) goes into.
     #[inline]
-    pub(super) fn partition(&mut self, topic: &Topic, t: TopicId, key: u64) -> QueueId {
-        let partitions = topic.partitions.len();
-        let partition = match topic.partitioner {
+    pub(super) fn partition(&mut self, topic: &Topic, t: TopicId, key: u64) -> usize {
+        let partitions = topic.partition_count;
+        match topic.partitioner {
             Partitioner::Key if key != 0 => partition_of_key(key, partitions),
             _ => {
                 let turn = self.turns[t];
                 self.turns[t] = (turn + 1) % partitions;
                 turn
             }
-        };
-        topic.partitions[partition]
+        }
     }
 }
 
+/// Where a message may be copied or routed on its key, which
+/// [`landing_queues`] does not follow.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Unfollowed {
+    /// A fanout exchange, or an exchange that routes on binding keys.
+    Exchange(ExchangeId),
+    /// A topic read by several consumer groups, each taking a copy.
+    Topic(TopicId),
+}
+
 /// Appends the queues a message sent to `target` may land in; stops at a
-/// fanout exchange, which copies messages, or at an exchange that routes
-/// on binding keys, and returns it.
+/// fanout exchange, which copies messages, at an exchange that routes on
+/// binding keys, or at a topic with several groups, and returns it.
 pub(super) fn landing_queues(
     model: &Model,
     target: Target,
     out: &mut Vec<QueueId>,
-) -> Result<(), ExchangeId> {
+) -> Result<(), Unfollowed> {
     match target {
         Target::Queue(q) => out.push(q),
         Target::Exchange(e) => {
             let exchange = &model.exchanges[e];
             if exchange.kind == ExchangeKind::Fanout || exchange.keyed.is_some() {
-                return Err(e);
+                return Err(Unfollowed::Exchange(e));
             }
             for route in &exchange.routes {
                 landing_queues(model, route.to, out)?;
             }
         }
-        Target::Topic(t) => out.extend(&model.topics[t].partitions),
+        Target::Topic(t) => {
+            let topic = &model.topics[t];
+            if topic.groups.len() > 1 {
+                return Err(Unfollowed::Topic(t));
+            }
+            out.extend(&topic.groups[0].partitions);
+        }
     }
     Ok(())
 }

@@ -339,7 +339,7 @@ pub(super) fn idle_routing_keys(model: &Model) -> Vec<bool> {
         }
     }
     for (t, topic) in model.topics.iter().enumerate() {
-        for &p in &topic.partitions {
+        for p in topic.partition_queues() {
             senders[p].push(nq + ne + t);
         }
     }

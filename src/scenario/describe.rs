@@ -154,10 +154,18 @@ fn write_topics(out: &mut String, m: &Model) -> std::fmt::Result {
         writeln!(
             out,
             "\ntopic {}: {} partitions ({}), partitioned {partitioner}",
-            t.name,
-            t.partitions.len(),
-            m.queues[t.partitions[0]].name
+            t.name, t.partition_count, m.queues[t.groups[0].partitions[0]].name
         )?;
+        let named = t.groups.iter().any(|g| !g.name.is_empty());
+        if named {
+            let names: Vec<&str> = t.groups.iter().map(|g| g.name.as_str()).collect();
+            writeln!(
+                out,
+                "  read by {} consumer groups, each taking every record: {}",
+                names.len(),
+                names.join(", ")
+            )?;
+        }
     }
     Ok(())
 }

@@ -106,8 +106,9 @@ impl Graph {
             carrying[queues + e] = targets;
         }
         for (t, topic) in model.topics.iter().enumerate() {
-            declared[queues + exchanges + t] = topic.partitions.clone();
-            carrying[queues + exchanges + t] = topic.partitions.clone();
+            let partitions: Vec<usize> = topic.partition_queues().collect();
+            declared[queues + exchanges + t] = partitions.clone();
+            carrying[queues + exchanges + t] = partitions;
         }
         Graph {
             queues,

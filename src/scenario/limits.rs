@@ -37,13 +37,16 @@ pub const MAX_SAMPLE_ROWS: f64 = 1e7;
 type Result<T> = std::result::Result<T, ScenarioError>;
 
 /// Refuses a scenario with more than [`MAX_NODES`] nodes, counted on the
-/// raw file (topic partitions included) before any node is built.
+/// raw file (every group's copy of a topic's partitions included) before
+/// any node is built.
 pub(super) fn check_size(raw: &RawScenario, src: &Source) -> Result<()> {
     let partitions: u64 = (raw.topics.iter())
-        .map(|t| u64::from(t.partitions.unwrap_or(1)))
-        .sum();
+        .map(|t| {
+            u64::from(t.partitions.unwrap_or(1)).saturating_mul(super::topics::group_copies(t))
+        })
+        .fold(0, u64::saturating_add);
     let nodes = raw.queues.len() as u64 + raw.exchanges.len() as u64 + raw.topics.len() as u64;
-    let total = nodes + partitions;
+    let total = nodes.saturating_add(partitions);
     if total <= MAX_NODES {
         return Ok(());
     }

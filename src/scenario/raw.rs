@@ -135,7 +135,7 @@ pub struct RawExchange {
 
 /// One `{ to, weight }` route of an exchange or of a consumer's `next`
 /// (`{ to, key }` for an exchange that routes on keys).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     pub to: String,
@@ -226,7 +226,7 @@ pub enum RawBackoff {
 }
 
 /// `retry = { ... }` of a consumer group.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetry {
     pub max_attempts: Option<u32>,
@@ -238,7 +238,7 @@ pub struct RawRetry {
 }
 
 /// `next`: one node name, or a list of weighted routes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum RawNext {
     One(String),
     Routes(Vec<RawRoute>),
@@ -258,6 +258,38 @@ pub enum RawPartitioner {
 pub enum RawAssignment {
     Range,
     RoundRobin,
+    Sticky,
+    CooperativeSticky,
+}
+
+/// `mode` of a topic's consumer group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawGroupMode {
+    Clustering,
+    Broadcast,
+}
+
+/// One `[[topics.groups]]` element: a consumer group reading every record
+/// of the topic.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub name: String,
+    pub count: Option<u32>,
+    pub assignment: Option<RawAssignment>,
+    pub mode: Option<RawGroupMode>,
+    pub service: Option<DistSpec>,
+    /// Seconds per byte of message.
+    pub service_per_byte: Option<f64>,
+    pub next: Option<RawNext>,
+    /// Planned: batched polls; refused until then.
+    pub poll: Option<toml::Value>,
+    pub failure: Option<f64>,
+    pub retry: Option<RawRetry>,
+    pub dead_letter: Option<String>,
+    /// Planned with consumer crashes and autoscaling; refused until then.
+    pub rebalance: Option<toml::Value>,
 }
 
 /// One `[[topics]]` element.
@@ -268,7 +300,37 @@ pub struct RawTopic {
     pub partitions: Option<u32>,
     pub partitioner: Option<RawPartitioner>,
     pub assignment: Option<RawAssignment>,
+    #[serde(default, deserialize_with = "one_group")]
     pub consumers: Option<RawConsumers>,
+    pub groups: Option<Vec<RawGroup>>,
+}
+
+/// `[topics.consumers]`: one table; an array of them (a user writing
+/// `[[topics.consumers]]` for several groups) is pointed to
+/// `[[topics.groups]]`.
+fn one_group<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RawConsumers>, D::Error> {
+    struct OneGroup;
+
+    impl<'de> Visitor<'de> for OneGroup {
+        type Value = RawConsumers;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("one `[topics.consumers]` table")
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawConsumers, A::Error> {
+            RawConsumers::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<RawConsumers, A::Error> {
+            Err(de::Error::custom(
+                "is one consumer group; for several groups reading the topic, write one \
+                 `[[topics.groups]]` table per group, each with a `name`",
+            ))
+        }
+    }
+
+    deserializer.deserialize_any(OneGroup).map(Some)
 }
 
 /// A hand-written visitor rather than `#[serde(untagged)]`, so that an

@@ -1,16 +1,27 @@
 //! Kafka-style topics, links and batches: the parts of a scenario that
 //! become more than one node, or change how a node takes its messages.
 //!
-//! A topic with P partitions becomes P queues named `topic/p0` ... in the
-//! model, and its consumer group becomes one single-server pool per
-//! consumer over the partitions assigned to it (range or round-robin
-//! assignment, as Kafka's assignors). Consumers beyond the number of
-//! partitions get none and stay idle.
+//! A topic with P partitions read by G consumer groups becomes G × P
+//! queues, each group's own copy of every partition: `topic/p0` ... for
+//! the `[topics.consumers]` shorthand (or a topic nobody reads),
+//! `topic/p0@group` ... for a `[[topics.groups]]` group. A group's
+//! consumers become one single-server pool per consumer over the
+//! partitions assigned to it (range or round-robin assignment, as Kafka's
+//! assignors; sticky assignors start from round-robin's balanced layout).
+//! Consumers beyond the number of partitions get none and stay idle. A
+//! broadcast group (RocketMQ) is one group per consumer, each owning every
+//! partition: `topic/p0@group.c0` ...
 
 use super::error::ErrorKind;
-use super::raw::{RawAssignment, RawBatch, RawLink, RawPartitioner, RawTopic};
+use super::raw::{
+    RawAssignment, RawBatch, RawConsumers, RawGroup, RawGroupMode, RawLink, RawPartitioner,
+    RawTopic,
+};
 use super::validate::Validator;
-use crate::model::{Batch, Discipline, Link, Overflow, Partitioner, Pool, Queue, QueueId, Topic};
+use crate::model::{
+    Batch, Consumers, Discipline, Link, Overflow, Partitioner, Pool, Queue, QueueId, Topic,
+    TopicGroup,
+};
 use crate::units::QuantityKind;
 
 type Result<T> = std::result::Result<T, super::ScenarioError>;
@@ -29,7 +40,7 @@ fn assign(partitions: usize, consumers: usize, assignment: RawAssignment) -> Vec
                 next += take;
             }
         }
-        RawAssignment::RoundRobin => {
+        RawAssignment::RoundRobin | RawAssignment::Sticky | RawAssignment::CooperativeSticky => {
             for p in 0..partitions {
                 owned[p % consumers].push(p);
             }
@@ -38,9 +49,41 @@ fn assign(partitions: usize, consumers: usize, assignment: RawAssignment) -> Vec
     owned
 }
 
+/// One group as the model builds it: its name, its consumers (none for a
+/// topic nobody reads) and how partitions are spread over them.
+struct GroupPlan {
+    name: String,
+    consumers: Option<Consumers>,
+    assignment: RawAssignment,
+}
+
+/// The queue of partition `p` of `topic` as group `group` sees it.
+fn partition_name(topic: &str, p: u32, group: &str) -> String {
+    if group.is_empty() {
+        format!("{topic}/p{p}")
+    } else {
+        format!("{topic}/p{p}@{group}")
+    }
+}
+
+/// Queues of the groups of a raw topic, counted before anything is built:
+/// a broadcast group counts once per consumer.
+pub(super) fn group_copies(t: &RawTopic) -> u64 {
+    match &t.groups {
+        None => 1,
+        Some(groups) => (groups.iter())
+            .map(|g| match g.mode {
+                Some(RawGroupMode::Broadcast) => u64::from(g.count.unwrap_or(1)),
+                _ => 1,
+            })
+            .sum::<u64>()
+            .max(1),
+    }
+}
+
 impl Validator<'_> {
-    /// Builds a topic: its partitions are appended to `queues`, its
-    /// consumers to `pools`.
+    /// Builds a topic: its groups' partitions are appended to `queues`,
+    /// their consumers to `pools`.
     pub(super) fn topic(
         &mut self,
         t: &RawTopic,
@@ -55,13 +98,126 @@ impl Validator<'_> {
                 format!("must be between 1 and 100000 (got {partitions})"),
             ));
         }
-        let consumers = (t.consumers.as_ref())
-            .map(|c| self.topic_consumers(&format!("{key}.consumers"), c))
-            .transpose()?;
+        let plans = self.group_plans(&key, t)?;
+        let groups = (plans.into_iter())
+            .map(|plan| self.topic_group(t, partitions, plan, queues, pools))
+            .collect();
+        Ok(Topic {
+            name: t.name.clone(),
+            partition_count: partitions as usize,
+            groups,
+            partitioner: match t.partitioner.unwrap_or(RawPartitioner::Key) {
+                RawPartitioner::Key => Partitioner::Key,
+                RawPartitioner::RoundRobin => Partitioner::RoundRobin,
+            },
+        })
+    }
+
+    /// The groups of a topic: the `[topics.consumers]` shorthand (or no
+    /// consumers at all) is one unnamed group; `[[topics.groups]]` gives
+    /// one per table, and one per consumer for a broadcast group.
+    fn group_plans(&mut self, key: &str, t: &RawTopic) -> Result<Vec<GroupPlan>> {
+        let topic_assignment = t.assignment.unwrap_or(RawAssignment::Range);
+        let Some(groups) = &t.groups else {
+            let consumers = (t.consumers.as_ref())
+                .map(|c| self.topic_consumers(&format!("{key}.consumers"), c))
+                .transpose()?;
+            return Ok(vec![GroupPlan {
+                name: String::new(),
+                consumers,
+                assignment: topic_assignment,
+            }]);
+        };
+        if t.consumers.is_some() {
+            return Err(self.invalid(
+                &format!("{key}.consumers"),
+                "a topic takes either `[topics.consumers]` (one group) or `[[topics.groups]]`, \
+                 not both; move the consumers into a `[[topics.groups]]` table with a `name`",
+            ));
+        }
+        if groups.is_empty() {
+            return Err(self.invalid(
+                &format!("{key}.groups"),
+                "is empty; give at least one `[[topics.groups]]` table, or leave the key out",
+            ));
+        }
+        let mut plans = Vec::new();
+        for (i, g) in groups.iter().enumerate() {
+            let group_key = format!("{key}.groups.{}", g.name);
+            self.check_group_name(&group_key, g, &groups[..i])?;
+            let planned = [
+                ("dead_letter", g.dead_letter.is_some()),
+                ("poll", g.poll.is_some()),
+                ("rebalance", g.rebalance.is_some()),
+            ];
+            if let Some((name, _)) = planned.iter().find(|(_, set)| *set) {
+                let name_key = format!("{group_key}.{name}");
+                return Err(self.src.error(&name_key, ErrorKind::Unsupported));
+            }
+            let consumers = self.topic_consumers(&group_key, &group_consumers(g))?;
+            let assignment = g.assignment.unwrap_or(topic_assignment);
+            match g.mode.unwrap_or(RawGroupMode::Clustering) {
+                RawGroupMode::Clustering => plans.push(GroupPlan {
+                    name: g.name.clone(),
+                    consumers: Some(consumers),
+                    assignment,
+                }),
+                RawGroupMode::Broadcast => {
+                    plans.extend((0..consumers.count).map(|c| GroupPlan {
+                        name: format!("{}.c{c}", g.name),
+                        consumers: Some(Consumers {
+                            count: 1,
+                            ..consumers.clone()
+                        }),
+                        assignment,
+                    }));
+                }
+            }
+        }
+        Ok(plans)
+    }
+
+    /// Refuses an empty, ill-formed or repeated group name.
+    fn check_group_name(&self, key: &str, g: &RawGroup, earlier: &[RawGroup]) -> Result<()> {
+        let ill_formed = g.name.is_empty()
+            || g.name.contains(['/', '@'])
+            || g.name.chars().any(|c| c.is_control() || c.is_whitespace());
+        if ill_formed {
+            return Err(self.invalid(
+                &format!("{key}.name"),
+                format!(
+                    "`{}` is not a group name: use letters, digits, `-`, `_` or `.`, \
+                     without `/`, `@` or spaces",
+                    g.name
+                ),
+            ));
+        }
+        if earlier.iter().any(|e| e.name == g.name) {
+            return Err(self.invalid(
+                &format!("{key}.name"),
+                format!(
+                    "`{}` names two groups of this topic; give each its own",
+                    g.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends one group's copy of the topic's partitions to `queues`,
+    /// and its consumers, one single-server pool each, to `pools`.
+    fn topic_group(
+        &mut self,
+        t: &RawTopic,
+        partitions: u32,
+        plan: GroupPlan,
+        queues: &mut Vec<Queue>,
+        pools: &mut Vec<Pool>,
+    ) -> TopicGroup {
         let first: QueueId = queues.len();
         for p in 0..partitions {
             queues.push(Queue {
-                name: format!("{}/p{p}", t.name),
+                name: partition_name(&t.name, p, &plan.name),
                 capacity: None,
                 overflow: Overflow::DropHead,
                 discipline: Discipline::Fifo,
@@ -71,14 +227,17 @@ impl Validator<'_> {
                 consumers: None,
             });
         }
-        if let Some(group) = consumers {
-            let assignment = t.assignment.unwrap_or(RawAssignment::Range);
-            let owned = assign(partitions as usize, group.count as usize, assignment);
+        if let Some(group) = plan.consumers {
+            let owned = assign(partitions as usize, group.count as usize, plan.assignment);
             let idle = owned.iter().filter(|o| o.is_empty()).count();
             if idle > 0 {
+                let of_group = match plan.name.as_str() {
+                    "" => String::new(),
+                    name => format!(" (group `{name}`)"),
+                };
                 self.warnings.push(format!(
-                    "{idle} of the {} consumers of topic `{}` own no partition and stay idle \
-                     ({partitions} partitions)",
+                    "{idle} of the {} consumers of topic `{}`{of_group} own no partition and \
+                     stay idle ({partitions} partitions)",
                     group.count, t.name
                 ));
             }
@@ -86,7 +245,7 @@ impl Validator<'_> {
                 let pool = pools.len();
                 let members: Vec<QueueId> = list.iter().map(|p| first + p).collect();
                 for &q in &members {
-                    queues[q].consumers = Some(crate::model::Consumers {
+                    queues[q].consumers = Some(Consumers {
                         count: 1,
                         pool,
                         ..group.clone()
@@ -98,24 +257,16 @@ impl Validator<'_> {
                 });
             }
         }
-        Ok(Topic {
-            name: t.name.clone(),
+        TopicGroup {
+            name: plan.name,
             partitions: (first..first + partitions as usize).collect(),
-            partitioner: match t.partitioner.unwrap_or(RawPartitioner::Key) {
-                RawPartitioner::Key => Partitioner::Key,
-                RawPartitioner::RoundRobin => Partitioner::RoundRobin,
-            },
-        })
+        }
     }
 
     /// A topic's consumer group: one consumer per partition at a time,
     /// strictly in order. Retries (which Kafka consumers do in place) and
     /// batched polling are not simulated for topics yet.
-    fn topic_consumers(
-        &mut self,
-        key: &str,
-        c: &super::raw::RawConsumers,
-    ) -> Result<crate::model::Consumers> {
+    fn topic_consumers(&mut self, key: &str, c: &RawConsumers) -> Result<Consumers> {
         let refused = [
             ("failure", c.failure.is_some()),
             ("retry", c.retry.is_some()),
@@ -164,6 +315,24 @@ impl Validator<'_> {
             max: b.max,
             timeout_s,
         })
+    }
+}
+
+/// A group's consumer keys, as `[topics.consumers]` would give them; the
+/// keys a group has and consumers have not (or not yet) are checked here.
+fn group_consumers(g: &RawGroup) -> RawConsumers {
+    RawConsumers {
+        count: g.count,
+        service: g.service.clone(),
+        service_per_byte: g.service_per_byte,
+        batch: None,
+        failure: g.failure,
+        retry: g.retry.clone(),
+        next: g.next.clone(),
+        concurrency: None,
+        prefetch: None,
+        ack: None,
+        dispatch: None,
     }
 }
 

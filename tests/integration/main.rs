@@ -14,6 +14,7 @@ mod coverage;
 mod docs;
 mod fast_path;
 mod fit;
+mod groups;
 mod hostile;
 mod interrupt;
 mod invariants;

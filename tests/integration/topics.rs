@@ -35,7 +35,7 @@ service = { dist = "exponential", mean = "1ms" }
 
 fn partition_shares(model: &Model) -> Vec<f64> {
     let keys = model.producers[0].keys.expect("the producer sets keys");
-    keys.partition_shares(model.topics[0].partitions.len())
+    keys.partition_shares(model.topics[0].partition_count)
 }
 
 #[test]

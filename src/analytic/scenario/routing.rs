@@ -32,7 +32,10 @@ pub(super) struct Hop {
     pub share: f64,
     /// The share is taken in turn (round-robin partitions), not at random.
     pub in_turn: bool,
-    /// Fanout exchange whose copy this is, and the index of its route.
+    /// What copied the message, and which copy this is: a fanout
+    /// exchange and the index of its route, or (numbered after the
+    /// exchanges, `exchanges + t`) topic `t` read by several groups and
+    /// the index of the group.
     pub fanout: Option<(usize, usize)>,
 }
 
@@ -151,23 +154,31 @@ fn expand(
         }
         Target::Topic(t) => {
             let topic = &model.topics[t];
-            let n = topic.partitions.len();
+            let n = topic.partition_count;
             let keyed = topic.partitioner == Partitioner::Key;
             let shares = match keys {
                 Some(k) if keyed => k.partition_shares(n),
                 _ => vec![1.0 / n as f64; n],
             };
-            for (&partition, partition_share) in topic.partitions.iter().zip(shares) {
-                expand(
-                    model,
-                    flows,
-                    Target::Queue(partition),
-                    share * partition_share,
-                    in_turn || !keyed,
-                    keys,
-                    mix,
-                    out,
-                );
+            let copies = topic.groups.len() > 1;
+            for (g, group) in topic.groups.iter().enumerate() {
+                let start = out.len();
+                for (&partition, partition_share) in group.partitions.iter().zip(&shares) {
+                    expand(
+                        model,
+                        flows,
+                        Target::Queue(partition),
+                        share * partition_share,
+                        in_turn || !keyed,
+                        keys,
+                        mix,
+                        out,
+                    );
+                }
+                if copies {
+                    let copier = (model.exchanges.len() + t, g);
+                    (out[start..].iter_mut()).for_each(|h| h.fanout = h.fanout.or(Some(copier)));
+                }
             }
         }
     }

@@ -430,9 +430,17 @@ impl<'m> Simulation<'m> {
                 }
             }
             Target::Topic(t) => {
+                let topic = &self.model.topics[t];
                 let key = self.store.copies.get(copy).key;
-                let partition = self.partitions.partition(&self.model.topics[t], t, key);
-                self.arrive(partition, copy);
+                let partition = self.partitions.partition(topic, t, key);
+                let (first, rest) = (topic.groups)
+                    .split_first()
+                    .expect("validated topics have a group");
+                for group in rest {
+                    let extra = self.store.duplicate(copy);
+                    self.arrive(group.partitions[partition], extra);
+                }
+                self.arrive(first.partitions[partition], copy);
             }
         }
     }

@@ -153,8 +153,10 @@ impl<'m> Run<'m> {
                 self.send(self.model.exchanges[e].routes[route].to, message);
             }
             Target::Topic(t) => {
-                let partition = (self.partitions).partition(&self.model.topics[t], t, message.key);
-                self.stations[partition].inbox.push(message);
+                let topic = &self.model.topics[t];
+                let partition = (self.partitions).partition(topic, t, message.key);
+                let queue = topic.groups[0].partitions[partition];
+                self.stations[queue].inbox.push(message);
             }
         }
     }

@@ -1,0 +1,201 @@
+//! Several consumer groups on one topic, and broadcast groups: every group
+//! receives every record, a record is delivered when its slowest group has
+//! processed it, and each group's partitions are queues of their own.
+
+use crate::util::{Agreement, ROUNDING, assert_close, inline as model, simulate, try_inline};
+use queuesim::analytic;
+
+/// Two clustering groups and a broadcast group of two on one topic.
+const GROUPS: &str = r#"
+[simulation]
+duration = "100s"
+warmup = "2s"
+replications = 10
+seed = 17
+
+[[producers]]
+name = "app"
+to = "clicks"
+rate = "1000/s"
+keys = { count = 1000, skew = 0.0 }
+
+[[topics]]
+name = "clicks"
+partitions = 4
+partitioner = "key"
+
+[[topics.groups]]
+name = "analytics"
+count = 4
+service = { dist = "exponential", mean = "1ms" }
+
+[[topics.groups]]
+name = "archive"
+count = 4
+service = { dist = "exponential", mean = "2ms" }
+
+[[topics.groups]]
+name = "cache"
+mode = "broadcast"
+count = 2
+service = { dist = "exponential", mean = "0.2ms" }
+"#;
+
+#[test]
+fn every_group_and_every_broadcast_consumer_receives_every_record() {
+    let model = model(GROUPS, &[]);
+    let topic = &model.topics[0];
+    let names: Vec<&str> = topic.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["analytics", "archive", "cache.c0", "cache.c1"]);
+    let (reps, _) = simulate(&model);
+    for rep in &reps {
+        for group in &topic.groups {
+            let received: u64 = (group.partitions.iter())
+                .map(|&q| rep.nodes[q].arrivals)
+                .sum();
+            assert_eq!(
+                received, rep.produced,
+                "group `{}` in replication {}",
+                group.name, rep.replication
+            );
+        }
+    }
+}
+
+#[test]
+fn each_group_serves_its_own_copy_of_each_partition_as_mm1() {
+    let model = model(GROUPS, &[]);
+    let keys = model.producers[0].keys.expect("the producer sets keys");
+    let shares = keys.partition_shares(model.topics[0].partition_count);
+    let (_, result) = simulate(&model);
+    let mut checks = Agreement::new(&model);
+    for (group, mean_service_s) in [("analytics", 1e-3), ("archive", 2e-3)] {
+        for (p, share) in shares.iter().enumerate() {
+            let name = format!("clicks/p{p}@{group}");
+            let node = (result.nodes.iter())
+                .find(|n| n.node == name)
+                .unwrap_or_else(|| panic!("a row for {name}"));
+            let theory = analytic::mm1(1000.0 * share, 1.0 / mean_service_s).unwrap();
+            checks.node(node, &theory);
+        }
+    }
+    checks.assert();
+}
+
+/// A record every second; each group's consumer takes a constant time,
+/// far below the gap, so no record ever waits.
+const SLOWEST: &str = r#"
+[simulation]
+duration = "200s"
+warmup = "10s"
+replications = 2
+seed = 5
+
+[[producers]]
+name = "app"
+to = "orders"
+interarrival = { dist = "constant", value = "1s" }
+
+[[topics]]
+name = "orders"
+partitions = 2
+partitioner = "round-robin"
+
+[[topics.groups]]
+name = "fast"
+service = { dist = "constant", value = "10ms" }
+
+[[topics.groups]]
+name = "slow"
+service = { dist = "constant", value = "300ms" }
+"#;
+
+#[test]
+fn a_record_is_delivered_when_its_slowest_group_has_processed_it() {
+    let (_, both) = simulate(&model(SLOWEST, &[]));
+    assert_close("latency", both.summary.mean_latency.mean, 0.3, ROUNDING);
+    assert_close("p99", both.summary.p99_latency.mean, 0.3, 1.0 / 2048.0);
+    let fast_only = SLOWEST.replace(
+        "[[topics.groups]]\nname = \"slow\"\nservice = { dist = \"constant\", value = \"300ms\" }\n",
+        "",
+    );
+    let (_, fast) = simulate(&model(&fast_only, &[]));
+    assert_close("one group", fast.summary.mean_latency.mean, 0.01, ROUNDING);
+}
+
+#[test]
+fn one_named_group_gives_the_shorthands_results_under_its_own_names() {
+    let shorthand = r#"
+[simulation]
+duration = "50s"
+replications = 3
+seed = 2
+[[producers]]
+name = "app"
+to = "t"
+rate = "300/s"
+[[topics]]
+name = "t"
+partitions = 3
+[topics.consumers]
+count = 2
+service = { dist = "exponential", mean = "2ms" }
+"#;
+    let named = shorthand.replace("[topics.consumers]", "[[topics.groups]]\nname = \"g\"");
+    let (_, a) = simulate(&model(shorthand, &[]));
+    let (_, b) = simulate(&model(&named, &[]));
+    assert_eq!(a.summary.mean_latency.mean, b.summary.mean_latency.mean);
+    assert_eq!(a.nodes.len(), b.nodes.len());
+    for (x, y) in a.nodes.iter().zip(&b.nodes) {
+        assert_eq!(format!("{}@g", x.node), y.node);
+        assert_eq!(x.mean_sojourn.mean, y.mean_sojourn.mean);
+        assert_eq!(x.served.mean, y.served.mean);
+    }
+}
+
+/// A topic with `groups`, with `extra` added to its first group.
+fn with_group(extra: &str) -> String {
+    format!(
+        "[[producers]]\nname = \"app\"\nto = \"t\"\nrate = 10\n[[topics]]\nname = \"t\"\n\
+         [[topics.groups]]\nname = \"g\"\nservice = {{ dist = \"exponential\", mean = 0.01 }}\n{extra}"
+    )
+}
+
+#[test]
+fn ill_formed_groups_are_refused_naming_the_key() {
+    let cases = [
+        (
+            with_group("[topics.consumers]\nservice = { dist = \"exponential\", mean = 0.01 }\n"),
+            "`topics.t.consumers`",
+            "not both",
+        ),
+        (
+            with_group(
+                "[[topics.groups]]\nname = \"g\"\nservice = { dist = \"constant\", value = 1 }\n",
+            ),
+            "`topics.t.groups.g.name`",
+            "names two groups",
+        ),
+        (
+            with_group(
+                "[[topics.groups]]\nname = \"a/b\"\nservice = { dist = \"constant\", value = 1 }\n",
+            ),
+            "`topics.t.groups.a/b.name`",
+            "not a group name",
+        ),
+        (
+            with_group("poll = { max_records = 10 }\n"),
+            "`topics.t.groups.g.poll`",
+            "not supported",
+        ),
+        (with_group("mode = \"everyone\"\n"), "mode", "broadcast"),
+    ];
+    for (text, key, why) in cases {
+        let err = try_inline(&text).expect_err(&text);
+        assert!(err.contains(key) && err.contains(why), "{text}\n-> {err}");
+    }
+    let array = "[[producers]]\nname = \"app\"\nto = \"t\"\nrate = 10\n[[topics]]\nname = \"t\"\n\
+                 [[topics.consumers]]\nservice = { dist = \"constant\", value = 1 }\n";
+    let err = try_inline(array).expect_err("an array of consumer groups");
+    assert!(err.contains("[[topics.groups]]"), "{err}");
+}
