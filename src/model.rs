@@ -621,6 +621,18 @@ pub struct TopicGroup {
     pub partitions: Vec<QueueId>,
 }
 
+impl Model {
+    /// For each queue, whether it is a topic's partition (of some group):
+    /// the queues that have a consumer lag.
+    pub fn partition_flags(&self) -> Vec<bool> {
+        let mut flags = vec![false; self.queues.len()];
+        (self.topics.iter())
+            .flat_map(Topic::partition_queues)
+            .for_each(|q| flags[q] = true);
+        flags
+    }
+}
+
 impl Topic {
     /// Every partition queue of every group.
     pub fn partition_queues(&self) -> impl Iterator<Item = QueueId> + '_ {

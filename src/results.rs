@@ -152,6 +152,14 @@ pub struct NodeRow {
     pub dead_lettered_expired: Estimate,
     /// Failed their last allowed attempt.
     pub dead_lettered_rejected: Estimate,
+    /// A topic partition's consumer lag (records in it not yet processed,
+    /// fetched ones included), time average; undefined for other queues.
+    pub mean_lag: Estimate,
+    /// Largest lag at the sampling instants of the measured window.
+    pub max_lag: Estimate,
+    /// 99th percentile of the lag over the sampling instants of the
+    /// measured window.
+    pub p99_lag: Estimate,
     /// Messages lost at this node (dropped, expired or dead-lettered) per
     /// arrival; undefined for a replication without arrivals.
     pub loss_ratio: Estimate,
@@ -230,6 +238,12 @@ pub struct TimeseriesRow {
     pub in_service: f64,
     /// Delivered, unacknowledged messages (mean over replications).
     pub unacked: f64,
+    /// A topic partition's records not yet processed (mean over
+    /// replications); NaN for other queues.
+    pub lag: f64,
+    /// Age of a partition's oldest unprocessed record, 0 when there is
+    /// none (mean over replications), seconds; NaN for other queues.
+    pub lag_seconds: f64,
 }
 
 /// Everything a run produced, summarised across replications.

@@ -260,6 +260,10 @@ pub struct ReplicationResult {
     pub nodes: Vec<NodeObservations>,
     /// Queue lengths at regular instants.
     pub timeseries: Vec<Sample>,
+    /// Age of the oldest record not yet processed (0 when there is none)
+    /// at each row of `timeseries` whose queue is a topic's partition, in
+    /// row order, seconds: a partition's `lag_seconds`.
+    pub lag_ages_s: Vec<f64>,
     /// Events processed.
     pub events: u64,
     /// Most messages in the system at once (high-water mark of the store).

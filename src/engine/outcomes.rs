@@ -77,6 +77,7 @@ impl Outcomes {
         measured_s: f64,
         nodes: Vec<NodeObservations>,
         timeseries: Vec<Sample>,
+        lag_ages_s: Vec<f64>,
         peak_messages: usize,
     ) -> ReplicationResult {
         ReplicationResult {
@@ -92,6 +93,7 @@ impl Outcomes {
             latency_by_time: self.latency_by_time.into_slices(),
             nodes,
             timeseries,
+            lag_ages_s,
             events: self.events,
             peak_messages,
             unroutable: self.unroutable,

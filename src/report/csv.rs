@@ -107,6 +107,8 @@ fn timeseries_row(row: &TimeseriesRow) -> RowBuilder {
         .value("in_queue", row.in_queue)
         .value("in_service", row.in_service)
         .value("unacked", row.unacked)
+        .value("lag", row.lag)
+        .value("lag_seconds", row.lag_seconds)
 }
 
 /// The CSV files of a run, as `(file name, table)`, in [`ReportFile::ALL`] order.

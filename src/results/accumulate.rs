@@ -61,6 +61,9 @@ struct NodeValues {
     dead_lettered_maxlen: f64,
     dead_lettered_expired: f64,
     dead_lettered_rejected: f64,
+    mean_lag: f64,
+    max_lag: f64,
+    p99_lag: f64,
     loss_ratio: f64,
     /// At the levels of [`reported_quantiles`]; empty for a queue without consumers.
     wait_levels: Vec<f64>,
@@ -106,12 +109,16 @@ impl ReplicationValues {
                 throughput: rep.delivered as f64 / rep.measured_s,
                 unroutable: rep.unroutable as f64,
             },
-            nodes: (model.queues.iter().zip(&rep.nodes))
-                .map(|(queue, n)| {
-                    let servers = queue.consumers.as_ref().map(|c| f64::from(c.slots()));
-                    node_values(n, rep.measured_s, end_s, servers, levels)
-                })
-                .collect(),
+            nodes: with_lags(
+                model,
+                rep,
+                (model.queues.iter().zip(&rep.nodes))
+                    .map(|(queue, n)| {
+                        let servers = queue.consumers.as_ref().map(|c| f64::from(c.slots()));
+                        node_values(n, rep.measured_s, end_s, servers, levels)
+                    })
+                    .collect(),
+            ),
             classes: rep
                 .nodes
                 .iter()
@@ -120,6 +127,46 @@ impl ReplicationValues {
             latency_levels: rep.latency_hist.quantiles(levels),
         }
     }
+}
+
+/// `nodes` with the lag metrics of the topics' partitions filled in: the
+/// time-average lag is the mean number of records waiting or unacked (a
+/// sum of two time averages, exact); its maximum and 99th percentile are
+/// taken over the sampling instants of the measured window.
+fn with_lags(
+    model: &Model,
+    rep: &ReplicationResult,
+    mut nodes: Vec<NodeValues>,
+) -> Vec<NodeValues> {
+    if model.topics.is_empty() {
+        return nodes;
+    }
+    let partitions = model.partition_flags();
+    let mut sampled: Vec<Vec<f64>> = vec![Vec::new(); nodes.len()];
+    let measured = rep
+        .timeseries
+        .iter()
+        .filter(|s| s.time_s >= model.simulation.warmup_s);
+    for s in measured.filter(|s| partitions[s.queue as usize]) {
+        sampled[s.queue as usize].push(f64::from(s.in_queue + s.unacked));
+    }
+    for (q, node) in nodes.iter_mut().enumerate().filter(|(q, _)| partitions[*q]) {
+        node.mean_lag = node.mean_in_queue + node.mean_unacked;
+        let lags = &mut sampled[q];
+        lags.sort_unstable_by(f64::total_cmp);
+        node.max_lag = lags.last().copied().unwrap_or(f64::NAN);
+        node.p99_lag = nearest_rank(lags, NodeMetric::LEVEL);
+    }
+    nodes
+}
+
+/// The nearest-rank quantile at `level` of `sorted` values; NaN when empty.
+fn nearest_rank(sorted: &[f64], level: f64) -> f64 {
+    let rank = (level * sorted.len() as f64).ceil() as usize;
+    sorted
+        .get(rank.saturating_sub(1))
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 /// A replication's latency at the levels of [`SummaryMetric::PERCENTILES`], in one pass.
@@ -161,6 +208,9 @@ fn node_values(
         dead_lettered_maxlen: n.dead_lettered_maxlen as f64,
         dead_lettered_expired: n.dead_lettered_expired as f64,
         dead_lettered_rejected: n.dead_lettered_rejected as f64,
+        mean_lag: f64::NAN,
+        max_lag: f64::NAN,
+        p99_lag: f64::NAN,
         loss_ratio: (n.dropped + n.expired + n.dead_lettered_rejected) as f64 / n.arrivals as f64,
         wait_levels: match servers {
             Some(_) => n.wait_hist.quantiles(levels),
@@ -188,6 +238,8 @@ struct SampleSum {
     in_queue: u64,
     in_service: u64,
     unacked: u64,
+    /// Sum of the lag ages; NaN for a queue that is not a partition.
+    lag_age_s: f64,
 }
 
 /// The summary of a run in the making: add replications in any order,
@@ -199,6 +251,8 @@ pub struct Accumulator<'m> {
     values: Vec<ReplicationValues>,
     pooled: PooledHistograms,
     samples: Vec<SampleSum>,
+    /// Per queue, whether it is a topic's partition (has a lag).
+    partitions: Vec<bool>,
     events: u64,
     peak_messages: usize,
     conservation_failures: Vec<u32>,
@@ -213,6 +267,7 @@ impl<'m> Accumulator<'m> {
             values: Vec::new(),
             pooled: PooledHistograms::for_model(model),
             samples: Vec::new(),
+            partitions: model.partition_flags(),
             events: 0,
             peak_messages: 0,
             conservation_failures: Vec::new(),
@@ -238,13 +293,22 @@ impl<'m> Accumulator<'m> {
                     in_queue: 0,
                     in_service: 0,
                     unacked: 0,
+                    lag_age_s: if self.partitions[s.queue as usize] {
+                        0.0
+                    } else {
+                        f64::NAN
+                    },
                 })
                 .collect();
         }
+        let mut ages = rep.lag_ages_s.iter();
         for (sum, sample) in self.samples.iter_mut().zip(&rep.timeseries) {
             sum.in_queue += u64::from(sample.in_queue);
             sum.in_service += u64::from(sample.in_service);
             sum.unacked += u64::from(sample.unacked);
+            if self.partitions[sample.queue as usize] {
+                sum.lag_age_s += ages.next().copied().unwrap_or(f64::NAN);
+            }
         }
         self.events += rep.events;
         self.peak_messages = self.peak_messages.max(rep.peak_messages);
@@ -297,6 +361,12 @@ impl<'m> Accumulator<'m> {
                 in_queue: s.in_queue as f64 / n,
                 in_service: s.in_service as f64 / n,
                 unacked: s.unacked as f64 / n,
+                lag: if self.partitions[s.queue as usize] {
+                    (s.in_queue + s.unacked) as f64 / n
+                } else {
+                    f64::NAN
+                },
+                lag_seconds: s.lag_age_s / n,
             })
             .collect()
     }
@@ -379,6 +449,9 @@ impl View<'_> {
                     dead_lettered_maxlen: node(|n| n.dead_lettered_maxlen),
                     dead_lettered_expired: node(|n| n.dead_lettered_expired),
                     dead_lettered_rejected: node(|n| n.dead_lettered_rejected),
+                    mean_lag: node(|n| n.mean_lag),
+                    max_lag: node(|n| n.max_lag),
+                    p99_lag: node(|n| n.p99_lag),
                     loss_ratio: node(|n| n.loss_ratio),
                     theory: None,
                 }

@@ -182,11 +182,14 @@ pub enum NodeMetric {
     DeadLetteredMaxlen,
     DeadLetteredExpired,
     DeadLetteredRejected,
+    MeanLag,
+    MaxLag,
+    P99Lag,
 }
 
 impl NodeMetric {
     /// Every metric, in column order.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 22] = [
         Self::Arrivals,
         Self::Served,
         Self::Dropped,
@@ -206,6 +209,9 @@ impl NodeMetric {
         Self::DeadLetteredMaxlen,
         Self::DeadLetteredExpired,
         Self::DeadLetteredRejected,
+        Self::MeanLag,
+        Self::MaxLag,
+        Self::P99Lag,
     ];
 
     /// How many of [`Self::ALL`] come before the `theory_*` columns of
@@ -238,6 +244,9 @@ impl NodeMetric {
             Self::DeadLetteredMaxlen => "dead_lettered_maxlen",
             Self::DeadLetteredExpired => "dead_lettered_expired",
             Self::DeadLetteredRejected => "dead_lettered_rejected",
+            Self::MeanLag => "mean_lag",
+            Self::MaxLag => "max_lag",
+            Self::P99Lag => "p99_lag",
         }
     }
 
@@ -277,6 +286,9 @@ impl NodeMetric {
             Self::DeadLetteredMaxlen => row.dead_lettered_maxlen,
             Self::DeadLetteredExpired => row.dead_lettered_expired,
             Self::DeadLetteredRejected => row.dead_lettered_rejected,
+            Self::MeanLag => row.mean_lag,
+            Self::MaxLag => row.max_lag,
+            Self::P99Lag => row.p99_lag,
         }
     }
 }

@@ -18,6 +18,7 @@ mod groups;
 mod hostile;
 mod interrupt;
 mod invariants;
+mod lag;
 mod output;
 mod prefetch;
 mod regression;

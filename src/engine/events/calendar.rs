@@ -111,6 +111,11 @@ impl<E: Copy> Calendar<E> {
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
+
+    /// The pending events, in no particular order.
+    pub fn pending(&self) -> impl Iterator<Item = &E> + '_ {
+        self.heap.iter().map(|entry| &entry.event)
+    }
 }
 
 #[cfg(test)]

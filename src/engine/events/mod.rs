@@ -125,6 +125,11 @@ struct Simulation<'m> {
     routing_keys: Vec<RoutingKeyChoice>,
     /// Each producer's confirm window, where it waits for confirms.
     confirms: Vec<Option<ConfirmWindow<'m>>>,
+    /// Per queue, whether it is a topic's partition; empty for a model
+    /// without topics.
+    is_partition: Vec<bool>,
+    /// The age of each partition's oldest unprocessed record at each sample.
+    lag_ages_s: Vec<f64>,
 }
 
 /// Runs replication number `replication` of `model` to completion on the
@@ -236,6 +241,11 @@ impl<'m> Simulation<'m> {
             deferred: DeferredRecords::new(model.queues.len()),
             outcomes: Outcomes::new(warmup_s + model.simulation.duration_s),
             timeseries: Vec::new(),
+            is_partition: match model.topics.is_empty() {
+                true => Vec::new(),
+                false => model.partition_flags(),
+            },
+            lag_ages_s: Vec::new(),
             routing_keys: (model.producers.iter().enumerate())
                 .map(|(i, p)| RoutingKeyChoice::new(model, replication, i, p))
                 .collect(),
@@ -518,10 +528,42 @@ impl<'m> Simulation<'m> {
                     .map_or(state.in_service, |w| w.unacked),
             });
         }
+        if !self.is_partition.is_empty() {
+            self.sample_lag_ages();
+        }
         let next_s = self.now_s + self.model.simulation.sample_every_s;
         if next_s <= self.end_s {
             self.calendar.schedule(next_s, Event::Sample);
         }
+    }
+
+    /// The age of each partition's oldest unprocessed record, 0 when it
+    /// has none. A partition is served in order, one record at a time, so
+    /// that record is the one in service, else the head of the queue; the
+    /// records in service are those whose service end is pending.
+    fn sample_lag_ages(&mut self) {
+        let mut oldest_s = vec![self.now_s; self.is_partition.len()];
+        for (q, state) in self.queues.iter().enumerate() {
+            if let Some(head) = state
+                .buffer
+                .oldest()
+                .next()
+                .filter(|_| self.is_partition[q])
+            {
+                oldest_s[q] = self.store.copies.get(head).entered_s;
+            }
+        }
+        for event in self.calendar.pending() {
+            if let Event::ServiceEnd(copy) = *event {
+                let c = self.store.copies.get(copy);
+                let q = c.queue as usize;
+                if self.is_partition[q] {
+                    oldest_s[q] = oldest_s[q].min(c.entered_s);
+                }
+            }
+        }
+        let partitions = oldest_s.iter().zip(&self.is_partition).filter(|(_, p)| **p);
+        (self.lag_ages_s).extend(partitions.map(|(&oldest_s, _)| self.now_s - oldest_s));
     }
 
     fn finish(mut self, replication: u32) -> ReplicationResult {
@@ -556,6 +598,7 @@ impl<'m> Simulation<'m> {
             measured_s,
             self.nodes,
             self.timeseries,
+            self.lag_ages_s,
             peak_messages,
         )
     }

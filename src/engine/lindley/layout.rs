@@ -15,6 +15,8 @@ pub(in crate::engine) struct Layout {
     pub fed_by_queues: Vec<bool>,
     /// Per queue, the producer that alone sends straight to it, if any.
     pub sole_feeders: Vec<Option<usize>>,
+    /// Per queue, whether it is a topic's partition (and so has a lag).
+    pub partitions: Vec<bool>,
 }
 
 impl Layout {
@@ -29,6 +31,7 @@ impl Layout {
             routes_onwards,
             fed_by_queues: fed_by_queues(model, &order),
             sole_feeders: sole_feeders(model, &order),
+            partitions: model.partition_flags(),
             order,
         }
     }

@@ -4,7 +4,7 @@
 
 use super::layout::Layout;
 use super::message::{Clock, Message};
-use super::sampling::{SampleTimes, SeriesCounts, samples};
+use super::sampling::{SampleTimes, SeriesCounts, lag_ages, samples};
 use super::servers::Outbox;
 use super::source::Source;
 use super::station::Station;
@@ -282,18 +282,21 @@ impl<'m> Run<'m> {
                     SeriesCounts {
                         in_queue: Vec::new(),
                         in_service: Vec::new(),
+                        oldest: None,
                     },
                 ));
                 station.finish(clock, &mut outcomes)
             })
             .collect();
         let timeseries = samples(&self.times, &series);
+        let lag_ages_s = lag_ages(&self.times, &series);
         let measured_s = self.model.simulation.duration_s;
         outcomes.into_result(
             replication,
             measured_s,
             nodes,
             timeseries,
+            lag_ages_s,
             self.peak_messages,
         )
     }

@@ -8,6 +8,50 @@ use crate::engine::observe::Sample;
 pub(super) struct SeriesCounts {
     pub(super) in_queue: Vec<i32>,
     pub(super) in_service: Vec<i32>,
+    /// For a topic's partition: the oldest unprocessed record's arrival
+    /// at each instant (NaN when there is none).
+    pub(super) oldest: Option<OldestUnprocessed>,
+}
+
+/// When the oldest unprocessed record of a partition arrived, instant by
+/// instant. A partition is served in arrival order, so a record is the
+/// oldest at every instant it covers that no earlier record covered.
+pub(super) struct OldestUnprocessed {
+    arrival_s: Vec<f64>,
+    /// Instants before this one have their oldest record.
+    claimed: usize,
+}
+
+impl OldestUnprocessed {
+    pub(super) fn new(instants: usize) -> Self {
+        Self {
+            arrival_s: vec![f64::NAN; instants],
+            claimed: 0,
+        }
+    }
+
+    /// A record that arrived at `arrival_s` was unprocessed at the
+    /// instants `first..past`; records are noted in arrival order.
+    pub(super) fn note(&mut self, arrival_s: f64, first: usize, past: usize) {
+        let from = first.max(self.claimed);
+        if from < past {
+            self.arrival_s[from..past].fill(arrival_s);
+            self.claimed = past;
+        }
+    }
+
+    /// Its age at each instant of `times`, 0 where nothing was unprocessed.
+    pub(super) fn ages_s(&self, times: &SampleTimes) -> Vec<f64> {
+        (times.times_s.iter().zip(&self.arrival_s))
+            .map(|(&t, &arrival_s)| {
+                if arrival_s.is_nan() {
+                    0.0
+                } else {
+                    t - arrival_s
+                }
+            })
+            .collect()
+    }
 }
 
 /// The sampling instants of the event engine, with index lookups.
@@ -67,6 +111,17 @@ pub(super) fn count_interval(counts: &mut [i32], first: usize, past: usize) {
         counts[first] += 1;
         counts[past] -= 1;
     }
+}
+
+/// The partitions' lag ages in the order of their rows in [`samples`].
+pub(super) fn lag_ages(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<f64> {
+    let per_partition: Vec<Vec<f64>> = (series.iter())
+        .filter_map(|s| s.oldest.as_ref())
+        .map(|o| o.ages_s(times))
+        .collect();
+    (0..times.times_s.len())
+        .flat_map(|k| per_partition.iter().map(move |ages| ages[k]))
+        .collect()
 }
 
 /// The queue-length rows, instant by instant, from the per-queue differences.

@@ -4,7 +4,7 @@
 
 use super::layout::Layout;
 use super::message::{Clock, Message};
-use super::sampling::{SampleTimes, SeriesCounts, count_interval};
+use super::sampling::{OldestUnprocessed, SampleTimes, SeriesCounts, count_interval};
 use super::servers::{Outbox, Servers};
 use super::waiting::WaitingStarts;
 use crate::engine::observe::NodeObservations;
@@ -113,6 +113,7 @@ impl Station {
             series: SeriesCounts {
                 in_queue: vec![0; times.times_s.len() + 1],
                 in_service: vec![0; times.times_s.len() + 1],
+                oldest: (layout.partitions[q]).then(|| OldestUnprocessed::new(times.times_s.len())),
             },
             sample_cursor: 0,
             next_sample_s: times.times_s[0],
@@ -332,6 +333,9 @@ impl Station {
         let departed = times.first_from(started, visit.depart_s);
         count_interval(&mut self.series.in_queue, arrived, started);
         count_interval(&mut self.series.in_service, started, departed);
+        if let Some(oldest) = &mut self.series.oldest {
+            oldest.note(visit.arrival_s, arrived, departed);
+        }
     }
 
     /// The queue's observations over the measured window; the latencies
