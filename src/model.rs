@@ -124,6 +124,10 @@ pub struct Producer {
     pub routing_keys: Vec<(RoutingKeyId, f64)>,
     /// Publisher confirms, when the producer waits for them.
     pub confirm: Option<Confirm>,
+    /// Scheduled delivery (RocketMQ delay messages, SQS `DelaySeconds`):
+    /// a message reaches its target this long after publication, seconds;
+    /// `None` for at once.
+    pub delay_s: Option<f64>,
 }
 
 /// Publisher confirms: at most `in_flight` publications await their

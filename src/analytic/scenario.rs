@@ -296,6 +296,13 @@ fn end_to_end_obstacle(
     routing: &routing::Routing,
     nodes: &[NodeAnalysis],
 ) -> Option<String> {
+    if let Some(p) = model.producers.iter().find(|p| p.delay_s.is_some()) {
+        return Some(format!(
+            "producer `{}` delays delivery: its messages' latency includes the `delay`, \
+             which the sum of queue means leaves out",
+            p.name
+        ));
+    }
     if let Some(p) = model.producers.iter().find(|p| p.confirm.is_some()) {
         return Some(format!(
             "producer `{}` waits for publisher confirms: the time publications wait for a \

@@ -60,6 +60,11 @@ pub enum EventsReason {
         /// The exchange's name.
         exchange: String,
     },
+    /// A producer's messages become visible only after a delay.
+    DelayedDelivery {
+        /// The producer's name.
+        producer: String,
+    },
     /// A producer waits for publisher confirms.
     PublisherConfirms {
         /// The producer's name.
@@ -126,6 +131,9 @@ impl fmt::Display for EventsReason {
             }
             Self::KeyedExchange { exchange } => {
                 write!(f, "exchange `{exchange}` routes on binding keys")
+            }
+            Self::DelayedDelivery { producer } => {
+                write!(f, "producer `{producer}` delays delivery (`delay`)")
             }
             Self::PublisherConfirms { producer } => {
                 write!(f, "producer `{producer}` waits for publisher confirms")
@@ -199,6 +207,11 @@ fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
     if let Some(p) = model.producers.iter().find(|p| p.ttl_s.is_some()) {
         return Err(EventsReason::MessageTtl {
             producer: p.name.clone(),
+        });
+    }
+    if let Some(producer) = model.producers.iter().find(|p| p.delay_s.is_some()) {
+        return Err(EventsReason::DelayedDelivery {
+            producer: producer.name.clone(),
         });
     }
     if let Some(producer) = model.producers.iter().find(|p| p.confirm.is_some()) {

@@ -62,6 +62,8 @@ pub struct RawProducer {
     /// A CSV file with a `time` column of publication times, in seconds.
     pub trace: Option<String>,
     pub ttl: Option<Quantity>,
+    /// Scheduled delivery: how long after publication a message becomes visible.
+    pub delay: Option<Quantity>,
     /// One routing key for every message.
     pub routing_key: Option<String>,
     /// Routing keys drawn per message by weight.

@@ -354,6 +354,10 @@ impl Validator<'_> {
                 .transpose()?,
             routing_keys,
             confirm,
+            delay_s: (p.delay.as_ref())
+                .map(|d| self.quantity(&format!("{key}.delay"), d, QuantityKind::Duration, false))
+                .transpose()?
+                .filter(|&d| d > 0.0),
         })
     }
 

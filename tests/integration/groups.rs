@@ -199,3 +199,23 @@ fn ill_formed_groups_are_refused_naming_the_key() {
     let err = try_inline(array).expect_err("an array of consumer groups");
     assert!(err.contains("[[topics.groups]]"), "{err}");
 }
+
+/// A record every second, delayed 5 s, then processed in a constant
+/// 10 ms by each of two groups.
+#[test]
+fn a_delayed_record_is_visible_only_after_its_delay() {
+    let delayed = SLOWEST.replace(
+        "interarrival = { dist = \"constant\", value = \"1s\" }",
+        "interarrival = { dist = \"constant\", value = \"1s\" }\ndelay = \"5s\"",
+    );
+    let (reps, result) = simulate(&model(&delayed, &[]));
+    assert_close("latency", result.summary.mean_latency.mean, 5.3, ROUNDING);
+    for rep in &reps {
+        assert!(
+            rep.in_flight >= 5,
+            "the last 5 s of records are still delayed"
+        );
+    }
+    let err = try_inline(&delayed.replace("delay = \"5s\"", "delay = \"-1s\"")).unwrap_err();
+    assert!(err.contains("producers.app.delay"), "{err}");
+}

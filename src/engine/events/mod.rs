@@ -60,6 +60,8 @@ enum Event {
     WarmupEnd,
     /// A publisher confirm reaches a producer.
     Confirm(u32),
+    /// A delayed message becomes visible (index into the delayed store).
+    DelayOver(u32),
 }
 
 /// Per-queue state of a replication, with the parts of the queue's
@@ -107,6 +109,8 @@ struct Simulation<'m> {
     pub store: Store,
     /// Copies of each batch in service.
     pub batches: Slab<Vec<CopyId>>,
+    /// Messages waiting out their producer's `delay`: the producer and the copy.
+    delayed: Slab<(u32, CopyId)>,
     producers: Vec<ArrivalProcess>,
     size_rngs: Vec<StreamRng>,
     producer_classes: Vec<u16>,
@@ -225,6 +229,7 @@ impl<'m> Simulation<'m> {
             calendar: Calendar::default(),
             store: Store::default(),
             batches: Slab::default(),
+            delayed: Slab::default(),
             producers,
             size_rngs: (0..model.producers.len())
                 .map(|i| rng(StreamKind::Size, i))
@@ -333,6 +338,11 @@ impl<'m> Simulation<'m> {
                     self.nodes.iter_mut().for_each(|n| n.restart(time_s));
                 }
                 Event::Confirm(p) => self.confirmed(p as usize),
+                Event::DelayOver(d) => {
+                    let (p, copy) = *self.delayed.get(d);
+                    self.delayed.remove(d);
+                    self.send(self.model.producers[p as usize].to, copy);
+                }
             }
         }
         self.now_s = self.end_s;
@@ -387,7 +397,13 @@ impl<'m> Simulation<'m> {
             let delay_s = window.take();
             (self.calendar).schedule(self.now_s + delay_s, Event::Confirm(p as u32));
         }
-        self.send(self.model.producers[p].to, copy);
+        match self.model.producers[p].delay_s {
+            None => self.send(self.model.producers[p].to, copy),
+            Some(delay_s) => {
+                let d = self.delayed.insert((p as u32, copy));
+                (self.calendar).schedule(self.now_s + delay_s, Event::DelayOver(d));
+            }
+        }
     }
 
     /// A publisher confirm reaches producer `p`: the publication that has
