@@ -6,7 +6,7 @@
 use crate::util::{Agreement, inline, inline_at, queuesim, simulate, stderr_of};
 use queuesim::analytic::scenario::{Applies, analyze};
 use queuesim::analytic::{self, mmc};
-use queuesim::engine::{Engine, engine_for};
+use queuesim::engine::{Engine, engine_for, simulate_lindley, window_queue};
 
 const SIMULATION: &str = r#"
 [simulation]
@@ -61,7 +61,9 @@ fn prefetch_one_through_the_window_engine_agrees_with_erlang_c() {
         ),
         &[],
     );
-    assert!(matches!(engine_for(&model), Engine::Events { .. }));
+    // Windows of one fill at once: every replication runs on the event engine.
+    assert_eq!(engine_for(&model), Engine::Lindley);
+    assert!(simulate_lindley(&model, 0).is_none());
     let (_, result) = simulate(&model);
     let theory = mmc(60.0, 20.0, 4).unwrap();
     let node = &result.nodes[0];
@@ -80,6 +82,9 @@ fn prefetch_one_through_the_window_engine_agrees_with_erlang_c() {
 #[test]
 fn unlimited_prefetch_makes_separate_erlang_fed_queues() {
     let model = inline(&four_consumers("prefetch = 0"), &[]);
+    // An unlimited window never fills: the fast path runs every replication.
+    assert_eq!(engine_for(&model), Engine::Lindley);
+    assert_eq!(window_queue(&model), None);
     let analysis = analyze(&model);
     assert_eq!(analysis.nodes[0].applies, Applies::Exact);
     assert_eq!(analysis.nodes[0].model, "E4/M/1 x4");

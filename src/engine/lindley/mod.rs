@@ -38,6 +38,7 @@
 
 mod layout;
 mod message;
+mod prefetch;
 mod run;
 mod sampling;
 mod servers;
@@ -52,7 +53,9 @@ use crate::model::Model;
 
 /// Runs replication `replication` of `model`, laid out as `layout`, on the
 /// fast path, or `None` when a queue that drops the oldest message when
-/// full filled up in it (see [`super::Choice::drop_head_queue`]).
+/// full filled up in it (see [`super::Choice::drop_head_queue`]), or a
+/// message arrived while the consumer due to take it had a full prefetch
+/// window (see [`super::Choice::window_queue`]).
 pub(super) fn simulate_laid_out(
     model: &Model,
     layout: &Layout,
@@ -60,7 +63,7 @@ pub(super) fn simulate_laid_out(
 ) -> Option<ReplicationResult> {
     let mut run = run::Run::new(model, layout, replication);
     run.run_windows(&layout.order);
-    if run.filled_drop_head {
+    if run.needs_events {
         return None;
     }
     Some(run.finish(replication))
