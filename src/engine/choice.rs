@@ -1,7 +1,10 @@
 //! Which engine runs a model, decided once per model: the Lindley fast
 //! path when the model is a feed-forward network of FIFO queues whose
 //! waiting messages nothing but service can change, else the event
-//! calendar, with the first reason found.
+//! calendar, with the first reason found. Two features run on the fast
+//! path only while a replication does not use them: a drop-head queue
+//! that fills, and a consumer's full prefetch window; such a replication
+//! runs again on the event calendar.
 //!
 //! A queue feature the fast path cannot compute is one line of
 //! [`queue_needs_events`] and one [`QueueFeature`] variant, whose text is

@@ -13,7 +13,9 @@
 //! [`super::Choice::drop_head_queue`]), a whole network is computed queue by queue in
 //! routing order. A topic consumer that owns several partitions serves
 //! their merged arrivals in arrival order, which is what serving the
-//! oldest head first amounts to.
+//! oldest head first amounts to. Consumers with prefetch windows are
+//! separate FIFO queues fed round-robin until a window is full when a
+//! message arrives ([`prefetch`], [`super::Choice::window_queue`]).
 //!
 //! Time advances in windows: producers publish up to the window's end,
 //! then each queue, upstream first, serves the window's arrivals and hands
@@ -32,7 +34,8 @@
 //! Rooms: [`layout`] (the model's shape, once per model), [`run`] (the
 //! windows and routing of one replication), [`message`] (what travels and
 //! the clock), [`source`] (producers),
-//! [`station`] (one queue), [`servers`] (the servers and the outbox),
+//! [`station`] (one queue), [`prefetch`] (consumers with prefetch
+//! windows), [`servers`] (the servers and the outbox),
 //! [`waiting`] (the waiting messages' start times), [`sampling`] (queue
 //! lengths at the sampling instants).
 
