@@ -1,7 +1,10 @@
 //! Which engine runs a model, decided once per model: the Lindley fast
 //! path when the model is a feed-forward network of FIFO queues whose
 //! waiting messages nothing but service can change, else the event
-//! calendar, with the first reason found.
+//! calendar, with the first reason found. Two features run on the fast
+//! path only while a replication does not use them: a drop-head queue
+//! that fills, and a consumer's full prefetch window; such a replication
+//! runs again on the event calendar.
 //!
 //! A queue feature the fast path cannot compute is one line of
 //! [`queue_needs_events`] and one [`QueueFeature`] variant, whose text is
@@ -94,7 +97,6 @@ pub enum QueueFeature {
     Batches,
     FailingAttempts,
     SharedConsumers,
-    Window,
 }
 
 impl fmt::Display for QueueFeature {
@@ -107,7 +109,6 @@ impl fmt::Display for QueueFeature {
             Self::Batches => "is consumed in batches",
             Self::FailingAttempts => "has failing attempts (retries, dead letters)",
             Self::SharedConsumers => "shares its consumers with other queues",
-            Self::Window => "pushes messages into consumer windows (`prefetch`, `dispatch`)",
         })
     }
 }
@@ -167,7 +168,8 @@ impl<'m> Choice<'m> {
         Self { model, fast_path }
     }
 
-    /// The engine replications run on (but see [`Self::drop_head_queue`]).
+    /// The engine replications run on (but see [`Self::drop_head_queue`]
+    /// and [`Self::window_queue`]).
     pub fn engine(&self) -> Engine {
         match &self.fast_path {
             Ok(_) => Engine::Lindley,
@@ -187,8 +189,32 @@ impl<'m> Choice<'m> {
         let layout = self.fast_path.as_ref().ok()?;
         let model = self.model;
         (layout.order.iter().map(|&q| &model.queues[q]))
-            .find(|queue| queue.capacity.is_some() && queue.overflow == Overflow::DropHead)
+            .find(|queue| {
+                let pushes = (queue.consumers.as_ref()).is_some_and(|c| c.window().is_some());
+                queue.capacity.is_some() && queue.overflow == Overflow::DropHead && !pushes
+            })
             .map(|queue| queue.name.as_str())
+    }
+
+    /// A queue of a fast-path model whose consumers have a prefetch window
+    /// that can fill, if any, with that window's size. While every
+    /// message finds the consumer the round-robin comes to with room in
+    /// its window, the queue is `count` FIFO queues fed in turn, which
+    /// the fast path computes; a message that finds that consumer's
+    /// window full would go to another consumer or wait in the queue, and
+    /// a replication in which that happens is run again on the event
+    /// engine, which gives it the same sample path up to then on a single
+    /// consumer and the same distribution on several. An unlimited window
+    /// (`prefetch = 0`) never fills. (The queue never holds a ready
+    /// message before that, so its capacity never acts: it is not a
+    /// [`Self::drop_head_queue`].)
+    pub fn window_queue(&self) -> Option<(&'m str, u32)> {
+        let layout = self.fast_path.as_ref().ok()?;
+        let model = self.model;
+        (layout.order.iter().map(|&q| &model.queues[q])).find_map(|queue| {
+            let window = queue.consumers.as_ref()?.window()?;
+            (window.limit != u32::MAX).then_some((queue.name.as_str(), window.limit))
+        })
     }
 }
 
@@ -266,7 +292,6 @@ fn queue_needs_events(model: &Model, queue: &Queue, consumers: &Consumers) -> Op
         (consumers.batch.is_some(), QueueFeature::Batches),
         (consumers.failure > 0.0, QueueFeature::FailingAttempts),
         (shared, QueueFeature::SharedConsumers),
-        (consumers.window().is_some(), QueueFeature::Window),
     ];
     (features.into_iter()).find_map(|(present, feature)| present.then_some(feature))
 }

@@ -53,11 +53,18 @@ pub fn drop_head_queue(model: &Model) -> Option<&str> {
     Choice::for_model(model).drop_head_queue()
 }
 
+/// A queue of a fast-path model whose consumers' prefetch windows can
+/// fill, if any, with the window's size (see [`Choice::window_queue`]).
+pub fn window_queue(model: &Model) -> Option<(&str, u32)> {
+    Choice::for_model(model).window_queue()
+}
+
 impl Choice<'_> {
     /// Runs replication number `replication` to completion, on the fast
     /// path when the model allows it and the replication fills no queue
-    /// that drops its oldest message ([`Self::drop_head_queue`]), else on
-    /// the event engine.
+    /// that drops its oldest message ([`Self::drop_head_queue`]) and no
+    /// consumer's prefetch window ([`Self::window_queue`]), else on the
+    /// event engine.
     pub fn simulate(&self, replication: u32) -> ReplicationResult {
         (self.fast_path.as_ref().ok())
             .and_then(|layout| lindley::simulate_laid_out(self.model, layout, replication))
@@ -68,7 +75,8 @@ impl Choice<'_> {
 /// Runs replication `replication` on the fast path, or `None` when the
 /// model needs the event engine (see [`engine_for`]) or, in this
 /// replication, a queue that drops the oldest message when full filled up
-/// (see [`drop_head_queue`]).
+/// (see [`drop_head_queue`]) or a message found the consumer due to take
+/// it with a full prefetch window (see [`window_queue`]).
 pub fn simulate_lindley(model: &Model, replication: u32) -> Option<ReplicationResult> {
     let choice = Choice::for_model(model);
     let layout = choice.fast_path.as_ref().ok()?;

@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::traffic::{Traffic, traffic};
-use crate::engine::{Engine, drop_head_queue, engine_for};
+use crate::engine::{Engine, drop_head_queue, engine_for, window_queue};
 use crate::model::{
     Ack, Arrivals, Backoff, Consumers, Discipline, Exchange, ExchangeKind, KeyRouting, Model,
     Overflow, Partitioner, Route, RoutingKeyId,
@@ -89,6 +89,14 @@ fn write_engine(out: &mut String, m: &Model) -> std::fmt::Result {
             out,
             "  a replication in which queue `{queue}` fills (it drops the oldest message) \
              runs again on the event calendar"
+        )?;
+    }
+    if let Some((queue, limit)) = window_queue(m) {
+        writeln!(
+            out,
+            "  queue `{queue}`'s consumers run as separate FIFO queues fed in turn; a \
+             replication in which a message finds the next consumer's window full \
+             ({limit} unacknowledged) runs again on the event calendar"
         )?;
     }
     Ok(())

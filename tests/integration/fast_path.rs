@@ -5,7 +5,8 @@
 
 use crate::util::{Agreement, assert_close, inline};
 use queuesim::engine::{
-    self, Engine, ReplicationResult, drop_head_queue, engine_for, simulate_events, simulate_lindley,
+    self, Engine, ReplicationResult, drop_head_queue, engine_for, simulate_events,
+    simulate_lindley, window_queue,
 };
 use queuesim::model::Model;
 use queuesim::results;
@@ -78,6 +79,12 @@ fn assert_same_replication(fast: &ReplicationResult, events: &ReplicationResult)
         assert_same_sum(&format!("queue {q} busy servers"), fs, es);
         assert_eq!(f.in_queue.max(), e.in_queue.max(), "queue {q} max in queue");
         assert_eq!(f.in_service.max(), e.in_service.max(), "queue {q} max busy");
+        assert_eq!(f.unacked.is_some(), e.unacked.is_some(), "queue {q} window");
+        if let (Some(fu), Some(eu)) = (&f.unacked, &e.unacked) {
+            let (fm, em) = (fu.mean(end_s), eu.mean(end_s));
+            assert_same_sum(&format!("queue {q} mean unacked"), fm, em);
+            assert_eq!(fu.max(), eu.max(), "queue {q} max unacked");
+        }
     }
 }
 
@@ -354,6 +361,128 @@ fn drop_head_queues_run_on_the_fast_path_until_they_fill() {
         "queues.q.overflow=\"reject-publish\"",
     ];
     assert_eq!(drop_head_queue(&inline(MM1, &rejecting)), None);
+}
+
+/// One consumer with a prefetch window, several slots and a dispatch
+/// time, lightly loaded (utilization 0.25): no window ever fills, and
+/// the queue's capacity never acts, since a pushed message is not ready.
+const WINDOWED: &str = r#"
+[simulation]
+duration = "200s"
+warmup = "5s"
+seed = 41
+sample_every = "0.5s"
+
+[[producers]]
+name = "source"
+to = "q"
+rate = "500/s"
+
+[[queues]]
+name = "q"
+capacity = 1
+overflow = "reject-publish"
+[queues.consumers]
+concurrency = 16
+prefetch = 40
+dispatch = { dist = "lognormal", mean = "0.7ms", cv = 1.0 }
+service = { dist = "lognormal", mean = "4ms", cv = 1.0 }
+"#;
+
+/// A single consumer starts its pushed messages in the order they
+/// arrive, so both engines draw its service times in the same order.
+#[test]
+fn one_windowed_consumer_follows_the_event_engine_path() {
+    for ack in ["after-service", "on-start"] {
+        let model = inline(WINDOWED, &[&format!("queues.q.consumers.ack=\"{ack}\"")]);
+        assert_eq!(window_queue(&model), Some(("q", 40)));
+        assert_eq!(drop_head_queue(&model), None);
+        assert_same_path(&model);
+        let busy = simulate_lindley(&model, 0).unwrap().nodes[0]
+            .in_service
+            .max();
+        assert!(
+            (2.0..16.0).contains(&busy),
+            "{ack}: the busiest moment ({busy} slots) is found among the slots"
+        );
+    }
+}
+
+/// Several consumers start their messages out of arrival order, and the
+/// event engine draws service times in start order: the engines agree in
+/// distribution.
+#[test]
+fn round_robin_windows_agree_in_distribution_with_the_event_engine() {
+    let model = inline(
+        WINDOWED,
+        &[
+            "simulation.replications=20",
+            "queues.q.consumers.count=4",
+            "queues.q.consumers.concurrency=2",
+            "queues.q.consumers.ack=\"on-start\"",
+            "producers.source.rate=\"1500/s\"",
+        ],
+    );
+    assert_eq!(engine_for(&model), Engine::Lindley);
+    let fast: Vec<_> = (0..20)
+        .map(|r| simulate_lindley(&model, r).expect("no window fills"))
+        .collect();
+    let events: Vec<_> = (0..20).map(|r| simulate_events(&model, r)).collect();
+    assert!(fast.iter().all(ReplicationResult::conserves));
+    let (fast, events) = (
+        results::summarize(&model, &fast),
+        results::summarize(&model, &events),
+    );
+    let (f, e) = (&fast.nodes[0], &events.nodes[0]);
+    let mut checks = Agreement::new(&model);
+    checks
+        .same(
+            "mean latency",
+            fast.summary.mean_latency,
+            events.summary.mean_latency,
+        )
+        .same(
+            "p99 latency",
+            fast.summary.p99_latency,
+            events.summary.p99_latency,
+        )
+        .same("wait", f.mean_wait, e.mean_wait)
+        .same("p99 wait", f.p99_wait, e.p99_wait)
+        .same("utilization", f.utilization, e.utilization)
+        .same("mean unacked", f.mean_unacked, e.mean_unacked)
+        .same("max unacked", f.max_unacked, e.max_unacked);
+    checks.assert();
+    assert_eq!(f.mean_in_queue.mean, 0.0, "nothing stays ready");
+    assert_eq!(f.dropped.mean, 0.0, "the capacity counts ready messages");
+}
+
+/// A replication in which a message finds the next consumer's window
+/// full runs on the event engine: `simulate` gives exactly what the event
+/// engine gives.
+#[test]
+fn a_replication_whose_window_fills_runs_on_the_event_engine() {
+    let full = inline(
+        WINDOWED,
+        &[
+            "queues.q.consumers.count=2",
+            "queues.q.consumers.concurrency=1",
+            "queues.q.consumers.prefetch=3",
+            "producers.source.rate=\"300/s\"",
+        ],
+    );
+    assert_eq!(engine_for(&full), Engine::Lindley);
+    assert_eq!(window_queue(&full), Some(("q", 3)));
+    assert!(simulate_lindley(&full, 0).is_none(), "a window fills");
+    let (chosen, events) = (engine::simulate(&full, 0), simulate_events(&full, 0));
+    assert!(
+        events.nodes[0].dropped > 100,
+        "the queue holds ready messages"
+    );
+    assert_eq!(format!("{chosen:?}"), format!("{events:?}"));
+    // Unlimited windows never fill.
+    let unlimited = inline(&WINDOWED.replace("prefetch = 40", "prefetch = 0"), &[]);
+    assert_eq!(window_queue(&unlimited), None);
+    assert!(simulate_lindley(&unlimited, 0).is_some());
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use crate::util::{Agreement, inline, inline_at, queuesim, simulate, stderr_of};
 use queuesim::analytic::scenario::{Applies, analyze};
 use queuesim::analytic::{self, mmc};
-use queuesim::engine::{Engine, engine_for};
+use queuesim::engine::{Engine, engine_for, simulate_lindley, window_queue};
 
 const SIMULATION: &str = r#"
 [simulation]
@@ -61,7 +61,9 @@ fn prefetch_one_through_the_window_engine_agrees_with_erlang_c() {
         ),
         &[],
     );
-    assert!(matches!(engine_for(&model), Engine::Events { .. }));
+    // Windows of one fill at once: every replication runs on the event engine.
+    assert_eq!(engine_for(&model), Engine::Lindley);
+    assert!(simulate_lindley(&model, 0).is_none());
     let (_, result) = simulate(&model);
     let theory = mmc(60.0, 20.0, 4).unwrap();
     let node = &result.nodes[0];
@@ -78,27 +80,36 @@ fn prefetch_one_through_the_window_engine_agrees_with_erlang_c() {
 }
 
 #[test]
-fn unlimited_prefetch_makes_separate_erlang_fed_queues() {
+fn unlimited_prefetch_makes_separate_erlang_fed_queues_on_both_engines() {
     let model = inline(&four_consumers("prefetch = 0"), &[]);
+    // An unlimited window never fills: the fast path runs every replication.
+    assert_eq!(engine_for(&model), Engine::Lindley);
+    assert_eq!(window_queue(&model), None);
     let analysis = analyze(&model);
     assert_eq!(analysis.nodes[0].applies, Applies::Exact);
     assert_eq!(analysis.nodes[0].model, "E4/M/1 x4");
     let theory = analytic::round_robin_em1(60.0, 20.0, 4).unwrap();
-    let (_, result) = simulate(&model);
-    let node = &result.nodes[0];
-    let mut checks = Agreement::new(&model);
-    checks.mean("E4/M/1 wait", node.mean_wait, theory.mean_wait_s);
-    checks.node(node, &theory);
-    checks.mean(
-        "latency",
-        result.summary.mean_latency,
-        theory.mean_sojourn_s,
+    let on_events = inline(
+        &four_consumers("prefetch = 0"),
+        &["simulation.engine=\"events\""],
     );
-    checks.assert();
-    assert_eq!(node.mean_in_queue.mean, 0.0, "nothing stays ready");
-    // The windows make waits longer than M/M/4's by far more than the interval.
-    let pooled = mmc(60.0, 20.0, 4).unwrap();
-    assert!(node.mean_wait.mean > 3.0 * pooled.mean_wait_s);
+    for model in [model, on_events] {
+        let (_, result) = simulate(&model);
+        let node = &result.nodes[0];
+        let mut checks = Agreement::new(&model);
+        checks.mean("E4/M/1 wait", node.mean_wait, theory.mean_wait_s);
+        checks.node(node, &theory);
+        checks.mean(
+            "latency",
+            result.summary.mean_latency,
+            theory.mean_sojourn_s,
+        );
+        checks.assert();
+        assert_eq!(node.mean_in_queue.mean, 0.0, "nothing stays ready");
+        // The windows make waits longer than M/M/4's by far more than the interval.
+        let pooled = mmc(60.0, 20.0, 4).unwrap();
+        assert!(node.mean_wait.mean > 3.0 * pooled.mean_wait_s);
+    }
 }
 
 #[test]

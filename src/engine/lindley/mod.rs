@@ -13,7 +13,9 @@
 //! [`super::Choice::drop_head_queue`]), a whole network is computed queue by queue in
 //! routing order. A topic consumer that owns several partitions serves
 //! their merged arrivals in arrival order, which is what serving the
-//! oldest head first amounts to.
+//! oldest head first amounts to. Consumers with prefetch windows are
+//! separate FIFO queues fed round-robin until a window is full when a
+//! message arrives ([`prefetch`], [`super::Choice::window_queue`]).
 //!
 //! Time advances in windows: producers publish up to the window's end,
 //! then each queue, upstream first, serves the window's arrivals and hands
@@ -32,12 +34,14 @@
 //! Rooms: [`layout`] (the model's shape, once per model), [`run`] (the
 //! windows and routing of one replication), [`message`] (what travels and
 //! the clock), [`source`] (producers),
-//! [`station`] (one queue), [`servers`] (the servers and the outbox),
+//! [`station`] (one queue), [`prefetch`] (consumers with prefetch
+//! windows), [`servers`] (the servers and the outbox),
 //! [`waiting`] (the waiting messages' start times), [`sampling`] (queue
 //! lengths at the sampling instants).
 
 mod layout;
 mod message;
+mod prefetch;
 mod run;
 mod sampling;
 mod servers;
@@ -52,7 +56,9 @@ use crate::model::Model;
 
 /// Runs replication `replication` of `model`, laid out as `layout`, on the
 /// fast path, or `None` when a queue that drops the oldest message when
-/// full filled up in it (see [`super::Choice::drop_head_queue`]).
+/// full filled up in it (see [`super::Choice::drop_head_queue`]), or a
+/// message arrived while the consumer due to take it had a full prefetch
+/// window (see [`super::Choice::window_queue`]).
 pub(super) fn simulate_laid_out(
     model: &Model,
     layout: &Layout,
@@ -60,7 +66,7 @@ pub(super) fn simulate_laid_out(
 ) -> Option<ReplicationResult> {
     let mut run = run::Run::new(model, layout, replication);
     run.run_windows(&layout.order);
-    if run.filled_drop_head {
+    if run.needs_events {
         return None;
     }
     Some(run.finish(replication))

@@ -43,10 +43,12 @@ pub(super) struct Run<'m> {
     times: SampleTimes,
     outcomes: Outcomes,
     peak_messages: usize,
-    /// A queue that drops the oldest message when full filled up: the
-    /// replication must run on the event engine (see
-    /// [`crate::engine::Choice::drop_head_queue`]).
-    pub filled_drop_head: bool,
+    /// A queue that drops the oldest message when full filled up, or a
+    /// message arrived while the consumer it was due to be pushed to had a
+    /// full window: the replication must run on the event engine (see
+    /// [`crate::engine::Choice::drop_head_queue`] and
+    /// [`crate::engine::Choice::window_queue`]).
+    pub needs_events: bool,
 }
 
 impl<'m> Run<'m> {
@@ -66,10 +68,7 @@ impl<'m> Run<'m> {
             })
             .collect();
         let stations = (0..model.queues.len())
-            .map(|q| {
-                let rngs = (rng(StreamKind::Service, q), rng(StreamKind::NextRoute, q));
-                Station::new(model, q, layout, &times, rngs)
-            })
+            .map(|q| Station::new(model, q, layout, &times, |kind| rng(kind, q)))
             .collect();
         let mut outcomes = Outcomes::new(end_s);
         outcomes.events = times.times_s.len() as u64 + u64::from(warmup_s > 0.0);
@@ -86,7 +85,7 @@ impl<'m> Run<'m> {
             times,
             outcomes,
             peak_messages: 0,
-            filled_drop_head: false,
+            needs_events: false,
         }
     }
 
@@ -117,10 +116,13 @@ impl<'m> Run<'m> {
             self.publish_until(until_s);
             for &q in order {
                 self.serve_arrivals(q, until_s);
+                if let Some(windows) = self.stations[q].windows.as_deref_mut() {
+                    windows.sweep_busy_until(until_s, self.clock);
+                }
                 self.hand_on(q, until_s);
             }
-            if order.iter().any(|&q| self.stations[q].filled_drop_head) {
-                self.filled_drop_head = true;
+            if order.iter().any(|&q| self.stations[q].needs_events()) {
+                self.needs_events = true;
                 break;
             }
             self.note_peak(order);
@@ -185,8 +187,14 @@ impl<'m> Run<'m> {
         let station = &mut self.stations[q];
         let mut inbox = std::mem::take(&mut station.inbox);
         sort_by_arrival(&mut inbox);
-        for &message in &inbox {
-            station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
+        if station.windows.is_some() {
+            for &message in &inbox {
+                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
+            }
+        } else {
+            for &message in &inbox {
+                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
+            }
         }
         inbox.clear();
         station.inbox = inbox;
@@ -221,7 +229,11 @@ impl<'m> Run<'m> {
                 .expect("a pool's queues have consumers");
             let station = &mut self.stations[member];
             station.consumer_free_s = free_s;
-            station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
+            if station.windows.is_some() {
+                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
+            } else {
+                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
+            }
             free_s = station.consumer_free_s;
         }
         self.pool_free_s[pool_id] = free_s;
@@ -237,9 +249,16 @@ impl<'m> Run<'m> {
         let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
         let (station, source) = (&mut self.stations[q], &mut self.sources[p]);
         let producer = &model.producers[p];
-        while source.next_s <= until_s {
-            let message = source.publish::<PLAIN>(producer, clock, outcomes);
-            station.serve_and_pass(queue, consumers, message, clock, times, outcomes);
+        if station.windows.is_some() {
+            while source.next_s <= until_s {
+                let message = source.publish::<PLAIN>(producer, clock, outcomes);
+                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
+            }
+        } else {
+            while source.next_s <= until_s {
+                let message = source.publish::<PLAIN>(producer, clock, outcomes);
+                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
+            }
         }
     }
 
@@ -264,7 +283,11 @@ impl<'m> Run<'m> {
     fn note_peak(&mut self, order: &[QueueId]) {
         let held: usize = (order.iter().map(|&q| &self.stations[q]))
             .map(|s| {
-                s.waiting_starts.len() + s.servers.busy() + s.outbox.as_ref().map_or(0, Outbox::len)
+                let pushed = s.windows.as_ref().map_or(0, |w| w.held());
+                s.waiting_starts.len()
+                    + s.servers.busy()
+                    + pushed
+                    + s.outbox.as_ref().map_or(0, Outbox::len)
             })
             .sum();
         self.peak_messages = self.peak_messages.max(held);
@@ -282,6 +305,7 @@ impl<'m> Run<'m> {
                     SeriesCounts {
                         in_queue: Vec::new(),
                         in_service: Vec::new(),
+                        unacked: Vec::new(),
                         oldest: None,
                     },
                 ));

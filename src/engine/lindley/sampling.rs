@@ -4,10 +4,14 @@
 use crate::engine::observe::Sample;
 
 /// Queue lengths at the sampling instants, as differences: an interval in
-/// queue or in service adds one from its first instant to its last.
+/// queue, in service or unacknowledged adds one from its first instant to
+/// its last.
 pub(super) struct SeriesCounts {
     pub(super) in_queue: Vec<i32>,
     pub(super) in_service: Vec<i32>,
+    /// Empty where the unacknowledged messages are those in service (no
+    /// prefetch window).
+    pub(super) unacked: Vec<i32>,
     /// For a topic's partition: the oldest unprocessed record's arrival
     /// at each instant (NaN when there is none).
     pub(super) oldest: Option<OldestUnprocessed>,
@@ -127,17 +131,24 @@ pub(super) fn lag_ages(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<f64>
 /// The queue-length rows, instant by instant, from the per-queue differences.
 pub(super) fn samples(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<Sample> {
     let mut rows = Vec::with_capacity(times.times_s.len() * series.len());
-    let mut levels = vec![(0i32, 0i32); series.len()];
+    let mut levels = vec![(0i32, 0i32, 0i32); series.len()];
     for (k, &time_s) in times.times_s.iter().enumerate() {
         for (q, (counts, level)) in series.iter().zip(&mut levels).enumerate() {
             level.0 += counts.in_queue[k];
             level.1 += counts.in_service[k];
+            let unacked = match counts.unacked.get(k) {
+                Some(change) => {
+                    level.2 += change;
+                    level.2
+                }
+                None => level.1,
+            };
             rows.push(Sample {
                 time_s,
                 queue: q as u32,
                 in_queue: level.0 as u32,
                 in_service: level.1 as u32,
-                unacked: level.1 as u32,
+                unacked: unacked as u32,
             });
         }
     }

@@ -4,12 +4,13 @@
 
 use super::layout::Layout;
 use super::message::{Clock, Message};
+use super::prefetch::ConsumerWindows;
 use super::sampling::{OldestUnprocessed, SampleTimes, SeriesCounts, count_interval};
 use super::servers::{Outbox, Servers};
 use super::waiting::WaitingStarts;
 use crate::engine::observe::NodeObservations;
 use crate::engine::outcomes::Outcomes;
-use crate::engine::rng::StreamRng;
+use crate::engine::rng::{StreamKind, StreamRng};
 use crate::engine::routing::RouteChoice;
 use crate::model::{Consumers, Model, Overflow, Queue, QueueId};
 use crate::stats::{LatencyHistogram, Tally, TimeWeighted};
@@ -23,9 +24,9 @@ pub(super) fn overlap_s(from_s: f64, to_s: f64, start_s: f64, end_s: f64) -> f64
 /// When a message arrived at a queue, started service and left.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Visit {
-    arrival_s: f64,
-    start_s: f64,
-    depart_s: f64,
+    pub(super) arrival_s: f64,
+    pub(super) start_s: f64,
+    pub(super) depart_s: f64,
 }
 
 impl Visit {
@@ -79,30 +80,42 @@ pub(super) struct Station {
     pub(super) early_sojourn_hist: LatencyHistogram,
     /// The queue drops its oldest message when full, and filled up.
     pub filled_drop_head: bool,
+    /// The consumers' prefetch windows, where the broker pushes into them
+    /// (see [`super::prefetch`]).
+    pub(super) windows: Option<Box<ConsumerWindows>>,
 }
 
 impl Station {
     /// Queue `q` of `model` at the start of a replication, drawing its
-    /// service times and route choices from `(service_rng, next_rng)`.
+    /// service times, route choices and dispatch times from `rng`'s
+    /// streams of the queue.
     pub fn new(
         model: &Model,
         q: QueueId,
         layout: &Layout,
         times: &SampleTimes,
-        (service_rng, next_rng): (StreamRng, StreamRng),
+        rng: impl Fn(StreamKind) -> StreamRng,
     ) -> Self {
         let queue = &model.queues[q];
         let servers = queue.consumers.as_ref().map_or(1, Consumers::slots);
+        let windows = (queue.consumers.as_ref()).and_then(|c| {
+            let window = c.window()?;
+            Some(Box::new(ConsumerWindows::new(
+                c,
+                window,
+                rng(StreamKind::Dispatch),
+            )))
+        });
         let (routes_onwards, fed_by_queues) = (layout.routes_onwards[q], layout.fed_by_queues[q]);
         Station {
             servers: Servers::new(servers),
             waiting_starts: WaitingStarts::new(),
             inbox: Vec::new(),
             outbox: routes_onwards.then(|| Outbox::new(servers)),
-            service_rng,
+            service_rng: rng(StreamKind::Service),
             next_route: RouteChoice::new(
                 queue.consumers.as_ref().map_or(&[], |c| &c.next),
-                next_rng,
+                rng(StreamKind::NextRoute),
             ),
             observations: NodeObservations::new(1),
             queue_area: 0.0,
@@ -113,6 +126,11 @@ impl Station {
             series: SeriesCounts {
                 in_queue: vec![0; times.times_s.len() + 1],
                 in_service: vec![0; times.times_s.len() + 1],
+                unacked: if windows.is_some() {
+                    vec![0; times.times_s.len() + 1]
+                } else {
+                    Vec::new()
+                },
                 oldest: (layout.partitions[q]).then(|| OldestUnprocessed::new(times.times_s.len())),
             },
             sample_cursor: 0,
@@ -125,7 +143,14 @@ impl Station {
             early_sojourn: Tally::new(),
             early_sojourn_hist: LatencyHistogram::new(),
             filled_drop_head: false,
+            windows,
         }
+    }
+
+    /// Whether this replication must run on the event engine: the queue
+    /// drops its oldest message and filled, or a consumer's window was full.
+    pub(super) fn needs_events(&self) -> bool {
+        self.filled_drop_head || self.windows.as_ref().is_some_and(|w| w.filled)
     }
 
     /// The levels at the end of the warm-up start the maxima of the measured window.
@@ -152,9 +177,11 @@ impl Station {
     }
 
     /// Serves one arrival (see [`Self::serve`]) and passes it on: into
-    /// the outbox, or delivered.
+    /// the outbox, or delivered. `PUSHED`: the queue's consumers have
+    /// prefetch windows (decided once per batch of arrivals, not per
+    /// message).
     #[inline(always)]
-    pub(super) fn serve_and_pass(
+    pub(super) fn serve_and_pass<const PUSHED: bool>(
         &mut self,
         queue: &Queue,
         consumers: &Consumers,
@@ -163,7 +190,7 @@ impl Station {
         times: &SampleTimes,
         outcomes: &mut Outcomes,
     ) {
-        let served = self.serve(queue, consumers, message, clock, times, outcomes);
+        let served = self.serve::<PUSHED>(queue, consumers, message, clock, times, outcomes);
         match (served, &mut self.outbox) {
             (None, _) => {}
             (Some(served), Some(outbox)) => outbox.push(served),
@@ -180,7 +207,7 @@ impl Station {
     /// Serves one arrival: rejected when full, or started as soon as a
     /// server is free; returns the served message with its departure time.
     #[inline(always)]
-    pub(super) fn serve(
+    pub(super) fn serve<const PUSHED: bool>(
         &mut self,
         queue: &Queue,
         consumers: &Consumers,
@@ -189,6 +216,9 @@ impl Station {
         times: &SampleTimes,
         outcomes: &mut Outcomes,
     ) -> Option<Message> {
+        if PUSHED {
+            return self.serve_pushed(consumers, message, clock, times, outcomes);
+        }
         let arrival_s = message.at_s;
         if !self.warmup_levels_known && arrival_s >= clock.warmup_s {
             self.note_warmup_levels(clock);
@@ -242,24 +272,49 @@ impl Station {
             outcomes.events += 1;
         } else {
             self.record(visit, busy, clock, times);
-            if depart_s > clock.end_s {
-                if clock.measured(message.created_s) {
-                    outcomes.in_flight += 1;
-                }
-                return None;
+            return self.leave(visit, message, clock, outcomes);
+        }
+        Some(Message {
+            at_s: depart_s,
+            ..message
+        })
+    }
+
+    /// The departure of a served message, arrived in the warm-up or
+    /// leaving after the run: counted as in flight when it leaves after
+    /// the run, else its sojourn is recorded if it leaves in the measured
+    /// window; returns it with its departure time unless it is in flight.
+    #[inline(always)]
+    pub(super) fn leave(
+        &mut self,
+        visit: Visit,
+        message: Message,
+        clock: Clock,
+        outcomes: &mut Outcomes,
+    ) -> Option<Message> {
+        let Visit {
+            arrival_s,
+            depart_s,
+            ..
+        } = visit;
+        if depart_s > clock.end_s {
+            if clock.measured(message.created_s) {
+                outcomes.in_flight += 1;
             }
-            outcomes.events += 1;
-            if depart_s >= clock.warmup_s {
-                self.observations.served += 1;
-                let (sojourn, hist) = if self.sojourn_is_latency {
-                    (&mut self.early_sojourn, &mut self.early_sojourn_hist)
-                } else {
-                    let node = &mut self.observations;
-                    (&mut node.sojourn, &mut node.sojourn_hist)
-                };
-                sojourn.record(depart_s - arrival_s);
-                hist.record(depart_s - arrival_s);
-            }
+            return None;
+        }
+        outcomes.events += 1;
+        if depart_s >= clock.warmup_s {
+            self.observations.served += 1;
+            // A latency is measured only for messages published after the warm-up.
+            let (sojourn, hist) = if self.sojourn_is_latency && arrival_s < clock.warmup_s {
+                (&mut self.early_sojourn, &mut self.early_sojourn_hist)
+            } else {
+                let node = &mut self.observations;
+                (&mut node.sojourn, &mut node.sojourn_hist)
+            };
+            sojourn.record(depart_s - arrival_s);
+            hist.record(depart_s - arrival_s);
         }
         Some(Message {
             at_s: depart_s,
@@ -345,10 +400,18 @@ impl Station {
             self.note_warmup_levels(clock);
         }
         let (in_queue, in_service) = self.levels_at(clock.end_s);
+        let (in_service, max_in_service, unacked) = match self.windows.as_deref_mut() {
+            None => (in_service, self.max_in_service, None),
+            Some(windows) => {
+                let (busy, max_busy) = windows.busy_at_end(clock);
+                (busy, max_busy, Some(windows.unacked(clock)))
+            }
+        };
         let (w, e) = (clock.warmup_s, clock.end_s);
         let max_in_queue = self.max_in_queue as f64;
-        let max_in_service = self.max_in_service as f64;
+        let max_in_service = max_in_service as f64;
         let mut observations = self.observations;
+        observations.unacked = unacked;
         observations.succeeded = observations.served;
         if self.sojourn_is_latency {
             outcomes.latency.merge(&observations.sojourn);
