@@ -613,6 +613,23 @@ pub struct Topic {
     pub groups: Vec<TopicGroup>,
     /// How messages are spread over partitions.
     pub partitioner: Partitioner,
+    /// `acks=all` replication, when a record waits for followers before
+    /// consumers may see it.
+    pub replication: Option<Replication>,
+}
+
+/// A topic's replication with `acks=all`: a record is committed, and
+/// visible to consumers, once `min_insync` replicas (the leader
+/// included) hold it, and never before an earlier record of its
+/// partition (the high watermark only moves forward).
+#[derive(Debug, Clone)]
+pub struct Replication {
+    /// Followers, `factor - 1`, each fetching the record independently.
+    pub followers: u32,
+    /// Followers that must hold it, `min_insync - 1` (at least 1).
+    pub acks_needed: u32,
+    /// One follower's fetch time, seconds.
+    pub follower_fetch: Dist,
 }
 
 /// One consumer group's view of a topic: its own copy of every partition.

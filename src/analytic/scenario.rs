@@ -296,6 +296,12 @@ fn end_to_end_obstacle(
     routing: &routing::Routing,
     nodes: &[NodeAnalysis],
 ) -> Option<String> {
+    if let Some(t) = model.topics.iter().find(|t| t.replication.is_some()) {
+        return Some(format!(
+            "topic `{}` waits for in-sync replicas: the commit time is not among the queue means",
+            t.name
+        ));
+    }
     if let Some(p) = model.producers.iter().find(|p| p.delay_s.is_some()) {
         return Some(format!(
             "producer `{}` delays delivery: its messages' latency includes the `delay`, \

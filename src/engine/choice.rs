@@ -63,6 +63,11 @@ pub enum EventsReason {
         /// The exchange's name.
         exchange: String,
     },
+    /// A topic's records wait for in-sync replicas before consumers see them.
+    Replication {
+        /// The topic's name.
+        topic: String,
+    },
     /// A producer's messages become visible only after a delay.
     DelayedDelivery {
         /// The producer's name.
@@ -132,6 +137,12 @@ impl fmt::Display for EventsReason {
             }
             Self::KeyedExchange { exchange } => {
                 write!(f, "exchange `{exchange}` routes on binding keys")
+            }
+            Self::Replication { topic } => {
+                write!(
+                    f,
+                    "topic `{topic}` waits for in-sync replicas (`replication`)"
+                )
             }
             Self::DelayedDelivery { producer } => {
                 write!(f, "producer `{producer}` delays delivery (`delay`)")
@@ -233,6 +244,11 @@ fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
     if let Some(p) = model.producers.iter().find(|p| p.ttl_s.is_some()) {
         return Err(EventsReason::MessageTtl {
             producer: p.name.clone(),
+        });
+    }
+    if let Some(topic) = model.topics.iter().find(|t| t.replication.is_some()) {
+        return Err(EventsReason::Replication {
+            topic: topic.name.clone(),
         });
     }
     if let Some(producer) = model.producers.iter().find(|p| p.delay_s.is_some()) {

@@ -38,6 +38,8 @@ pub enum StreamKind {
     RoutingKey = 30,
     /// Publisher-confirm latencies of a producer.
     ConfirmLatency = 31,
+    /// Follower fetch times of a topic's replicas.
+    FollowerFetch = 32,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.

@@ -305,6 +305,16 @@ pub struct RawTopic {
     #[serde(default, deserialize_with = "one_group")]
     pub consumers: Option<RawConsumers>,
     pub groups: Option<Vec<RawGroup>>,
+    pub replication: Option<RawReplication>,
+}
+
+/// `replication = { factor, min_insync, follower_fetch }` of a topic.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplication {
+    pub factor: u32,
+    pub min_insync: Option<u32>,
+    pub follower_fetch: Option<DistSpec>,
 }
 
 /// `[topics.consumers]`: one table; an array of them (a user writing

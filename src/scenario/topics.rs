@@ -15,12 +15,12 @@
 use super::error::ErrorKind;
 use super::raw::{
     RawAssignment, RawBatch, RawConsumers, RawGroup, RawGroupMode, RawLink, RawPartitioner,
-    RawTopic,
+    RawReplication, RawTopic,
 };
 use super::validate::Validator;
 use crate::model::{
-    Batch, Consumers, Discipline, Link, Overflow, Partitioner, Pool, Queue, QueueId, Topic,
-    TopicGroup,
+    Batch, Consumers, Discipline, Link, Overflow, Partitioner, Pool, Queue, QueueId, Replication,
+    Topic, TopicGroup,
 };
 use crate::units::QuantityKind;
 
@@ -102,9 +102,14 @@ impl Validator<'_> {
         let groups = (plans.into_iter())
             .map(|plan| self.topic_group(t, partitions, plan, queues, pools))
             .collect();
+        let replication = (t.replication.as_ref())
+            .map(|r| self.replication(&format!("{key}.replication"), r))
+            .transpose()?
+            .flatten();
         Ok(Topic {
             name: t.name.clone(),
             partition_count: partitions as usize,
+            replication,
             groups,
             partitioner: match t.partitioner.unwrap_or(RawPartitioner::Key) {
                 RawPartitioner::Key => Partitioner::Key,
@@ -175,6 +180,49 @@ impl Validator<'_> {
             }
         }
         Ok(plans)
+    }
+
+    /// A topic's replication; `None` where the leader alone acknowledges
+    /// (`min_insync = 1`, or `factor = 1`).
+    fn replication(&self, key: &str, r: &RawReplication) -> Result<Option<Replication>> {
+        if r.factor == 0 || r.factor > 100 {
+            return Err(self.invalid(
+                &format!("{key}.factor"),
+                format!("must be between 1 and 100 replicas (got {})", r.factor),
+            ));
+        }
+        let min_insync = r.min_insync.unwrap_or(r.factor.min(2));
+        if min_insync == 0 || min_insync > r.factor {
+            return Err(self.invalid(
+                &format!("{key}.min_insync"),
+                format!(
+                    "must be between 1 and `factor` ({}) (got {min_insync})",
+                    r.factor
+                ),
+            ));
+        }
+        if min_insync == 1 {
+            return Ok(None);
+        }
+        let Some(spec) = &r.follower_fetch else {
+            return Err(self.src.error(
+                key,
+                ErrorKind::MissingKey {
+                    key: "follower_fetch".into(),
+                    hint: "; add for example `follower_fetch = { dist = \"exponential\", mean = \"3ms\" }`".into(),
+                },
+            ));
+        };
+        let follower_fetch = self.dist(
+            &format!("{key}.follower_fetch"),
+            spec,
+            QuantityKind::Duration,
+        )?;
+        Ok(Some(Replication {
+            followers: r.factor - 1,
+            acks_needed: min_insync - 1,
+            follower_fetch,
+        }))
     }
 
     /// Refuses an empty, ill-formed or repeated group name.

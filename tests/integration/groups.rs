@@ -219,3 +219,46 @@ fn a_delayed_record_is_visible_only_after_its_delay() {
     let err = try_inline(&delayed.replace("delay = \"5s\"", "delay = \"-1s\"")).unwrap_err();
     assert!(err.contains("producers.app.delay"), "{err}");
 }
+
+/// A record every second into a topic with 3 replicas; its consumer takes
+/// a constant 10 ms. Follower fetches are Exp(mean 4 ms): a record is
+/// committed after the faster of 2 followers with `min_insync = 2`
+/// (Exp(mean 2 ms)), after the slower with `min_insync = 3`
+/// (mean 4 · (1 + 1/2) = 6 ms, the maximum of two exponentials). Records
+/// a second apart never wait for an earlier one's commit (P < e^-250).
+#[test]
+fn acks_all_waits_for_the_order_statistic_of_the_follower_fetches() {
+    let text = r#"
+[simulation]
+duration = "400s"
+warmup = "1s"
+replications = 10
+seed = 8
+[[producers]]
+name = "app"
+to = "t"
+interarrival = { dist = "constant", value = "1s" }
+[[topics]]
+name = "t"
+replication = { factor = 3, min_insync = 2, follower_fetch = { dist = "exponential", mean = "4ms" } }
+[topics.consumers]
+service = { dist = "constant", value = "10ms" }
+"#;
+    let mut checks = Agreement::over(10);
+    for (min_insync, mean_commit_s) in [(2, 0.002), (3, 0.006)] {
+        let set = format!("topics.t.replication.min_insync={min_insync}");
+        let (_, result) = simulate(&model(text, &[&set]));
+        let what = format!("latency with min_insync = {min_insync}");
+        checks.mean(&what, result.summary.mean_latency, 0.010 + mean_commit_s);
+    }
+    checks.assert();
+    let (_, leader_only) = simulate(&model(text, &["topics.t.replication.min_insync=1"]));
+    assert_close(
+        "leader only",
+        leader_only.summary.mean_latency.mean,
+        0.010,
+        ROUNDING,
+    );
+    let err = try_inline(&text.replace("min_insync = 2", "min_insync = 4")).unwrap_err();
+    assert!(err.contains("topics.t.replication.min_insync"), "{err}");
+}

@@ -25,7 +25,7 @@ use super::observe::{NodeObservations, ReplicationResult, Sample};
 use super::outcomes::Outcomes;
 use super::rng::{StreamKind, StreamRng, stream};
 use super::routing::{PartitionChoice, RouteChoice};
-use crate::model::{Consumers, Discipline, ExchangeKind, Link, Model, Target};
+use crate::model::{Consumers, Discipline, ExchangeKind, Link, Model, Replication, Target};
 use buffer::{Buffer, CopyId};
 use confirm::{ConfirmWindow, Pending};
 use deferred::DeferredRecords;
@@ -99,6 +99,25 @@ struct QueueState<'m> {
     pub end_order: Option<OrderCheck>,
 }
 
+/// Why a message is held back, and where it goes when released.
+#[derive(Debug, Clone, Copy)]
+enum Held {
+    /// By the `delay` of this producer: then it goes to the producer's target.
+    Delay(u32),
+    /// Until committed in this partition of this topic: then it goes to
+    /// every group's copy of the partition.
+    Commit { topic: u32, partition: u32 },
+}
+
+/// A replicated topic's followers and high watermarks.
+struct Replicas {
+    rng: StreamRng,
+    /// When each partition's latest record is committed, seconds.
+    watermark_s: Vec<f64>,
+    /// Scratch space for one record's fetch times.
+    fetches_s: Vec<f64>,
+}
+
 /// State of one replication in progress.
 struct Simulation<'m> {
     pub model: &'m Model,
@@ -109,8 +128,12 @@ struct Simulation<'m> {
     pub store: Store,
     /// Copies of each batch in service.
     pub batches: Slab<Vec<CopyId>>,
-    /// Messages waiting out their producer's `delay`: the producer and the copy.
-    delayed: Slab<(u32, CopyId)>,
+    /// Messages held back before they go on: by their producer's `delay`
+    /// or by a topic's replication.
+    delayed: Slab<(Held, CopyId)>,
+    /// Per topic with replication, its follower fetch draws and each
+    /// partition's high watermark (when its latest record becomes visible).
+    replicas: Vec<Option<Replicas>>,
     producers: Vec<ArrivalProcess>,
     size_rngs: Vec<StreamRng>,
     producer_classes: Vec<u16>,
@@ -230,6 +253,15 @@ impl<'m> Simulation<'m> {
             store: Store::default(),
             batches: Slab::default(),
             delayed: Slab::default(),
+            replicas: (model.topics.iter().enumerate())
+                .map(|(t, topic)| {
+                    topic.replication.as_ref().map(|r| Replicas {
+                        rng: rng(StreamKind::FollowerFetch, t),
+                        watermark_s: vec![0.0; topic.partition_count],
+                        fetches_s: Vec::with_capacity(r.followers as usize),
+                    })
+                })
+                .collect(),
             producers,
             size_rngs: (0..model.producers.len())
                 .map(|i| rng(StreamKind::Size, i))
@@ -339,9 +371,14 @@ impl<'m> Simulation<'m> {
                 }
                 Event::Confirm(p) => self.confirmed(p as usize),
                 Event::DelayOver(d) => {
-                    let (p, copy) = *self.delayed.get(d);
+                    let (held, copy) = *self.delayed.get(d);
                     self.delayed.remove(d);
-                    self.send(self.model.producers[p as usize].to, copy);
+                    match held {
+                        Held::Delay(p) => self.send(self.model.producers[p as usize].to, copy),
+                        Held::Commit { topic, partition } => {
+                            self.reach_partition(topic as usize, partition as usize, copy);
+                        }
+                    }
                 }
             }
         }
@@ -400,7 +437,7 @@ impl<'m> Simulation<'m> {
         match self.model.producers[p].delay_s {
             None => self.send(self.model.producers[p].to, copy),
             Some(delay_s) => {
-                let d = self.delayed.insert((p as u32, copy));
+                let d = self.delayed.insert((Held::Delay(p as u32), copy));
                 (self.calendar).schedule(self.now_s + delay_s, Event::DelayOver(d));
             }
         }
@@ -459,16 +496,53 @@ impl<'m> Simulation<'m> {
                 let topic = &self.model.topics[t];
                 let key = self.store.copies.get(copy).key;
                 let partition = self.partitions.partition(topic, t, key);
-                let (first, rest) = (topic.groups)
-                    .split_first()
-                    .expect("validated topics have a group");
-                for group in rest {
-                    let extra = self.store.duplicate(copy);
-                    self.arrive(group.partitions[partition], extra);
+                match &topic.replication {
+                    None => self.reach_partition(t, partition, copy),
+                    Some(replication) => {
+                        let visible_s = self.commit_time_s(t, partition, replication);
+                        let held = Held::Commit {
+                            topic: t as u32,
+                            partition: partition as u32,
+                        };
+                        let d = self.delayed.insert((held, copy));
+                        self.calendar.schedule(visible_s, Event::DelayOver(d));
+                    }
                 }
-                self.arrive(first.partitions[partition], copy);
             }
         }
+    }
+
+    /// A record of partition `partition` of topic `t` becomes visible:
+    /// every group's copy of the partition receives it.
+    fn reach_partition(&mut self, t: usize, partition: usize, copy: CopyId) {
+        let topic = &self.model.topics[t];
+        let (first, rest) = (topic.groups)
+            .split_first()
+            .expect("validated topics have a group");
+        for group in rest {
+            let extra = self.store.duplicate(copy);
+            self.arrive(group.partitions[partition], extra);
+        }
+        self.arrive(first.partitions[partition], copy);
+    }
+
+    /// When a record written now to `partition` of topic `t` is committed:
+    /// once the `acks_needed`-th fastest follower has fetched it, and not
+    /// before the partition's previous record.
+    fn commit_time_s(&mut self, t: usize, partition: usize, replication: &Replication) -> f64 {
+        let replicas = self.replicas[t]
+            .as_mut()
+            .expect("replicated topics have replicas");
+        replicas.fetches_s.clear();
+        for _ in 0..replication.followers {
+            let fetch_s = replication.follower_fetch.sample(&mut replicas.rng);
+            replicas.fetches_s.push(fetch_s);
+        }
+        replicas.fetches_s.sort_unstable_by(f64::total_cmp);
+        let commit_s = self.now_s + replicas.fetches_s[replication.acks_needed as usize - 1];
+        let watermark_s = &mut replicas.watermark_s[partition];
+        *watermark_s = watermark_s.max(commit_s);
+        *watermark_s
     }
 
     pub(super) fn deliver(&mut self, copy: CopyId) {
