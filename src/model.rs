@@ -128,6 +128,9 @@ pub struct Producer {
     /// a message reaches its target this long after publication, seconds;
     /// `None` for at once.
     pub delay_s: Option<f64>,
+    /// Producer batches (Kafka's `linger.ms`, `batch.size`), for a
+    /// producer that sends to a topic.
+    pub batching: Option<Batching>,
 }
 
 /// Publisher confirms: at most `in_flight` publications await their
@@ -630,6 +633,17 @@ pub struct Replication {
     pub acks_needed: u32,
     /// One follower's fetch time, seconds.
     pub follower_fetch: Dist,
+}
+
+/// A producer's batches: records for one partition accumulate until
+/// `linger_s` after the first, or until they pass `max_bytes`, and are
+/// then published at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Batching {
+    /// Longest wait of a batch's first record, seconds.
+    pub linger_s: f64,
+    /// Size at which a batch goes at once; infinite without a limit.
+    pub max_bytes: f64,
 }
 
 /// One consumer group's view of a topic: its own copy of every partition.

@@ -63,6 +63,11 @@ pub enum EventsReason {
         /// The exchange's name.
         exchange: String,
     },
+    /// A producer batches its records per partition.
+    ProducerBatches {
+        /// The producer's name.
+        producer: String,
+    },
     /// A topic's records wait for in-sync replicas before consumers see them.
     Replication {
         /// The topic's name.
@@ -137,6 +142,9 @@ impl fmt::Display for EventsReason {
             }
             Self::KeyedExchange { exchange } => {
                 write!(f, "exchange `{exchange}` routes on binding keys")
+            }
+            Self::ProducerBatches { producer } => {
+                write!(f, "producer `{producer}` batches its records (`batching`)")
             }
             Self::Replication { topic } => {
                 write!(
@@ -244,6 +252,11 @@ fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
     if let Some(p) = model.producers.iter().find(|p| p.ttl_s.is_some()) {
         return Err(EventsReason::MessageTtl {
             producer: p.name.clone(),
+        });
+    }
+    if let Some(producer) = model.producers.iter().find(|p| p.batching.is_some()) {
+        return Err(EventsReason::ProducerBatches {
+            producer: producer.name.clone(),
         });
     }
     if let Some(topic) = model.topics.iter().find(|t| t.replication.is_some()) {

@@ -64,6 +64,7 @@ pub struct RawProducer {
     pub ttl: Option<Quantity>,
     /// Scheduled delivery: how long after publication a message becomes visible.
     pub delay: Option<Quantity>,
+    pub batching: Option<RawBatching>,
     /// One routing key for every message.
     pub routing_key: Option<String>,
     /// Routing keys drawn per message by weight.
@@ -86,6 +87,14 @@ pub struct RawRoutingKey {
 pub struct RawConfirm {
     pub latency: DistSpec,
     pub in_flight: Option<u32>,
+}
+
+/// `batching = { linger, max_bytes }` of a producer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBatching {
+    pub linger: Quantity,
+    pub max_bytes: Option<Quantity>,
 }
 
 /// `keys = { count, skew }` of a producer.

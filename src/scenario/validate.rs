@@ -23,13 +23,13 @@ use super::bindings::RoutingKeys;
 use super::error::{ErrorKind, ScenarioError, closest};
 use super::locate::Source;
 use super::raw::{
-    RawAck, RawBackoff, RawConsumers, RawDiscipline, RawExchange, RawExchangeKind, RawNext,
-    RawOverflow, RawProducer, RawQueue, RawRetry, RawRoute, RawScenario, RawSimulation,
+    RawAck, RawBackoff, RawBatching, RawConsumers, RawDiscipline, RawExchange, RawExchangeKind,
+    RawNext, RawOverflow, RawProducer, RawQueue, RawRetry, RawRoute, RawScenario, RawSimulation,
 };
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
-    Ack, Backoff, Consumers, Discipline, EngineChoice, Exchange, ExchangeKind, Model, Overflow,
-    Pool, Producer, Queue, Retry, Route, Simulation, Target,
+    Ack, Backoff, Batching, Consumers, Discipline, EngineChoice, Exchange, ExchangeKind, Model,
+    Overflow, Pool, Producer, Queue, Retry, Route, Simulation, Target,
 };
 use crate::units::{Quantity, QuantityKind};
 
@@ -358,6 +358,36 @@ impl Validator<'_> {
                 .map(|d| self.quantity(&format!("{key}.delay"), d, QuantityKind::Duration, false))
                 .transpose()?
                 .filter(|&d| d > 0.0),
+            batching: (p.batching.as_ref())
+                .map(|b| self.batching(&format!("{key}.batching"), b, to, p.delay.is_some()))
+                .transpose()?,
+        })
+    }
+
+    /// A producer's `batching`, for a producer that sends to a topic.
+    fn batching(&self, key: &str, b: &RawBatching, to: Target, delayed: bool) -> Result<Batching> {
+        if !matches!(to, Target::Topic(_)) {
+            return Err(self.invalid(
+                key,
+                "batches records per partition, so the producer's `to` must be a topic",
+            ));
+        }
+        if delayed {
+            return Err(self.invalid(key, "cannot be combined with `delay`; remove one of them"));
+        }
+        let linger_s = self.quantity(
+            &format!("{key}.linger"),
+            &b.linger,
+            QuantityKind::Duration,
+            false,
+        )?;
+        let max_bytes = (b.max_bytes.as_ref())
+            .map(|m| self.quantity(&format!("{key}.max_bytes"), m, QuantityKind::Bytes, true))
+            .transpose()?
+            .unwrap_or(f64::INFINITY);
+        Ok(Batching {
+            linger_s,
+            max_bytes,
         })
     }
 

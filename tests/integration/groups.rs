@@ -262,3 +262,52 @@ service = { dist = "constant", value = "10ms" }
     let err = try_inline(&text.replace("min_insync = 2", "min_insync = 4")).unwrap_err();
     assert!(err.contains("topics.t.replication.min_insync"), "{err}");
 }
+
+/// Poisson records at λ = 100/s into one partition, batched with a linger
+/// L = 10 ms and no size limit: a batch's first record waits L, the λL
+/// records (on average) that join it wait L/2 each, so a record waits
+/// L(1 + λL/2)/(1 + λL) on average. The consumer takes 1 µs per record.
+#[test]
+fn producer_batches_add_the_linger_delay_of_a_poisson_stream() {
+    let text = r#"
+[simulation]
+duration = "200s"
+warmup = "1s"
+replications = 10
+seed = 4
+[[producers]]
+name = "app"
+to = "t"
+rate = "100/s"
+batching = { linger = "10ms" }
+[[topics]]
+name = "t"
+[topics.consumers]
+service = { dist = "constant", value = "1us" }
+"#;
+    let (lambda, linger) = (100.0, 0.010);
+    let wait_s = linger * (1.0 + lambda * linger / 2.0) / (1.0 + lambda * linger);
+    let (_, result) = simulate(&model(text, &[]));
+    let mut checks = Agreement::over(10);
+    checks.mean("latency", result.summary.mean_latency, wait_s + 1e-6);
+    checks.assert();
+    let capped = text.replace(
+        "batching = { linger = \"10ms\" }",
+        "batching = { linger = \"10ms\", max_bytes = 1 }\nsize = { dist = \"constant\", value = 2 }",
+    );
+    let full = model(&capped, &[]);
+    let (_, unbatched) = simulate(&full);
+    // Every record goes at once; one in 10^4 waits (< 1 µs) behind another.
+    assert_close(
+        "size-capped",
+        unbatched.summary.mean_latency.mean,
+        1e-6,
+        1e-4,
+    );
+    let to_queue = format!(
+        "{}\n[[queues]]\nname = \"q\"\n",
+        text.replace("to = \"t\"", "to = \"q\"")
+    );
+    let err = try_inline(&to_queue).unwrap_err();
+    assert!(err.contains("producers.app.batching"), "{err}");
+}

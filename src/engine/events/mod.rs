@@ -25,7 +25,9 @@ use super::observe::{NodeObservations, ReplicationResult, Sample};
 use super::outcomes::Outcomes;
 use super::rng::{StreamKind, StreamRng, stream};
 use super::routing::{PartitionChoice, RouteChoice};
-use crate::model::{Consumers, Discipline, ExchangeKind, Link, Model, Replication, Target};
+use crate::model::{
+    Batching, Consumers, Discipline, ExchangeKind, Link, Model, Replication, Target,
+};
 use buffer::{Buffer, CopyId};
 use confirm::{ConfirmWindow, Pending};
 use deferred::DeferredRecords;
@@ -62,6 +64,9 @@ enum Event {
     Confirm(u32),
     /// A delayed message becomes visible (index into the delayed store).
     DelayOver(u32),
+    /// A producer batch may have lingered long enough (index into the
+    /// accumulators).
+    LingerEnd(u32),
 }
 
 /// Per-queue state of a replication, with the parts of the queue's
@@ -109,6 +114,15 @@ enum Held {
     Commit { topic: u32, partition: u32 },
 }
 
+/// The records a producer has batched for one partition of its topic.
+#[derive(Debug, Default)]
+struct Accumulator {
+    records: Vec<CopyId>,
+    bytes: f64,
+    /// When the batch goes at the latest: `linger` after its first record.
+    due_s: f64,
+}
+
 /// A replicated topic's followers and high watermarks.
 struct Replicas {
     rng: StreamRng,
@@ -134,6 +148,10 @@ struct Simulation<'m> {
     /// Per topic with replication, its follower fetch draws and each
     /// partition's high watermark (when its latest record becomes visible).
     replicas: Vec<Option<Replicas>>,
+    /// Per batching producer, one accumulator per partition of its topic,
+    /// at `accumulator_base[p] + partition`.
+    accumulators: Vec<Accumulator>,
+    accumulator_base: Vec<usize>,
     producers: Vec<ArrivalProcess>,
     size_rngs: Vec<StreamRng>,
     producer_classes: Vec<u16>,
@@ -253,6 +271,23 @@ impl<'m> Simulation<'m> {
             store: Store::default(),
             batches: Slab::default(),
             delayed: Slab::default(),
+            accumulators: (model.producers.iter())
+                .filter(|p| p.batching.is_some())
+                .flat_map(|p| match p.to {
+                    Target::Topic(t) => 0..model.topics[t].partition_count,
+                    _ => 0..0,
+                })
+                .map(|_| Accumulator::default())
+                .collect(),
+            accumulator_base: (model.producers.iter())
+                .scan(0, |next, p| {
+                    let base = *next;
+                    if let (Some(_), Target::Topic(t)) = (p.batching, p.to) {
+                        *next += model.topics[t].partition_count;
+                    }
+                    Some(base)
+                })
+                .collect(),
             replicas: (model.topics.iter().enumerate())
                 .map(|(t, topic)| {
                     topic.replication.as_ref().map(|r| Replicas {
@@ -370,6 +405,11 @@ impl<'m> Simulation<'m> {
                     self.nodes.iter_mut().for_each(|n| n.restart(time_s));
                 }
                 Event::Confirm(p) => self.confirmed(p as usize),
+                Event::LingerEnd(a) => {
+                    if self.accumulators[a as usize].due_s == self.now_s {
+                        self.flush_batch(a as usize);
+                    }
+                }
                 Event::DelayOver(d) => {
                     let (held, copy) = *self.delayed.get(d);
                     self.delayed.remove(d);
@@ -434,6 +474,11 @@ impl<'m> Simulation<'m> {
             let delay_s = window.take();
             (self.calendar).schedule(self.now_s + delay_s, Event::Confirm(p as u32));
         }
+        let producer = &self.model.producers[p];
+        if let (Some(batching), Target::Topic(t)) = (producer.batching, producer.to) {
+            self.batch_record(p, t, batching, copy);
+            return;
+        }
         match self.model.producers[p].delay_s {
             None => self.send(self.model.producers[p].to, copy),
             Some(delay_s) => {
@@ -496,19 +541,60 @@ impl<'m> Simulation<'m> {
                 let topic = &self.model.topics[t];
                 let key = self.store.copies.get(copy).key;
                 let partition = self.partitions.partition(topic, t, key);
-                match &topic.replication {
-                    None => self.reach_partition(t, partition, copy),
-                    Some(replication) => {
-                        let visible_s = self.commit_time_s(t, partition, replication);
-                        let held = Held::Commit {
-                            topic: t as u32,
-                            partition: partition as u32,
-                        };
-                        let d = self.delayed.insert((held, copy));
-                        self.calendar.schedule(visible_s, Event::DelayOver(d));
-                    }
-                }
+                self.commit_or_reach(t, partition, copy);
             }
+        }
+    }
+
+    /// A record written to `partition` of topic `t` reaches the groups'
+    /// partitions now, or once committed where the topic replicates.
+    fn commit_or_reach(&mut self, t: usize, partition: usize, copy: CopyId) {
+        match &self.model.topics[t].replication {
+            None => self.reach_partition(t, partition, copy),
+            Some(replication) => {
+                let visible_s = self.commit_time_s(t, partition, replication);
+                let held = Held::Commit {
+                    topic: t as u32,
+                    partition: partition as u32,
+                };
+                let d = self.delayed.insert((held, copy));
+                self.calendar.schedule(visible_s, Event::DelayOver(d));
+            }
+        }
+    }
+
+    /// Producer `p` adds a record for topic `t` to the batch of its
+    /// partition; the batch goes when it passes `max_bytes`, else at
+    /// `linger` after its first record.
+    fn batch_record(&mut self, p: usize, t: usize, batching: Batching, copy: CopyId) {
+        let key = self.store.copies.get(copy).key;
+        let partition = self.partitions.partition(&self.model.topics[t], t, key);
+        let a = self.accumulator_base[p] + partition;
+        let size_bytes = self.store.copies.get(copy).size_bytes;
+        let accumulator = &mut self.accumulators[a];
+        if accumulator.records.is_empty() {
+            accumulator.due_s = self.now_s + batching.linger_s;
+            (self.calendar).schedule(accumulator.due_s, Event::LingerEnd(a as u32));
+        }
+        accumulator.records.push(copy);
+        accumulator.bytes += size_bytes;
+        if accumulator.bytes >= batching.max_bytes {
+            self.flush_batch(a);
+        }
+    }
+
+    /// Accumulator `a`'s records are published at once, in order.
+    fn flush_batch(&mut self, a: usize) {
+        let p = self.accumulator_base.partition_point(|&base| base <= a) - 1;
+        let Target::Topic(t) = self.model.producers[p].to else {
+            unreachable!("only producers to a topic batch");
+        };
+        let partition = a - self.accumulator_base[p];
+        let records = std::mem::take(&mut self.accumulators[a].records);
+        self.accumulators[a].bytes = 0.0;
+        self.accumulators[a].due_s = f64::NAN;
+        for copy in records {
+            self.commit_or_reach(t, partition, copy);
         }
     }
 
