@@ -385,6 +385,20 @@ pub struct Batch {
     pub timeout_s: f64,
 }
 
+/// Consumers that pull (Kafka's `poll`, Redis's `XREADGROUP COUNT`): a
+/// free consumer takes up to `max_records` waiting records of its
+/// partitions or queue at once and processes them in order, one at a
+/// time; records arriving meanwhile wait for its next poll.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Poll {
+    /// Records one poll takes at most, at least 1.
+    pub max_records: u32,
+    /// How long a poll that finds nothing waits before it returns empty,
+    /// seconds (Kafka's `fetch.max.wait.ms`, Redis's `BLOCK`). A waiting
+    /// poll returns as soon as a record arrives, so this changes no result.
+    pub max_wait_s: f64,
+}
+
 /// The workers that serve one queue.
 #[derive(Debug, Clone)]
 pub struct Consumers {
@@ -414,6 +428,8 @@ pub struct Consumers {
     pub ack: Ack,
     /// Broker-to-consumer delivery (and ack turnaround) time, seconds.
     pub dispatch: Option<Dist>,
+    /// Pulling consumers, when set.
+    pub poll: Option<Poll>,
 }
 
 /// When a consumer acknowledges a message, freeing a place in its window.

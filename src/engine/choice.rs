@@ -105,6 +105,7 @@ pub enum QueueFeature {
     Ttl,
     Link,
     Batches,
+    Polls,
     FailingAttempts,
     SharedConsumers,
 }
@@ -117,6 +118,7 @@ impl fmt::Display for QueueFeature {
             Self::Ttl => "has a TTL",
             Self::Link => "sits behind a network link",
             Self::Batches => "is consumed in batches",
+            Self::Polls => "is read by polls of several records (`poll`)",
             Self::FailingAttempts => "has failing attempts (retries, dead letters)",
             Self::SharedConsumers => "shares its consumers with other queues",
         })
@@ -319,6 +321,10 @@ fn queue_needs_events(model: &Model, queue: &Queue, consumers: &Consumers) -> Op
         (queue.ttl_s.is_some(), QueueFeature::Ttl),
         (queue.link.is_some(), QueueFeature::Link),
         (consumers.batch.is_some(), QueueFeature::Batches),
+        (
+            consumers.poll.is_some_and(|p| p.max_records > 1),
+            QueueFeature::Polls,
+        ),
         (consumers.failure > 0.0, QueueFeature::FailingAttempts),
         (shared, QueueFeature::SharedConsumers),
     ];

@@ -218,6 +218,15 @@ pub struct RawConsumers {
     pub prefetch: Option<u32>,
     pub ack: Option<RawAck>,
     pub dispatch: Option<DistSpec>,
+    pub poll: Option<RawPoll>,
+}
+
+/// `poll = { max_records, max_wait }` of pulling consumers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPoll {
+    pub max_records: Option<u32>,
+    pub max_wait: Option<Quantity>,
 }
 
 /// `ack` of a consumer group.
@@ -294,8 +303,7 @@ pub struct RawGroup {
     /// Seconds per byte of message.
     pub service_per_byte: Option<f64>,
     pub next: Option<RawNext>,
-    /// Planned: batched polls; refused until then.
-    pub poll: Option<toml::Value>,
+    pub poll: Option<RawPoll>,
     pub failure: Option<f64>,
     pub retry: Option<RawRetry>,
     pub dead_letter: Option<String>,

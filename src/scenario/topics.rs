@@ -152,7 +152,6 @@ impl Validator<'_> {
             self.check_group_name(&group_key, g, &groups[..i])?;
             let planned = [
                 ("dead_letter", g.dead_letter.is_some()),
-                ("poll", g.poll.is_some()),
                 ("rebalance", g.rebalance.is_some()),
             ];
             if let Some((name, _)) = planned.iter().find(|(_, set)| *set) {
@@ -312,8 +311,8 @@ impl Validator<'_> {
     }
 
     /// A topic's consumer group: one consumer per partition at a time,
-    /// strictly in order. Retries (which Kafka consumers do in place) and
-    /// batched polling are not simulated for topics yet.
+    /// strictly in order. Retries (which Kafka consumers do in place) are
+    /// not simulated for topics yet.
     fn topic_consumers(&mut self, key: &str, c: &RawConsumers) -> Result<Consumers> {
         let refused = [
             ("failure", c.failure.is_some()),
@@ -381,6 +380,7 @@ fn group_consumers(g: &RawGroup) -> RawConsumers {
         prefetch: None,
         ack: None,
         dispatch: None,
+        poll: g.poll.clone(),
     }
 }
 

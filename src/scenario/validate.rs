@@ -24,12 +24,13 @@ use super::error::{ErrorKind, ScenarioError, closest};
 use super::locate::Source;
 use super::raw::{
     RawAck, RawBackoff, RawBatching, RawConsumers, RawDiscipline, RawExchange, RawExchangeKind,
-    RawNext, RawOverflow, RawProducer, RawQueue, RawRetry, RawRoute, RawScenario, RawSimulation,
+    RawNext, RawOverflow, RawPoll, RawProducer, RawQueue, RawRetry, RawRoute, RawScenario,
+    RawSimulation,
 };
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
     Ack, Backoff, Batching, Consumers, Discipline, EngineChoice, Exchange, ExchangeKind, Model,
-    Overflow, Pool, Producer, Queue, Retry, Route, Simulation, Target,
+    Overflow, Poll, Pool, Producer, Queue, Retry, Route, Simulation, Target,
 };
 use crate::units::{Quantity, QuantityKind};
 
@@ -630,6 +631,24 @@ impl Validator<'_> {
                 "cannot be combined with `batch` yet; remove one of the two",
             ));
         }
+        let poll = (c.poll.as_ref())
+            .map(|p| self.poll(&format!("{key}.poll"), p))
+            .transpose()?;
+        if poll.is_some() {
+            let pushing = [
+                ("batch", c.batch.is_some()),
+                ("prefetch", c.prefetch.is_some()),
+                ("dispatch", c.dispatch.is_some()),
+                ("concurrency", c.concurrency.is_some_and(|n| n > 1)),
+            ];
+            if let Some((name, _)) = pushing.iter().find(|(_, set)| *set) {
+                return Err(self.invalid(
+                    &format!("{key}.{name}"),
+                    "belongs to consumers the broker pushes to; pulling consumers \
+                     (`poll`) take up to `max_records` per poll instead: remove one of the two",
+                ));
+            }
+        }
         Ok(Consumers {
             count,
             pool: 0,
@@ -643,6 +662,25 @@ impl Validator<'_> {
             prefetch: c.prefetch,
             ack,
             dispatch,
+            poll,
+        })
+    }
+
+    fn poll(&self, key: &str, p: &RawPoll) -> Result<Poll> {
+        let max_records = p.max_records.unwrap_or(500);
+        if max_records == 0 || max_records > 1_000_000 {
+            return Err(self.invalid(
+                &format!("{key}.max_records"),
+                format!("must be between 1 and 1000000 records (got {max_records})"),
+            ));
+        }
+        let max_wait_s = (p.max_wait.as_ref())
+            .map(|q| self.quantity(&format!("{key}.max_wait"), q, QuantityKind::Duration, false))
+            .transpose()?
+            .unwrap_or(0.5);
+        Ok(Poll {
+            max_records,
+            max_wait_s,
         })
     }
 

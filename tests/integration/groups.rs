@@ -184,8 +184,8 @@ fn ill_formed_groups_are_refused_naming_the_key() {
             "not a group name",
         ),
         (
-            with_group("poll = { max_records = 10 }\n"),
-            "`topics.t.groups.g.poll`",
+            with_group("rebalance = { pause = \"3s\" }\n"),
+            "`topics.t.groups.g.rebalance`",
             "not supported",
         ),
         (with_group("mode = \"everyone\"\n"), "mode", "broadcast"),

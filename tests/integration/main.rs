@@ -20,6 +20,7 @@ mod interrupt;
 mod invariants;
 mod lag;
 mod output;
+mod polls;
 mod prefetch;
 mod regression;
 mod report;

@@ -14,6 +14,7 @@ mod calendar;
 mod confirm;
 mod deferred;
 mod order;
+mod poll;
 mod service;
 mod store;
 mod window;
@@ -32,6 +33,7 @@ use buffer::{Buffer, CopyId};
 use confirm::{ConfirmWindow, Pending};
 use deferred::DeferredRecords;
 use order::OrderCheck;
+use poll::PollState;
 use store::{Message, ORPHAN, Slab, Store};
 use window::WindowState;
 
@@ -46,6 +48,8 @@ enum Event {
     Dispatched(CopyId),
     /// A slot of a windowed queue's consumer finishes one copy.
     SlotEnd(CopyId),
+    /// A pulling consumer finishes one copy of its poll.
+    PolledEnd(CopyId),
     /// A consumer finishes a batch (index into the batch store).
     BatchEnd(u32),
     /// A failed copy is re-published to its queue after its backoff.
@@ -85,6 +89,9 @@ struct QueueState<'m> {
     pub buffer: Buffer,
     /// Copies in service at this queue.
     pub in_service: u32,
+    /// Copies pulling consumers fetched from this queue and have not
+    /// finished yet (0 for consumers that do not pull).
+    pub polled: u32,
     /// Servers of the pool busy with this queue's copies.
     pub busy_servers: u32,
     /// The consumers' prefetch windows, where they have one.
@@ -160,6 +167,8 @@ struct Simulation<'m> {
     pub queues: Vec<QueueState<'m>>,
     /// Busy servers of each pool.
     pub pool_busy: Vec<u32>,
+    /// Per pool of pulling consumers, their fetched records.
+    polls: Vec<Option<Box<PollState>>>,
     exchange_routes: Vec<RouteChoice>,
     partitions: PartitionChoice,
     pub nodes: Vec<NodeObservations>,
@@ -227,6 +236,7 @@ impl<'m> Simulation<'m> {
                     link: queue.link,
                     buffer: Buffer::new(queue.discipline, classes.len()),
                     in_service: 0,
+                    polled: 0,
                     busy_servers: 0,
                     window,
                     expiry_at_s: f64::INFINITY,
@@ -253,12 +263,11 @@ impl<'m> Simulation<'m> {
         let warmup_s = model.simulation.warmup_s;
         let mut nodes = vec![NodeObservations::new(classes.len()); model.queues.len()];
         for (node, queue) in nodes.iter_mut().zip(&model.queues) {
-            if queue
+            let unacked = queue
                 .consumers
                 .as_ref()
-                .and_then(Consumers::window)
-                .is_some()
-            {
+                .is_some_and(|c| c.window().is_some() || c.poll.is_some());
+            if unacked {
                 node.unacked = Some(crate::stats::TimeWeighted::new(0.0));
             }
         }
@@ -307,6 +316,13 @@ impl<'m> Simulation<'m> {
             message_ttls: model.producers.iter().any(|p| p.ttl_s.is_some()),
             queues,
             pool_busy: vec![0; model.pools.len()],
+            polls: (model.pools.iter())
+                .map(|pool| {
+                    let consumers = model.queues[pool.queues[0]].consumers.as_ref()?;
+                    let poll = consumers.poll?;
+                    Some(Box::new(PollState::new(poll, pool.servers)))
+                })
+                .collect(),
             exchange_routes,
             partitions: PartitionChoice::new(model.topics.len()),
             nodes,
@@ -391,6 +407,7 @@ impl<'m> Simulation<'m> {
                 Event::ServiceEnd(copy) => self.service_end(copy),
                 Event::Dispatched(copy) => self.dispatched(copy),
                 Event::SlotEnd(copy) => self.slot_end(copy),
+                Event::PolledEnd(copy) => self.polled_end(copy),
                 Event::BatchEnd(batch) => self.batch_end(batch),
                 Event::Republish(copy) => self.arrive(self.queue_of(copy), copy),
                 Event::LinkArrival(copy) => self.enqueue(self.queue_of(copy), copy),
@@ -698,10 +715,11 @@ impl<'m> Simulation<'m> {
                 queue: q as u32,
                 in_queue: state.buffer.len() as u32,
                 in_service: state.in_service,
-                unacked: state
-                    .window
-                    .as_ref()
-                    .map_or(state.in_service, |w| w.unacked),
+                unacked: match &state.window {
+                    Some(window) => window.unacked,
+                    None if state.polled > 0 => state.polled,
+                    None => state.in_service,
+                },
             });
         }
         if !self.is_partition.is_empty() {
@@ -714,9 +732,10 @@ impl<'m> Simulation<'m> {
     }
 
     /// The age of each partition's oldest unprocessed record, 0 when it
-    /// has none. A partition is served in order, one record at a time, so
-    /// that record is the one in service, else the head of the queue; the
-    /// records in service are those whose service end is pending.
+    /// has none. A partition is served in order, so that record is the one
+    /// in service, else the oldest one fetched by a poll, else the head of
+    /// the queue; the records in service are those whose service end is
+    /// pending.
     fn sample_lag_ages(&mut self) {
         let mut oldest_s = vec![self.now_s; self.is_partition.len()];
         for (q, state) in self.queues.iter().enumerate() {
@@ -729,13 +748,16 @@ impl<'m> Simulation<'m> {
                 oldest_s[q] = self.store.copies.get(head).entered_s;
             }
         }
-        for event in self.calendar.pending() {
-            if let Event::ServiceEnd(copy) = *event {
-                let c = self.store.copies.get(copy);
-                let q = c.queue as usize;
-                if self.is_partition[q] {
-                    oldest_s[q] = oldest_s[q].min(c.entered_s);
-                }
+        let in_service = (self.calendar.pending()).filter_map(|event| match *event {
+            Event::ServiceEnd(copy) | Event::PolledEnd(copy) => Some(copy),
+            _ => None,
+        });
+        let fetched = self.polls.iter().flatten().flat_map(|p| p.waiting());
+        for copy in in_service.chain(fetched) {
+            let c = self.store.copies.get(copy);
+            let q = c.queue as usize;
+            if self.is_partition[q] {
+                oldest_s[q] = oldest_s[q].min(c.entered_s);
             }
         }
         let partitions = oldest_s.iter().zip(&self.is_partition).filter(|(_, p)| **p);

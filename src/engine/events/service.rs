@@ -63,7 +63,10 @@ impl<'m> Simulation<'m> {
             && self.pool_busy[state.pool] < state.pool_servers
         {
             // A free server means every queue of its pool is empty.
-            self.start_service(q, copy);
+            match consumers.poll {
+                None => self.start_service(q, copy),
+                Some(_) => self.poll_receive(q, copy),
+            }
             return;
         }
         let queue = &self.model.queues[q];
@@ -129,21 +132,29 @@ impl<'m> Simulation<'m> {
             .min_by(f64::total_cmp)
     }
 
+    /// The queue of pool `pool_id` whose oldest waiting message has
+    /// waited longest, if any waits.
+    pub(super) fn next_pool_queue(&self, pool_id: usize) -> Option<usize> {
+        let pool = &self.model.pools[pool_id];
+        if pool.queues.len() == 1 {
+            Some(pool.queues[0]).filter(|&only| self.queues[only].buffer.len() > 0)
+        } else {
+            (pool.queues.iter().copied())
+                .filter_map(|p| self.oldest_entered_s(p).map(|t| (p, t)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(p, _)| p)
+        }
+    }
+
     /// Puts the free servers of queue `q`'s pool to work, taking from the
     /// pool queue whose oldest message has waited longest.
     pub(super) fn try_start(&mut self, q: usize) {
         let pool_id = self.consumers_of(q).pool;
         let pool = &self.model.pools[pool_id];
         while self.pool_busy[pool_id] < pool.servers {
-            let chosen = if pool.queues.len() == 1 {
-                Some(pool.queues[0]).filter(|&only| self.queues[only].buffer.len() > 0)
-            } else {
-                (pool.queues.iter().copied())
-                    .filter_map(|p| self.oldest_entered_s(p).map(|t| (p, t)))
-                    .min_by(|a, b| a.1.total_cmp(&b.1))
-                    .map(|(p, _)| p)
+            let Some(target) = self.next_pool_queue(pool_id) else {
+                break;
             };
-            let Some(target) = chosen else { break };
             match self.consumers_of(target).batch {
                 None => {
                     let Some(copy) = self.pop_ready(target) else {
