@@ -504,6 +504,43 @@ impl Consumers {
         })
     }
 
+    /// How long a message holds a consumer that retries in place, as the
+    /// mean and second moment (seconds, seconds²) of T = S₁ + … + S_N +
+    /// D₁ + … + D_(N−1): N attempts (P(N = n) = pⁿ⁻¹(1 − p) below the
+    /// last allowed attempt, the rest at it), each a service time S, and
+    /// the backoff D_i after the i-th failure (its delay, scaled by a
+    /// uniform jitter factor of variance jitter²/3). `None` unless the
+    /// consumers retry failed attempts in place.
+    pub fn in_place_hold_s(&self) -> Option<(f64, f64)> {
+        let p = self.failure;
+        if !self.retry.in_place || p == 0.0 {
+            return None;
+        }
+        if p >= 1.0 && self.retry.max_attempts.is_none() {
+            return Some((f64::INFINITY, f64::INFINITY));
+        }
+        let (s_mean, s_var) = (self.service.mean(), self.service.variance());
+        let jitter_var = self.retry.jitter * self.retry.jitter / 3.0;
+        let last = self.retry.max_attempts.unwrap_or(u32::MAX);
+        let (mut mean, mut second) = (0.0, 0.0);
+        let (mut reach, mut backoff_mean, mut backoff_var) = (1.0, 0.0, 0.0);
+        for n in 1..=last {
+            let weight = if n < last { reach * (1.0 - p) } else { reach };
+            let t_mean = f64::from(n) * s_mean + backoff_mean;
+            let t_var = f64::from(n) * s_var + backoff_var;
+            mean += weight * t_mean;
+            second += weight * (t_var + t_mean * t_mean);
+            reach *= p;
+            if reach < 1e-16 {
+                break;
+            }
+            let delay_s = self.retry.backoff.delay_s(n);
+            backoff_mean += delay_s;
+            backoff_var += delay_s * delay_s * jitter_var;
+        }
+        Some((mean, second))
+    }
+
     /// Attempts and outcomes per message, from `failure` (p) and
     /// `retry.max_attempts` (k).
     pub fn attempt_shares(&self) -> AttemptShares {
@@ -540,6 +577,10 @@ pub struct Retry {
     /// Relative jitter in [0, 1]: each delay is scaled by a uniform factor
     /// in [1 − jitter, 1 + jitter].
     pub jitter: f64,
+    /// Whether the consumer keeps a failed message and retries it after
+    /// the backoff, blocking meanwhile (a Kafka consumer), instead of
+    /// re-publishing it to the queue's tail.
+    pub in_place: bool,
 }
 
 /// Delay between a failed attempt and the re-publication of the message.
@@ -559,7 +600,19 @@ pub enum Backoff {
         /// Largest delay, in seconds.
         max_s: f64,
     },
+    /// A ladder: `delays_s[n - 1]` after the n-th failure, its last rung
+    /// beyond its end (RocketMQ's delay levels).
+    Levels {
+        /// The delays, in seconds, at least one.
+        delays_s: Vec<f64>,
+    },
 }
+
+/// RocketMQ's reconsume ladder, delay levels 3 to 18, seconds.
+pub const ROCKETMQ_LEVELS_S: [f64; 16] = [
+    10.0, 30.0, 60.0, 120.0, 180.0, 240.0, 300.0, 360.0, 420.0, 480.0, 540.0, 600.0, 1200.0,
+    1800.0, 3600.0, 7200.0,
+];
 
 impl Backoff {
     /// Delay in seconds before the retry that follows the `failures`-th failure (1-based).
@@ -571,6 +624,10 @@ impl Backoff {
                 factor,
                 max_s,
             } => (initial_s * factor.powi(failures.saturating_sub(1) as i32)).min(max_s),
+            Backoff::Levels { ref delays_s } => {
+                let rung = (failures.saturating_sub(1) as usize).min(delays_s.len() - 1);
+                delays_s[rung]
+            }
         }
     }
 }

@@ -384,21 +384,31 @@ fn write_retry(out: &mut String, c: &Consumers) -> std::fmt::Result {
         Some(k) => write!(out, "at most {k} attempts")?,
         None => write!(out, "retried until it succeeds")?,
     }
-    match c.retry.backoff {
-        Backoff::Constant { delay_s } => writeln!(out, ", backoff {} s", num(delay_s))?,
+    match &c.retry.backoff {
+        Backoff::Constant { delay_s } => write!(out, ", backoff {} s", num(*delay_s))?,
         Backoff::Exponential {
             initial_s,
             factor,
             max_s,
-        } => writeln!(
+        } => write!(
             out,
             ", backoff {} s × {} per failure, at most {} s",
-            num(initial_s),
-            num(factor),
-            num(max_s)
+            num(*initial_s),
+            num(*factor),
+            num(*max_s)
         )?,
+        Backoff::Levels { delays_s } => {
+            let rungs: Vec<String> = delays_s.iter().map(|d| format!("{} s", num(*d))).collect();
+            write!(out, ", backoff ladder {}", rungs.join(", "))?;
+        }
     }
-    Ok(())
+    match c.retry.in_place {
+        true => writeln!(
+            out,
+            ", in place (the consumer waits, its partitions with it)"
+        ),
+        false => writeln!(out),
+    }
 }
 
 fn write_warnings(out: &mut String, m: &Model) -> std::fmt::Result {

@@ -243,6 +243,8 @@ pub enum RawAck {
 pub enum RawBackoff {
     Constant,
     Exponential,
+    Levels,
+    Rocketmq,
 }
 
 /// `retry = { ... }` of a consumer group.
@@ -255,6 +257,8 @@ pub struct RawRetry {
     pub factor: Option<f64>,
     pub max: Option<Quantity>,
     pub jitter: Option<f64>,
+    /// The ladder of `backoff = "levels"`.
+    pub delays: Option<Vec<Quantity>>,
 }
 
 /// `next`: one node name, or a list of weighted routes.

@@ -265,12 +265,12 @@ fn missing_required_key_is_named() {
 fn unsupported_key_is_refused_not_ignored() {
     let text = format!(
         "{BASE}\n[[topics]]\nname = \"clicks\"\npartitions = 4\n[topics.consumers]\n\
-         service = {{ dist = \"exponential\", mean = 0.001 }}\nfailure = 0.1\n"
+         service = {{ dist = \"exponential\", mean = 0.001 }}\nbatch = {{ max = 10 }}\n"
     );
     has(
         &err(&text),
         &[
-            "s.toml:24: `topics.clicks.consumers.failure`: not supported by this version of queuesim yet",
+            "s.toml:24: `topics.clicks.consumers.batch`: not supported by this version of queuesim yet",
         ],
     );
 }

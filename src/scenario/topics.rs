@@ -19,8 +19,8 @@ use super::raw::{
 };
 use super::validate::Validator;
 use crate::model::{
-    Batch, Consumers, Discipline, Link, Overflow, Partitioner, Pool, Queue, QueueId, Replication,
-    Topic, TopicGroup,
+    Backoff, Batch, Consumers, Discipline, Link, Overflow, Partitioner, Pool, Queue, QueueId,
+    Replication, Target, Topic, TopicGroup,
 };
 use crate::units::QuantityKind;
 
@@ -55,6 +55,8 @@ struct GroupPlan {
     name: String,
     consumers: Option<Consumers>,
     assignment: RawAssignment,
+    /// Where the group's finally failed records go.
+    dead_letter: Option<QueueId>,
 }
 
 /// The queue of partition `p` of `topic` as group `group` sees it.
@@ -131,6 +133,7 @@ impl Validator<'_> {
                 name: String::new(),
                 consumers,
                 assignment: topic_assignment,
+                dead_letter: None,
             }]);
         };
         if t.consumers.is_some() {
@@ -150,21 +153,25 @@ impl Validator<'_> {
         for (i, g) in groups.iter().enumerate() {
             let group_key = format!("{key}.groups.{}", g.name);
             self.check_group_name(&group_key, g, &groups[..i])?;
-            let planned = [
-                ("dead_letter", g.dead_letter.is_some()),
-                ("rebalance", g.rebalance.is_some()),
-            ];
-            if let Some((name, _)) = planned.iter().find(|(_, set)| *set) {
-                let name_key = format!("{group_key}.{name}");
+            if g.rebalance.is_some() {
+                let name_key = format!("{group_key}.rebalance");
                 return Err(self.src.error(&name_key, ErrorKind::Unsupported));
             }
             let consumers = self.topic_consumers(&group_key, &group_consumers(g))?;
             let assignment = g.assignment.unwrap_or(topic_assignment);
+            let dead_letter = match &g.dead_letter {
+                None => None,
+                Some(name) => match self.target(&format!("{group_key}.dead_letter"), name, true)? {
+                    Target::Queue(id) => Some(id),
+                    Target::Exchange(_) | Target::Topic(_) => None,
+                },
+            };
             match g.mode.unwrap_or(RawGroupMode::Clustering) {
                 RawGroupMode::Clustering => plans.push(GroupPlan {
                     name: g.name.clone(),
                     consumers: Some(consumers),
                     assignment,
+                    dead_letter,
                 }),
                 RawGroupMode::Broadcast => {
                     plans.extend((0..consumers.count).map(|c| GroupPlan {
@@ -174,6 +181,7 @@ impl Validator<'_> {
                             ..consumers.clone()
                         }),
                         assignment,
+                        dead_letter,
                     }));
                 }
             }
@@ -269,7 +277,7 @@ impl Validator<'_> {
                 overflow: Overflow::DropHead,
                 discipline: Discipline::Fifo,
                 ttl_s: None,
-                dead_letter: None,
+                dead_letter: plan.dead_letter,
                 link: None,
                 consumers: None,
             });
@@ -311,12 +319,11 @@ impl Validator<'_> {
     }
 
     /// A topic's consumer group: one consumer per partition at a time,
-    /// strictly in order. Retries (which Kafka consumers do in place) are
-    /// not simulated for topics yet.
+    /// strictly in order. A Kafka consumer retries a failed record in
+    /// place (it waits out the backoff holding it); a ladder
+    /// (`"rocketmq"`, `"levels"`) re-queues it, as RocketMQ's retry topic.
     fn topic_consumers(&mut self, key: &str, c: &RawConsumers) -> Result<Consumers> {
         let refused = [
-            ("failure", c.failure.is_some()),
-            ("retry", c.retry.is_some()),
             ("batch", c.batch.is_some()),
             ("concurrency", c.concurrency.is_some()),
             ("prefetch", c.prefetch.is_some()),
@@ -328,7 +335,9 @@ impl Validator<'_> {
                 .src
                 .error(&format!("{key}.{name}"), ErrorKind::Unsupported));
         }
-        self.consumers(key, c)
+        let mut consumers = self.consumers(key, c)?;
+        consumers.retry.in_place = !matches!(consumers.retry.backoff, Backoff::Levels { .. });
+        Ok(consumers)
     }
 
     pub(super) fn link(&self, key: &str, l: &RawLink) -> Result<Link> {

@@ -30,7 +30,7 @@ use super::raw::{
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
     Ack, Backoff, Batching, Consumers, Discipline, EngineChoice, Exchange, ExchangeKind, Model,
-    Overflow, Poll, Pool, Producer, Queue, Retry, Route, Simulation, Target,
+    Overflow, Poll, Pool, Producer, Queue, ROCKETMQ_LEVELS_S, Retry, Route, Simulation, Target,
 };
 use crate::units::{Quantity, QuantityKind};
 
@@ -567,6 +567,7 @@ impl Validator<'_> {
                 max_attempts: None,
                 backoff: Backoff::Constant { delay_s: 0.0 },
                 jitter: 0.0,
+                in_place: false,
             },
         };
         if c.retry.is_some() && failure == 0.0 {
@@ -698,7 +699,30 @@ impl Validator<'_> {
                 .transpose()
         };
         let initial = time("initial", &r.initial)?;
-        let backoff = match r.backoff.unwrap_or(RawBackoff::Constant) {
+        let kind = r.backoff.unwrap_or(RawBackoff::Constant);
+        let ladder = matches!(kind, RawBackoff::Levels | RawBackoff::Rocketmq);
+        self.check_backoff_keys(key, r, ladder)?;
+        let backoff = match kind {
+            RawBackoff::Levels => {
+                let delays = r.delays.as_deref().unwrap_or_default();
+                if delays.is_empty() {
+                    return Err(self.invalid(
+                        &format!("{key}.delays"),
+                        "`backoff = \"levels\"` needs its ladder: give at least one delay, \
+                         for example `delays = [\"1s\", \"10s\", \"1m\"]`",
+                    ));
+                }
+                let delays_s = (delays.iter().enumerate())
+                    .map(|(i, d)| {
+                        let rung_key = format!("{key}.delays[{i}]");
+                        self.quantity(&rung_key, d, QuantityKind::Duration, false)
+                    })
+                    .collect::<Result<Vec<f64>>>()?;
+                Backoff::Levels { delays_s }
+            }
+            RawBackoff::Rocketmq => Backoff::Levels {
+                delays_s: ROCKETMQ_LEVELS_S.to_vec(),
+            },
             RawBackoff::Constant => {
                 for (name, set) in [("factor", r.factor.is_some()), ("max", r.max.is_some())] {
                     if set {
@@ -744,10 +768,44 @@ impl Validator<'_> {
                 format!("is a fraction of the delay and must lie in [0, 1] (got {jitter})"),
             ));
         }
+        // A ladder dead-letters after its last rung: RocketMQ's 16
+        // reconsumes, a `levels` ladder's length.
+        let max_attempts = match &backoff {
+            Backoff::Levels { delays_s } if r.max_attempts.is_none() => {
+                Some(delays_s.len() as u32 + 1)
+            }
+            _ => r.max_attempts,
+        };
         Ok(Retry {
-            max_attempts: r.max_attempts,
+            max_attempts,
             backoff,
             jitter,
+            in_place: false,
         })
+    }
+
+    /// Refuses keys of another kind of backoff than `r`'s: `initial`,
+    /// `factor` and `max` shape computed delays, `delays` is a ladder's.
+    fn check_backoff_keys(&self, key: &str, r: &RawRetry, ladder: bool) -> Result<()> {
+        let computed = [
+            ("initial", r.initial.is_some()),
+            ("factor", r.factor.is_some()),
+            ("max", r.max.is_some()),
+        ];
+        let misplaced = match ladder {
+            true => computed.iter().find(|(_, set)| *set).map(|(name, _)| *name),
+            false => r.delays.is_some().then_some("delays"),
+        };
+        let Some(name) = misplaced else {
+            return Ok(());
+        };
+        let why = match ladder {
+            true => {
+                "does not apply to a ladder (`backoff = \"levels\"` or \"rocketmq\"), \
+                     whose delays are its rungs; remove it"
+            }
+            false => "is the ladder of `backoff = \"levels\"`; remove it or set that backoff",
+        };
+        Err(self.invalid(&format!("{key}.{name}"), why))
     }
 }

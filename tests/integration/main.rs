@@ -24,6 +24,7 @@ mod polls;
 mod prefetch;
 mod regression;
 mod report;
+mod retries;
 mod routing;
 mod safety;
 mod theory;

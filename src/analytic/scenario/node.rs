@@ -14,6 +14,8 @@ struct Facts<'a> {
     id: QueueId,
     queue: &'a Queue,
     consumers: &'a Consumers,
+    /// Arrival rate, retries excluded.
+    arrivals: f64,
     attempts: f64,
     rho: f64,
     poisson: bool,
@@ -125,6 +127,7 @@ pub(super) fn analyze_nodes(model: &Model, routing: &Routing) -> Vec<NodeAnalysi
                         id: q,
                         queue,
                         consumers,
+                        arrivals: routing.arrival_rate[q],
                         attempts,
                         rho: offered_load.unwrap_or(f64::NAN),
                         poisson: poisson[q],
@@ -158,7 +161,8 @@ pub(super) fn analyze_nodes(model: &Model, routing: &Routing) -> Vec<NodeAnalysi
 }
 
 /// Offered load per server of the pool that serves queue `q`:
-/// `Σ attempts · E[S] / servers` over the pool's queues.
+/// `Σ attempts · E[S] / servers` over the pool's queues (`Σ arrivals ·
+/// E[T]` where consumers hold a record through in-place retries).
 fn pool_load(model: &Model, routing: &Routing, q: QueueId) -> f64 {
     let Some(c) = &model.queues[q].consumers else {
         return f64::NAN;
@@ -168,7 +172,11 @@ fn pool_load(model: &Model, routing: &Routing, q: QueueId) -> f64 {
         .queues
         .iter()
         .filter_map(|&i| {
-            Some(routing.attempt_rate(i) * model.queues[i].consumers.as_ref()?.service.mean())
+            let c = model.queues[i].consumers.as_ref()?;
+            Some(match c.in_place_hold_s() {
+                Some((hold_s, _)) => routing.arrival_rate[i] * hold_s,
+                None => routing.attempt_rate(i) * c.service.mean(),
+            })
         })
         .sum();
     work / f64::from(pool.servers)
@@ -222,6 +230,9 @@ fn choose(model: &Model, f: &Facts, ca2: f64) -> Choice {
     if let Some(window) = c.window() {
         return pushed(f, window);
     }
+    if let Some((hold_s, hold_second)) = c.in_place_hold_s() {
+        return in_place(f, hold_s, hold_second);
+    }
     if let Some(ttl_s) = f.queue.ttl_s {
         return ttl(f, ttl_s);
     }
@@ -262,6 +273,40 @@ fn choose(model: &Model, f: &Facts, ca2: f64) -> Choice {
         );
     }
     approximate(f, ca2)
+}
+
+/// A consumer that retries failed records in place holds each record for
+/// T, its attempts and backoffs together: with Poisson arrivals and one
+/// consumer the queue is M/G/1 with service time T (Pollaczek–Khinchine
+/// with E[T] and E[T²]). Its sojourn ends when the consumer lets the
+/// record go, delivered or dead-lettered.
+fn in_place(f: &Facts, hold_s: f64, hold_second: f64) -> Choice {
+    if f.rho >= 1.0 {
+        return none(format!(
+            "unstable: offered load ρ = {:.4} >= 1 (attempts and in-place backoffs), the \
+             backlog grows without bound",
+            f.rho
+        ));
+    }
+    if !f.poisson || f.consumers.slots() > 1 || f.queue.discipline == Discipline::Priority {
+        return none(
+            "in-place retries: exact only for Poisson arrivals and one consumer (an M/G/1 \
+             whose service time includes the retries)",
+        );
+    }
+    let why = "Poisson arrivals, one consumer retrying in place: the service time includes \
+               every attempt and backoff (Pollaczek–Khinchine)";
+    let result = mg1(f.arrivals, hold_s, hold_second);
+    match result {
+        Ok(metrics) => (
+            Applies::Exact,
+            "M/G/1".to_owned(),
+            why.to_owned(),
+            Some(metrics),
+            Vec::new(),
+        ),
+        Err(e) => none(e.to_string()),
+    }
 }
 
 /// Consumers that buffer pushed messages. An unlimited window without a

@@ -54,6 +54,8 @@ enum Event {
     BatchEnd(u32),
     /// A failed copy is re-published to its queue after its backoff.
     Republish(CopyId),
+    /// A consumer retrying in place attempts its failed copy again.
+    RetryInPlace(CopyId),
     /// A copy reaches the far end of a queue's link.
     LinkArrival(CopyId),
     /// The oldest waiting copy of a queue may have expired.
@@ -410,6 +412,7 @@ impl<'m> Simulation<'m> {
                 Event::PolledEnd(copy) => self.polled_end(copy),
                 Event::BatchEnd(batch) => self.batch_end(batch),
                 Event::Republish(copy) => self.arrive(self.queue_of(copy), copy),
+                Event::RetryInPlace(copy) => self.attempt_again(copy),
                 Event::LinkArrival(copy) => self.enqueue(self.queue_of(copy), copy),
                 Event::Expiry(queue) => self.expire(queue as usize),
                 Event::BatchTimeout(queue) => {
@@ -749,7 +752,9 @@ impl<'m> Simulation<'m> {
             }
         }
         let in_service = (self.calendar.pending()).filter_map(|event| match *event {
-            Event::ServiceEnd(copy) | Event::PolledEnd(copy) => Some(copy),
+            Event::ServiceEnd(copy) | Event::PolledEnd(copy) | Event::RetryInPlace(copy) => {
+                Some(copy)
+            }
             _ => None,
         });
         let fetched = self.polls.iter().flatten().flat_map(|p| p.waiting());

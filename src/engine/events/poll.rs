@@ -101,7 +101,9 @@ impl Simulation<'_> {
     /// next fetched record, or polls again once it has none.
     pub(super) fn polled_end(&mut self, copy: CopyId) {
         let q = self.queue_of(copy);
-        let failed = self.end_attempt(q, copy);
+        let Some(failed) = self.end_or_retry_in_place(q, copy) else {
+            return;
+        };
         self.release(q, 1);
         self.queues[q].polled -= 1;
         self.record_polled(q);

@@ -248,12 +248,24 @@ impl<'m> Simulation<'m> {
 
     /// Records the end of one attempt and decides whether it failed.
     pub(super) fn end_attempt(&mut self, q: usize, copy: CopyId) -> bool {
+        let failed = self.attempt_fails(q);
+        self.record_end(q, copy);
+        failed
+    }
+
+    /// Draws whether an attempt at `q` fails.
+    #[inline]
+    fn attempt_fails(&mut self, q: usize) -> bool {
+        let failure = self.queues[q].failure;
+        failure > 0.0 && self.queues[q].failure_rng.random::<f64>() < failure
+    }
+
+    /// The end of `copy`'s attempt at `q` and its sojourn since it arrived.
+    fn record_end(&mut self, q: usize, copy: CopyId) {
         let (class, entered_s) = {
             let c = self.store.copies.get(copy);
             (c.class as usize, c.entered_s)
         };
-        let failure = self.queues[q].failure;
-        let failed = failure > 0.0 && self.queues[q].failure_rng.random::<f64>() < failure;
         let sojourn_s = self.now_s - entered_s;
         let node = &mut self.nodes[q];
         if let Some(order) = &mut self.queues[q].end_order
@@ -269,7 +281,19 @@ impl<'m> Simulation<'m> {
         }
         self.deferred
             .record(q, Measure::Sojourn, sojourn_s, &mut self.nodes);
-        failed
+    }
+
+    /// Decides whether the attempt of `copy` at `q` that ends now failed,
+    /// and records its end unless its consumer retries it in place (then
+    /// its one end is when the consumer lets it go). Returns whether it
+    /// failed, or `None` while it is retried in place.
+    pub(super) fn end_or_retry_in_place(&mut self, q: usize, copy: CopyId) -> Option<bool> {
+        let failed = self.attempt_fails(q);
+        if failed && self.retry_in_place(q, copy) {
+            return None;
+        }
+        self.record_end(q, copy);
+        Some(failed)
     }
 
     /// Retry, dead-letter or forward a copy whose attempt has ended.
@@ -284,7 +308,9 @@ impl<'m> Simulation<'m> {
 
     pub(super) fn service_end(&mut self, copy: CopyId) {
         let q = self.store.copies.get(copy).queue as usize;
-        let failed = self.end_attempt(q, copy);
+        let Some(failed) = self.end_or_retry_in_place(q, copy) else {
+            return;
+        };
         if !self.hand_over(q) {
             self.release(q, 1);
             self.try_start(q);
@@ -343,13 +369,52 @@ impl<'m> Simulation<'m> {
             return;
         }
         self.nodes[q].retries += 1;
-        let mut delay_s = retry.backoff.delay_s(failures);
-        if retry.jitter > 0.0 {
-            let u: f64 = self.queues[q].backoff_rng.random();
-            delay_s *= 1.0 + retry.jitter * (2.0 * u - 1.0);
-        }
+        let delay_s = self.backoff_delay_s(q, failures);
         self.calendar
             .schedule(self.now_s + delay_s, Event::Republish(copy));
+    }
+
+    /// The delay before the retry that follows the `failures`-th failure
+    /// at `q`, jittered.
+    fn backoff_delay_s(&mut self, q: usize, failures: u32) -> f64 {
+        let retry = &self.consumers_of(q).retry;
+        let delay_s = retry.backoff.delay_s(failures);
+        if retry.jitter == 0.0 {
+            return delay_s;
+        }
+        let u: f64 = self.queues[q].backoff_rng.random();
+        delay_s * (1.0 + retry.jitter * (2.0 * u - 1.0))
+    }
+
+    /// A consumer that retries in place keeps the failed `copy` and tries
+    /// it again after the backoff, busy meanwhile, while attempts remain.
+    /// Returns whether it does.
+    fn retry_in_place(&mut self, q: usize, copy: CopyId) -> bool {
+        let retry = &self.consumers_of(q).retry;
+        let failures = self.store.copies.get(copy).failures + 1;
+        if !retry.in_place || retry.max_attempts.is_some_and(|max| failures >= max) {
+            return false;
+        }
+        self.store.copies.get_mut(copy).failures = failures;
+        self.nodes[q].retries += 1;
+        let delay_s = self.backoff_delay_s(q, failures);
+        (self.calendar).schedule(self.now_s + delay_s, Event::RetryInPlace(copy));
+        true
+    }
+
+    /// The backoff of an in-place retry is over: the consumer attempts
+    /// `copy` again.
+    pub(super) fn attempt_again(&mut self, copy: CopyId) {
+        let q = self.queue_of(copy);
+        let consumers = self.consumers_of(q);
+        let size_bytes = self.store.copies.get(copy).size_bytes;
+        let service_s = consumers.service.sample(&mut self.queues[q].service_rng)
+            + consumers.service_per_byte_s * size_bytes;
+        let end = match consumers.poll {
+            None => Event::ServiceEnd(copy),
+            Some(_) => Event::PolledEnd(copy),
+        };
+        self.calendar.schedule(self.now_s + service_s, end);
     }
 
     /// A successfully processed copy goes on along `next`, or is delivered.
