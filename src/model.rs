@@ -320,6 +320,20 @@ pub enum Overflow {
     DropHead,
     /// The arriving message is refused.
     RejectPublish,
+    /// The oldest waiting entry is removed and never dead-lettered (a
+    /// Redis stream's `XADD MAXLEN`).
+    Trim,
+    /// Everything waiting is lost and the consumer is away for the
+    /// queue's `reconnect_s`, receiving nothing (a Redis pub/sub
+    /// subscriber past its output-buffer limit).
+    Disconnect,
+}
+
+impl Overflow {
+    /// Whether a full queue makes room by removing its oldest message.
+    pub fn drops_head(self) -> bool {
+        matches!(self, Overflow::DropHead | Overflow::Trim)
+    }
 }
 
 /// Order in which waiting messages are served.
@@ -340,6 +354,11 @@ pub struct Queue {
     pub name: String,
     /// Maximum number of waiting (ready) messages; `None` is unbounded.
     pub capacity: Option<u64>,
+    /// Maximum bytes of waiting messages; `None` is unbounded.
+    pub capacity_bytes: Option<f64>,
+    /// How long a disconnected consumer stays away, seconds (only with
+    /// [`Overflow::Disconnect`]).
+    pub reconnect_s: f64,
     /// Behaviour when full.
     pub overflow: Overflow,
     /// Service order.

@@ -160,6 +160,9 @@ pub struct NodeRow {
     /// 99th percentile of the lag over the sampling instants of the
     /// measured window.
     pub p99_lag: Estimate,
+    /// Times the consumer was disconnected for passing the queue's limit
+    /// (`overflow = "disconnect"`; 0 elsewhere).
+    pub disconnects: Estimate,
     /// Messages lost at this node (dropped, expired or dead-lettered) per
     /// arrival; undefined for a replication without arrivals.
     pub loss_ratio: Estimate,

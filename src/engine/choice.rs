@@ -105,6 +105,7 @@ pub enum QueueFeature {
     Ttl,
     Link,
     Batches,
+    ByteOrRedisLimit,
     Polls,
     FailingAttempts,
     SharedConsumers,
@@ -118,6 +119,9 @@ impl fmt::Display for QueueFeature {
             Self::Ttl => "has a TTL",
             Self::Link => "sits behind a network link",
             Self::Batches => "is consumed in batches",
+            Self::ByteOrRedisLimit => {
+                "has a byte limit or a Redis overflow (`capacity_bytes`, `trim`, `disconnect`)"
+            }
             Self::Polls => "is read by polls of several records (`poll`)",
             Self::FailingAttempts => "has failing attempts (retries, dead letters)",
             Self::SharedConsumers => "shares its consumers with other queues",
@@ -316,8 +320,13 @@ fn queue_needs_events(model: &Model, queue: &Queue, consumers: &Consumers) -> Op
     let pool = &model.pools[consumers.pool];
     let shared = pool.queues.len() > 1
         && !(pool.servers == 1 && partitions_of_one_topic(model, &pool.queues));
+    let redis_overflow = matches!(queue.overflow, Overflow::Trim | Overflow::Disconnect);
     let features = [
         (queue.discipline == Discipline::Lifo, QueueFeature::Lifo),
+        (
+            queue.capacity_bytes.is_some() || redis_overflow,
+            QueueFeature::ByteOrRedisLimit,
+        ),
         (queue.ttl_s.is_some(), QueueFeature::Ttl),
         (queue.link.is_some(), QueueFeature::Link),
         (consumers.batch.is_some(), QueueFeature::Batches),

@@ -54,6 +54,8 @@ pub struct NodeObservations {
     pub dead_lettered_expired: u64,
     /// Failed attempts that were retried.
     pub retries: u64,
+    /// Times the consumer was disconnected for passing the queue's limit.
+    pub disconnects: u64,
     /// Messages of a FIFO queue (or of one priority class) that started
     /// service after one that arrived later, or, with a single consumer,
     /// finished after one: always 0, a self-check of the engine.
@@ -92,6 +94,7 @@ impl NodeObservations {
             dead_lettered_maxlen: 0,
             dead_lettered_expired: 0,
             retries: 0,
+            disconnects: 0,
             out_of_order: 0,
             wait: Tally::new(),
             wait_hist: LatencyHistogram::new(),

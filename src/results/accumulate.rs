@@ -64,6 +64,7 @@ struct NodeValues {
     mean_lag: f64,
     max_lag: f64,
     p99_lag: f64,
+    disconnects: f64,
     loss_ratio: f64,
     /// At the levels of [`reported_quantiles`]; empty for a queue without consumers.
     wait_levels: Vec<f64>,
@@ -211,6 +212,7 @@ fn node_values(
         mean_lag: f64::NAN,
         max_lag: f64::NAN,
         p99_lag: f64::NAN,
+        disconnects: n.disconnects as f64,
         loss_ratio: (n.dropped + n.expired + n.dead_lettered_rejected) as f64 / n.arrivals as f64,
         wait_levels: match servers {
             Some(_) => n.wait_hist.quantiles(levels),
@@ -452,6 +454,7 @@ impl View<'_> {
                     mean_lag: node(|n| n.mean_lag),
                     max_lag: node(|n| n.max_lag),
                     p99_lag: node(|n| n.p99_lag),
+                    disconnects: node(|n| n.disconnects),
                     loss_ratio: node(|n| n.loss_ratio),
                     theory: None,
                 }

@@ -185,11 +185,12 @@ pub enum NodeMetric {
     MeanLag,
     MaxLag,
     P99Lag,
+    Disconnects,
 }
 
 impl NodeMetric {
     /// Every metric, in column order.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::Arrivals,
         Self::Served,
         Self::Dropped,
@@ -212,6 +213,7 @@ impl NodeMetric {
         Self::MeanLag,
         Self::MaxLag,
         Self::P99Lag,
+        Self::Disconnects,
     ];
 
     /// How many of [`Self::ALL`] come before the `theory_*` columns of
@@ -247,6 +249,7 @@ impl NodeMetric {
             Self::MeanLag => "mean_lag",
             Self::MaxLag => "max_lag",
             Self::P99Lag => "p99_lag",
+            Self::Disconnects => "disconnects",
         }
     }
 
@@ -289,6 +292,7 @@ impl NodeMetric {
             Self::MeanLag => row.mean_lag,
             Self::MaxLag => row.max_lag,
             Self::P99Lag => row.p99_lag,
+            Self::Disconnects => row.disconnects,
         }
     }
 }

@@ -257,15 +257,20 @@ fn write_queue(
 ) -> std::fmt::Result {
     let queue = &m.queues[q];
     write!(out, "  {}: ", queue.name)?;
-    match queue.capacity {
-        Some(c) => {
-            let overflow = match queue.overflow {
-                Overflow::DropHead => "drop-head",
-                Overflow::RejectPublish => "reject-publish",
-            };
-            write!(out, "capacity {c} waiting ({overflow})")?;
-        }
-        None => write!(out, "unbounded")?,
+    let overflow = match queue.overflow {
+        Overflow::DropHead => "drop-head",
+        Overflow::RejectPublish => "reject-publish",
+        Overflow::Trim => "trim",
+        Overflow::Disconnect => "disconnect",
+    };
+    match (queue.capacity, queue.capacity_bytes) {
+        (Some(c), None) => write!(out, "capacity {c} waiting ({overflow})")?,
+        (None, Some(b)) => write!(out, "capacity {} bytes waiting ({overflow})", num(b))?,
+        (Some(c), Some(b)) => write!(out, "capacity {c} waiting, {} bytes ({overflow})", num(b))?,
+        (None, None) => write!(out, "unbounded")?,
+    }
+    if queue.overflow == Overflow::Disconnect {
+        write!(out, ", reconnects after {} s", num(queue.reconnect_s))?;
     }
     let discipline = match queue.discipline {
         Discipline::Fifo => "fifo",

@@ -161,6 +161,8 @@ pub struct RawRoute {
 pub enum RawOverflow {
     DropHead,
     RejectPublish,
+    Trim,
+    Disconnect,
 }
 
 /// `discipline` of a queue.
@@ -178,7 +180,9 @@ pub enum RawDiscipline {
 pub struct RawQueue {
     pub name: String,
     pub capacity: Option<u64>,
+    pub capacity_bytes: Option<Quantity>,
     pub overflow: Option<RawOverflow>,
+    pub reconnect: Option<Quantity>,
     pub discipline: Option<RawDiscipline>,
     pub ttl: Option<Quantity>,
     pub dead_letter: Option<String>,

@@ -274,6 +274,8 @@ impl Validator<'_> {
             queues.push(Queue {
                 name: partition_name(&t.name, p, &plan.name),
                 capacity: None,
+                capacity_bytes: None,
+                reconnect_s: 0.0,
                 overflow: Overflow::DropHead,
                 discipline: Discipline::Fifo,
                 ttl_s: None,

@@ -490,11 +490,37 @@ impl Validator<'_> {
                  raise the capacity or add [queues.consumers]",
             ));
         }
-        if q.overflow.is_some() && q.capacity.is_none() {
+        let capacity_bytes = (q.capacity_bytes.as_ref())
+            .map(|b| {
+                let bytes_key = format!("{key}.capacity_bytes");
+                self.quantity(&bytes_key, b, QuantityKind::Bytes, true)
+            })
+            .transpose()?;
+        if q.overflow.is_some() && q.capacity.is_none() && capacity_bytes.is_none() {
             self.warnings.push(format!(
-                "`{key}.overflow` has no effect: the queue has no `capacity`"
+                "`{key}.overflow` has no effect: the queue has no `capacity` or `capacity_bytes`"
             ));
         }
+        let overflow = match q.overflow.unwrap_or(RawOverflow::DropHead) {
+            RawOverflow::DropHead => Overflow::DropHead,
+            RawOverflow::RejectPublish => Overflow::RejectPublish,
+            RawOverflow::Trim => Overflow::Trim,
+            RawOverflow::Disconnect => Overflow::Disconnect,
+        };
+        let reconnect_s = match &q.reconnect {
+            None => 0.0,
+            Some(_) if overflow != Overflow::Disconnect => {
+                return Err(self.invalid(
+                    &format!("{key}.reconnect"),
+                    "applies only to `overflow = \"disconnect\"` (a pub/sub subscriber); \
+                     remove it or set that overflow",
+                ));
+            }
+            Some(r) => {
+                let reconnect_key = format!("{key}.reconnect");
+                self.quantity(&reconnect_key, r, QuantityKind::Duration, false)?
+            }
+        };
         let ttl_s = (q.ttl.as_ref())
             .map(|t| self.quantity(&format!("{key}.ttl"), t, QuantityKind::Duration, true))
             .transpose()?;
@@ -517,10 +543,9 @@ impl Validator<'_> {
         Ok(Queue {
             name: q.name.clone(),
             capacity: q.capacity,
-            overflow: match q.overflow.unwrap_or(RawOverflow::DropHead) {
-                RawOverflow::DropHead => Overflow::DropHead,
-                RawOverflow::RejectPublish => Overflow::RejectPublish,
-            },
+            capacity_bytes,
+            reconnect_s,
+            overflow,
             discipline: match q.discipline.unwrap_or(RawDiscipline::Fifo) {
                 RawDiscipline::Fifo => Discipline::Fifo,
                 RawDiscipline::Lifo => Discipline::Lifo,

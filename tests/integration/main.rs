@@ -22,6 +22,7 @@ mod lag;
 mod output;
 mod polls;
 mod prefetch;
+mod redis;
 mod regression;
 mod report;
 mod retries;

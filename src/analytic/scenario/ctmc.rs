@@ -166,7 +166,7 @@ pub(super) fn solve(queue: &FiniteQueue) -> Result<CtmcAnalysis, MarkovError> {
                 rates.push((s, at(&to, *b), lambda));
             } else {
                 match (queue.overflow, (0..m).rev().find(|&i| n[i] > 0)) {
-                    (Overflow::DropHead, Some(low)) => {
+                    (overflow, Some(low)) if overflow.drops_head() => {
                         drops.push((s, low, lambda));
                         if low != k {
                             let mut to = n.clone();
@@ -226,7 +226,7 @@ fn summarise(
         lost[class] += pi[s] * rate;
     }
     let total_rate: f64 = queue.classes.iter().map(|&(_, rate)| rate).sum();
-    let drop_head = queue.overflow == Overflow::DropHead;
+    let drop_head = queue.overflow.drops_head();
     let wait = |lq: f64, accepted: f64| if drop_head { f64::NAN } else { lq / accepted };
     let classes: Vec<CtmcClass> = (0..m)
         .map(|k| {

@@ -207,6 +207,18 @@ fn obstacle(model: &Model, f: &Facts) -> Option<String> {
             batch.max
         ));
     }
+    if f.queue.capacity_bytes.is_some() {
+        return Some("a byte limit (`capacity_bytes`) depends on message sizes".to_owned());
+    }
+    if f.queue.overflow == Overflow::Disconnect {
+        return Some(
+            "a subscriber that disconnects when its buffer overflows (`overflow = \"disconnect\"`)"
+                .to_owned(),
+        );
+    }
+    if c.poll.is_some_and(|p| p.max_records > 1) && c.count > 1 {
+        return Some("consumers pulling several records per poll (`poll`)".to_owned());
+    }
     if c.service_per_byte_s > 0.0 {
         return Some("service time depends on message size (`service_per_byte`)".to_owned());
     }
@@ -491,7 +503,7 @@ fn finite(f: &Facts, capacity: u64, exponential: bool) -> Choice {
         mmck(f.attempts, 1.0 / c.service.mean(), c.slots(), k),
     );
     choice.4.clear();
-    if f.queue.overflow == Overflow::DropHead {
+    if f.queue.overflow.drops_head() {
         if let Some(m) = &mut choice.3 {
             m.mean_wait_s = f64::NAN;
             m.mean_sojourn_s = f64::NAN;

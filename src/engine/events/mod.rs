@@ -89,6 +89,13 @@ struct QueueState<'m> {
     pub failure: f64,
     pub link: Option<Link>,
     pub buffer: Buffer,
+    /// The queue's `capacity_bytes`, infinite without one, and the bytes
+    /// of its waiting messages (counted only under a finite limit).
+    pub capacity_bytes: f64,
+    pub waiting_bytes: f64,
+    /// Until when a disconnected consumer is away (`overflow =
+    /// "disconnect"`); arrivals before then are lost.
+    pub away_until_s: f64,
     /// Copies in service at this queue.
     pub in_service: u32,
     /// Copies pulling consumers fetched from this queue and have not
@@ -237,6 +244,9 @@ impl<'m> Simulation<'m> {
                     failure: consumers.map_or(0.0, |c| c.failure),
                     link: queue.link,
                     buffer: Buffer::new(queue.discipline, classes.len()),
+                    capacity_bytes: queue.capacity_bytes.unwrap_or(f64::INFINITY),
+                    waiting_bytes: 0.0,
+                    away_until_s: f64::NEG_INFINITY,
                     in_service: 0,
                     polled: 0,
                     busy_servers: 0,

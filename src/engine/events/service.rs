@@ -53,6 +53,11 @@ impl<'m> Simulation<'m> {
             k.arrivals += 1;
         }
         let state = &self.queues[q];
+        if now_s < state.away_until_s {
+            self.nodes[q].dropped += 1;
+            self.lose(copy, None);
+            return;
+        }
         if let Some(window) = &state.window {
             if state.buffer.len() == 0 && window.has_credit() {
                 self.push(q, copy);
@@ -73,21 +78,27 @@ impl<'m> Simulation<'m> {
         if let Some(capacity) = queue.capacity
             && self.queues[q].buffer.len() as u64 >= capacity
         {
-            self.nodes[q].dropped += 1;
-            if queue.overflow == Overflow::RejectPublish {
-                self.lose(copy, None);
-                return;
-            }
-            if queue.dead_letter.is_some() {
-                self.nodes[q].dead_lettered_maxlen += 1;
-            }
-            match self.queues[q].buffer.pop_for_drop() {
-                Some(head) => self.lose(head, queue.dead_letter),
-                None => {
-                    self.lose(copy, queue.dead_letter);
+            match queue.overflow {
+                Overflow::RejectPublish => {
+                    self.nodes[q].dropped += 1;
+                    self.lose(copy, None);
                     return;
                 }
+                Overflow::Disconnect => {
+                    self.disconnect(q, copy);
+                    return;
+                }
+                Overflow::DropHead | Overflow::Trim => {
+                    if !self.drop_head(q) {
+                        self.nodes[q].dropped += 1;
+                        self.lose(copy, self.dead_letter_of_drops(q));
+                        return;
+                    }
+                }
             }
+        }
+        if self.queues[q].capacity_bytes < f64::INFINITY && !self.fits_bytes(q, copy) {
+            return;
         }
         self.queues[q].buffer.push(copy, class);
         if queue.consumers.as_ref().is_some_and(|c| c.batch.is_some()) {
@@ -102,6 +113,109 @@ impl<'m> Simulation<'m> {
         }
     }
 
+    /// Where the messages a full queue `q` drops go: its dead-letter
+    /// queue, except for a trimmed stream.
+    fn dead_letter_of_drops(&self, q: usize) -> Option<usize> {
+        let queue = &self.model.queues[q];
+        (queue.overflow == Overflow::DropHead)
+            .then_some(queue.dead_letter)
+            .flatten()
+    }
+
+    /// A full queue `q` drops its head (the oldest waiting message of its
+    /// lowest class) to make room; returns whether it had one.
+    fn drop_head(&mut self, q: usize) -> bool {
+        let Some(head) = self.queues[q].buffer.pop_for_drop() else {
+            return false;
+        };
+        self.untrack_bytes(q, head);
+        self.nodes[q].dropped += 1;
+        let dead_letter = self.dead_letter_of_drops(q);
+        if dead_letter.is_some() {
+            self.nodes[q].dead_lettered_maxlen += 1;
+        }
+        self.lose(head, dead_letter);
+        true
+    }
+
+    /// Makes room for `copy` under queue `q`'s byte limit, as its
+    /// overflow says: returns whether `copy` is to be queued (it is lost
+    /// otherwise). Drop-head and trim drop the oldest messages until the
+    /// rest fits (the new one too, if it alone is too big);
+    /// reject-publish refuses a message that does not fit; a subscriber
+    /// whose buffer passes the limit is disconnected.
+    fn fits_bytes(&mut self, q: usize, copy: CopyId) -> bool {
+        let size_bytes = self.store.copies.get(copy).size_bytes;
+        let limit = self.queues[q].capacity_bytes;
+        let passes = self.queues[q].waiting_bytes + size_bytes > limit;
+        match self.model.queues[q].overflow {
+            _ if !passes => {}
+            Overflow::RejectPublish => {
+                self.nodes[q].dropped += 1;
+                self.lose(copy, None);
+                return false;
+            }
+            Overflow::Disconnect => {
+                self.disconnect(q, copy);
+                return false;
+            }
+            Overflow::DropHead | Overflow::Trim => {
+                while self.queues[q].waiting_bytes + size_bytes > limit && self.drop_head(q) {}
+                if size_bytes > limit {
+                    self.nodes[q].dropped += 1;
+                    self.lose(copy, self.dead_letter_of_drops(q));
+                    return false;
+                }
+            }
+        }
+        self.queues[q].waiting_bytes += size_bytes;
+        true
+    }
+
+    /// `copy` overflows queue `q`, a subscriber's buffer: the broker drops
+    /// the connection, losing `copy` and everything waiting, and the
+    /// subscriber receives nothing until it has reconnected. Its consumer
+    /// first finishes what it holds (the message in service, and those
+    /// already pushed into its window: the socket's buffers), then
+    /// reconnects after `reconnect`.
+    fn disconnect(&mut self, q: usize, copy: CopyId) {
+        self.nodes[q].dropped += 1;
+        self.lose(copy, None);
+        while let Some(waiting) = self.queues[q].buffer.pop_next() {
+            self.nodes[q].dropped += 1;
+            self.lose(waiting, None);
+        }
+        self.queues[q].waiting_bytes = 0.0;
+        self.update_in_queue(q);
+        self.nodes[q].disconnects += 1;
+        self.queues[q].away_until_s = f64::INFINITY;
+        self.reconnect_when_drained(q);
+    }
+
+    /// A disconnected subscriber at `q` that holds nothing more starts
+    /// its reconnect delay now.
+    fn reconnect_when_drained(&mut self, q: usize) {
+        let state = &self.queues[q];
+        let holds = state.in_service > 0
+            || state.polled > 0
+            || state.window.as_ref().is_some_and(|w| w.unacked > 0);
+        if !holds {
+            self.queues[q].away_until_s = self.now_s + self.model.queues[q].reconnect_s;
+        }
+    }
+
+    /// `copy` left queue `q`'s buffer: its bytes no longer count.
+    #[inline]
+    fn untrack_bytes(&mut self, q: usize, copy: CopyId) {
+        let state = &mut self.queues[q];
+        if state.capacity_bytes < f64::INFINITY {
+            state.waiting_bytes = match state.buffer.len() {
+                0 => 0.0,
+                _ => state.waiting_bytes - self.store.copies.get(copy).size_bytes,
+            };
+        }
+    }
+
     /// Takes the next ready copy of queue `q`. Where messages carry TTLs
     /// of their own, the expired ones at the head are dropped first, as
     /// RabbitMQ does before it delivers, and the new head's expiry is
@@ -111,13 +225,18 @@ impl<'m> Simulation<'m> {
         if self.message_ttls {
             return self.pop_ready_expiring(q);
         }
-        self.queues[q].buffer.pop_next()
+        let copy = self.queues[q].buffer.pop_next()?;
+        self.untrack_bytes(q, copy);
+        Some(copy)
     }
 
     #[inline(never)]
     fn pop_ready_expiring(&mut self, q: usize) -> Option<CopyId> {
         self.expire_heads(q);
         let copy = self.queues[q].buffer.pop_next();
+        if let Some(copy) = copy {
+            self.untrack_bytes(q, copy);
+        }
         self.expire_heads(q);
         self.arm_expiry(q);
         copy
@@ -178,7 +297,11 @@ impl<'m> Simulation<'m> {
                     }
                     let take = len.min(batch.max as usize);
                     let copies: Vec<CopyId> = (0..take)
-                        .filter_map(|_| self.queues[target].buffer.pop_next())
+                        .filter_map(|_| {
+                            let copy = self.queues[target].buffer.pop_next()?;
+                            self.untrack_bytes(target, copy);
+                            Some(copy)
+                        })
                         .collect();
                     self.update_in_queue(target);
                     self.start_batch(target, copies);
@@ -298,6 +421,9 @@ impl<'m> Simulation<'m> {
 
     /// Retry, dead-letter or forward a copy whose attempt has ended.
     pub(super) fn after_attempt(&mut self, q: usize, copy: CopyId, failed: bool) {
+        if self.queues[q].away_until_s == f64::INFINITY {
+            self.reconnect_when_drained(q);
+        }
         if failed {
             self.fail(q, copy);
         } else {
@@ -478,6 +604,7 @@ impl<'m> Simulation<'m> {
                 (self.queues[q].buffer.oldest()).find(|&id| self.expiry_of(q, id) <= self.now_s);
             let Some(id) = expired else { break };
             self.queues[q].buffer.remove_oldest(id);
+            self.untrack_bytes(q, id);
             self.nodes[q].expired += 1;
             let dead_letter = self.model.queues[q].dead_letter;
             if dead_letter.is_some() {
