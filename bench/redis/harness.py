@@ -3,10 +3,10 @@
 of bench/redis/run.sh.
 
     harness.py real --port PORT --out real.json [--records DIR] [--seconds S] [--warmup S] [--pidfile FILE]
-        Measures the Redis server already running on 127.0.0.1:PORT: the
-        capacity of a pub/sub subscriber that reads nothing, then each
-        experiment of EXPERIMENTS with a Poisson producer and consumer or
-        subscriber processes. Writes every measurement, and the experiment
+        Measures the Redis server already running on 127.0.0.1:PORT (in
+        run.sh's network namespace): the capacity of a pub/sub subscriber
+        that reads nothing, then each experiment of experiments() with a
+        Poisson producer and consumer or subscriber processes. Writes every measurement, and the experiment
         definitions, to real.json, and one CSV of per-message records per
         experiment to --records. The PID of every process it starts goes
         to --pidfile, one a line, so that run.sh can stop them by PID.
@@ -29,6 +29,7 @@ Time averages (pending entries) use BATCHES equal slices of the window.
 
 import argparse
 import bisect
+import collections
 import csv
 import json
 import math
@@ -343,10 +344,7 @@ def analyze_stream(spec, raw, cfg, records):
         "mean_unread": time_average([(e[0], e[1]) for e in entries.values()], start, end),
     }
     service = [e[3] - e[2] for e in entries.values()]
-    sizes = {}
-    for e in entries.values():
-        sizes.setdefault(e[1], 0)
-        sizes[e[1]] += 1  # entries sharing a fetch time came in one XREADGROUP reply
+    sizes = collections.Counter(e[1] for e in entries.values())  # entries sharing a fetch time: one reply
     notes = {"messages": len(cohort), "missing": sum(v is None for v in latency),
              "service_mean_ms": 1000.0 * statistics.fmean(service),
              "mean_fetch_size": statistics.fmean(sizes.values()),
@@ -467,7 +465,7 @@ def slow_subscriber_proc(port, spec, seed, out_path, counter, ready, stop):
         write_rows(out_path, ["kind", "id", "t", "done"], rows)
 
 
-def fast_subscriber_proc(port, spec, out_path, counter, ready, stop):
+def fast_subscriber_proc(port, out_path, counter, ready, stop):
     """The fast subscriber, an ordinary redis-py PubSub: records id and
     receipt time of every message, processes nothing."""
     worker_signals()
@@ -546,7 +544,7 @@ def run_pubsub(spec, port, cfg, records, seed, pidfile):
     set_limit(r, spec)
     workers = Workers(pidfile)
     try:
-        workers.start(fast_subscriber_proc, (port, spec), os.path.join(records, f"exp{spec['id']}-fast.csv"))
+        workers.start(fast_subscriber_proc, (port,), os.path.join(records, f"exp{spec['id']}-fast.csv"))
         workers.start(slow_subscriber_proc, (port, spec, seed * 100 + 1), os.path.join(records, f"exp{spec['id']}-slow.csv"))
         workers.wait_ready()
         wait_subscribers(r, 2)
@@ -562,9 +560,11 @@ def run_pubsub(spec, port, cfg, records, seed, pidfile):
 def disconnects(produced, slow_rows):
     """Each time Redis dropped the slow subscriber, from PUBLISH's receiver
     counts (2 while it is subscribed, 1 once Redis has freed it): the last
-    publication that still counted it (m, the one that overflowed its
-    output buffer, or the first after it) and what stood between it and
-    the subscriber at that instant."""
+    publication that still counted it (m: the one that overflowed its
+    output buffer; Redis frees the client before its next command) and
+    what stood between m and the subscriber at that instant: every message
+    up to m it had not started, in Redis's output buffer (lost) or in the
+    socket buffers (still delivered)."""
     received = sorted((float(r[2]), float(r[3]), int(r[1])) for r in slow_rows if r[0] == "message")
     starts = [x[0] for x in received]
     by_id = sorted(x[2] for x in received)
@@ -684,24 +684,22 @@ def cmd_real(args):
                     "network": args.network, "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()},
            "config": cfg, "experiments": []}
     started = time.monotonic()
-    pubsub = next(s for s in experiments() if s["kind"] == "pubsub")
-    print("pub/sub capacity of a subscriber that reads nothing (messages of "
-          f"{pubsub['payload_bytes']} B, hard limit {pubsub['limit_bytes']} B):", flush=True)
+    chosen = [s for s in experiments() if not args.only or s["id"] in args.only.split(",")]
     out["calibration"] = {}
-    for label, rcvbuf in (("small_rcvbuf", pubsub["rcvbuf"]), ("default_rcvbuf", 0)):
-        c = out["calibration"][label] = calibrate_capacity(args.port, pubsub, rcvbuf)
-        print(f"  SO_RCVBUF {rcvbuf or 'default'} (kernel {c['rcvbuf_kernel']} B): accepted {c['accepted']}, "
-              f"delivered after the disconnect {c['delivered']}, lost in Redis's buffer {c['lost']}", flush=True)
-    only = set(args.only.split(",")) if args.only else None
-    for index, spec in enumerate(experiments()):
-        if only and spec["id"] not in only:
-            continue
+    for spec in (s for s in chosen if s["kind"] == "pubsub"):
+        print("pub/sub capacity of a subscriber that reads nothing (messages of "
+              f"{spec['payload_bytes']} B, hard limit {spec['limit_bytes']} B):", flush=True)
+        for label, rcvbuf in (("small_rcvbuf", spec["rcvbuf"]), ("default_rcvbuf", 0)):
+            c = out["calibration"][label] = calibrate_capacity(args.port, spec, rcvbuf)
+            print(f"  SO_RCVBUF {rcvbuf or 'default'} (kernel {c['rcvbuf_kernel']} B): accepted {c['accepted']}, "
+                  f"delivered after the disconnect {c['delivered']}, lost in Redis's buffer {c['lost']}", flush=True)
+    for spec in chosen:
         t = time.monotonic()
         print(f"experiment {spec['id']}: {spec['title']} ...", flush=True)
         entry = {"spec": spec}
         try:
             run, analyze = (run_stream, analyze_stream) if spec["kind"] == "stream" else (run_pubsub, analyze_pubsub)
-            raw = run(spec, args.port, cfg, args.records, 1000 + index, args.pidfile)
+            raw = run(spec, args.port, cfg, args.records, 1000 + int(spec["id"]), args.pidfile)
             entry["metrics"], entry["notes"] = analyze(spec, raw, cfg, args.records)
             shown = ", ".join(f"{k} {fmt(m['value'], m['ci95'], m['unit'])}" for k, m in list(entry["metrics"].items())[:4])
             print(f"  {entry['notes']['messages']} messages; {shown}; {entry['notes']['drained']}; "
@@ -796,9 +794,12 @@ def stream_toml(spec, notes, sim):
     return "\n".join(lines)
 
 
-def pubsub_toml(spec, notes, sim, stem, why, capacity_bytes):
+def pubsub_toml(spec, notes, sim, stem, why, capacity_bytes, prefetch=None):
     """Experiment 2: a fanout to two subscribers' output buffers, each a
-    queue that disconnects its consumer when it holds more than capacity_bytes."""
+    queue that disconnects its consumer when it holds more than
+    capacity_bytes. `prefetch` (the slow subscriber only) = (window, why):
+    messages pushed out of the queue to the consumer, which it still
+    processes after a disconnect (the socket buffers)."""
     lines = [f'# Generated by bench/redis/harness.py: experiment {spec["id"]}, {spec["title"]}.',
              f'# Slow service: the mean measured from receipt to done, {notes["service_mean_ms"]:.4f} ms '
              f'(Exp({spec["slow_service_ms"]:g} ms) sleeps and their overshoot).']
@@ -811,28 +812,41 @@ def pubsub_toml(spec, notes, sim, stem, why, capacity_bytes):
     for name, service in services.items():
         lines += ["[[queues]]", f'name = "{name}"', 'overflow = "disconnect"',
                   f'capacity_bytes = "{capacity_bytes}B"    # {why}',
-                  f'reconnect = "{spec["reconnect_s"]:g}s"', "[queues.consumers]", "count = 1",
-                  f"service = {service}", ""]
+                  f'reconnect = "{spec["reconnect_s"]:g}s"', "[queues.consumers]", "count = 1"]
+        if name == "slow" and prefetch is not None:
+            lines.append(f"prefetch = {prefetch[0]}    # {prefetch[1]}")
+        lines += [f"service = {service}", ""]
     return "\n".join(lines)
 
 
 def scenarios(entry, sim):
     """(variant label, file stem, TOML text) of every queuesim run of one experiment."""
-    spec, notes = entry["spec"], entry["notes"]
+    spec, notes, metrics = entry["spec"], entry["notes"], entry["metrics"]
     stem = f"exp{spec['id']}"
     if spec["kind"] == "stream":
         return [("", stem, stream_toml(spec, notes, sim))]
     limit = spec["limit_bytes"]
-    out = [(f"sim capacity {limit} B = the configured limit", stem + "-configured",
-            pubsub_toml(spec, notes, sim, stem + "-configured", "client-output-buffer-limit pubsub hard limit", limit))]
-    c = entry["metrics"]["capacity_messages"]["value"]
+    limit_why = "client-output-buffer-limit pubsub hard limit"
+    out = [(f"queuesim A: capacity_bytes {limit} = the configured limit alone", stem + "-configured",
+            pubsub_toml(spec, notes, sim, stem + "-configured", limit_why, limit))]
+    c = metrics["capacity_messages"]["value"]
     if c is not None:
         # The disconnect comes when the waiting bytes pass the capacity:
         # half a message under the mean count makes that mean count trip it.
         capacity = round((c - 0.5) * spec["payload_bytes"])
         why = f"effective capacity: {c:.1f} messages waiting at the real disconnects"
-        out.append((f"sim capacity {capacity} B = measured effective", stem + "-effective",
-                    pubsub_toml(spec, notes, sim, stem + "-effective", why, capacity)))
+        out.append((f"queuesim B: capacity_bytes {capacity} = the measured effective capacity ({c:.1f} msgs) alone",
+                    stem + "-effective", pubsub_toml(spec, notes, sim, stem + "-effective", why, capacity)))
+    held = metrics.get("held_by_kernel_messages", {}).get("value")
+    if held is not None:
+        # The socket buffers as a prefetch window: what Redis has already
+        # written to the kernel has left its output buffer (the limit no
+        # longer counts it) and is still delivered after the disconnect.
+        window = math.floor(held + 0.5)
+        why = f"socket buffers: {held:.1f} messages held by the kernel at the real disconnects (mean)"
+        out.append((f"queuesim C: capacity_bytes {limit} = the configured limit + prefetch {window} = the "
+                    f"measured socket buffers", stem + "-prefetch",
+                    pubsub_toml(spec, notes, sim, stem + "-prefetch", limit_why, limit, (window, why))))
     return out
 
 
@@ -858,6 +872,7 @@ def loss_columns(row):
 
 
 def disconnect_column(row):
+    """The nodes.csv column that counts disconnects, once queuesim reports one."""
     return next((k for k in row if "disconnect" in k and "lost" not in k and not k.endswith("_ci95")), None)
 
 
@@ -882,6 +897,19 @@ def sim_value(spec, metric, summary, nodes, sim):
         column = disconnect_column(nodes.get("slow") or {})
         e = column and estimate(nodes["slow"], column, 60.0 / sim["duration"])
         return e or None
+    if metric == "gap_messages_mean":
+        # Each disconnect loses one run of consecutive messages (what was
+        # waiting, then every arrival until the subscriber is back), so the
+        # mean gap is dropped / disconnects. Its interval treats the two
+        # means as independent: they are positively correlated, so it is
+        # wider than the delta method's.
+        node = nodes.get("slow") or {}
+        column = disconnect_column(node)
+        lost, cuts = estimate(node, "dropped"), column and estimate(node, column)
+        if not lost or not cuts or not lost[0] or not cuts[0]:
+            return None
+        gap = lost[0] / cuts[0]
+        return gap, gap * math.hypot(lost[1] / lost[0], cuts[1] / cuts[0])
     if metric in ("slow_mean_sojourn", "slow_p99_sojourn"):
         return estimate(nodes.get("slow"), metric[5:], 1000.0)
     return None
@@ -970,14 +998,20 @@ def header_lines(real, sim):
 def footer_lines(real, columns):
     lines = ["", "inside CI?: sim yes = |real - queuesim| <= the half-width of their difference "
              "(sqrt(ci_real^2 + ci_sim^2)); theory yes = theory inside the real interval.",
-             "'n/a' = queuesim reports no comparable number (gaps, effective capacity, outages).",
+             "'n/a' = queuesim reports no comparable number (gap quantiles and spans, effective capacity, outages).",
              "Experiment 1: latency = scheduled XADD -> XACK; M/M/4 (COUNT 1) is the same group taking one entry per "
              "read, for reference: what COUNT 10 costs.",
              "Experiment 2: waiting at a disconnect = messages published up to the last PUBLISH that still counted the "
              "slow subscriber, not yet started by it; a gap = consecutive messages it never received, its span = from "
              "the first of them to the next message it received.",
              f"queuesim loss share = ({' + '.join(columns['loss'])}) / arrivals of the subscriber's queue; "
-             f"disconnects per minute from nodes.csv column {columns['disconnect'] or '(none yet)'}."]
+             f"disconnects per minute from nodes.csv column {columns['disconnect'] or '(none yet)'}; "
+             f"queuesim mean gap length = dropped / {columns['disconnect'] or 'disconnects'} of the slow queue "
+             "(its CI from both half-widths as if independent).",
+             "Experiment 2 variants: A = capacity_bytes the configured limit alone; B = capacity_bytes the measured "
+             "effective capacity alone; C = the configured limit plus prefetch = the mean socket-held messages at "
+             "the real disconnects (pushed to the consumer, out of the limit's count, still processed after a "
+             "disconnect; the reconnect delay starts once they are done)."]
     lines += ["", "per experiment: measured messages and notes:"]
     for entry in real["experiments"]:
         if "notes" in entry:

@@ -13,7 +13,11 @@
 #      per message: rho 1.25) that reconnects 1 s after Redis drops it:
 #      loss share, disconnects per minute, gaps, and the effective
 #      capacity, against queuesim's `overflow = "disconnect"` queues with
-#      capacity_bytes = the configured limit, and = the measured one.
+#      capacity_bytes = the configured limit (A), = the measured effective
+#      capacity (B), and = the configured limit with the slow consumer's
+#      `prefetch` = the socket-held messages measured at the disconnects
+#      (C: the socket buffers as a window it still drains after a
+#      disconnect, before its reconnect delay).
 #
 #   bench/redis/run.sh [--out DIR] [--seconds S] [--mtu N]   measure and compare (about 3 minutes)
 #   bench/redis/run.sh --sim-only REAL.json [--out DIR]      only the queuesim side of saved measurements
@@ -34,11 +38,12 @@
 # measurable, the slow subscriber reads the socket itself (a 2 KiB-at-a-time
 # RESP reader, SO_RCVBUF 4096) rather than through redis-py (which reads
 # 64 KiB at a time into its own buffer), and everything real runs in a
-# private network namespace whose loopback has MTU N (default 1500, as
-# Ethernet): on the host's loopback (MTU 65536) the kernel lets Redis's send
-# buffer grow to tcp_wmem's 4 MB, thousands of messages, which no Ethernet
-# link would, and a slow reader with a small SO_RCVBUF stalls on the 64 KB
-# segments. The namespace changes nothing outside it.
+# private network namespace whose loopback has MTU N (default 1500, the
+# segment size of Ethernet): on the host's loopback (MTU 65536) the kernel
+# autotunes Redis's send buffer from 64 KB segments up to tcp_wmem's 4 MB
+# (about 3,600 of these messages when this was written, against about a
+# hundred with MTU 1500), and a slow reader with a small SO_RCVBUF stalls
+# on such segments. The namespace changes nothing outside it.
 #
 # Installs Debian's redis-server and, with pip, the redis client if missing
 # (needs root, as does the namespace). If installing starts the
@@ -141,7 +146,7 @@ stop() {
     if [[ -n $harness_pid ]]; then stop_pid "$harness_pid"; fi
     stop_workers
     if [[ -n $server_pid ]]; then stop_pid "$server_pid"; fi
-    harness_pid= server_pid=
+    harness_pid='' server_pid=''
     rm -rf "$work"
 }
 trap stop EXIT

@@ -50,7 +50,11 @@ fn solve(model: &Model) -> Result<Traffic, FlowError> {
                 arrival_rate * tries
             };
             let utilization = (queue.consumers.as_ref())
-                .map(|c| attempt_rate * c.service.mean() / f64::from(c.count));
+                .map(|c| match c.in_place_hold_s() {
+                    // A consumer retrying in place is busy for the whole hold.
+                    Some((hold_s, _)) => arrival_rate * hold_s / f64::from(c.count),
+                    None => attempt_rate * c.service.mean() / f64::from(c.count),
+                });
             QueueLoad {
                 arrival_rate,
                 attempt_rate,
@@ -109,7 +113,8 @@ pub fn warnings(model: &Model) -> Vec<String> {
         .filter_map(|(queue, load)| {
             let rho = load.utilization?;
             let c = queue.consumers.as_ref()?;
-            (queue.capacity.is_none() && rho >= 1.0).then(|| {
+            let unbounded = queue.capacity.is_none() && queue.capacity_bytes.is_none();
+            (unbounded && rho >= 1.0).then(|| {
                 format!(
                     "queue `{}` is unstable: offered load ρ = {} >= 1 with unbounded capacity \
                      ({} attempts/s × mean service {} s for {} consumer{}); its backlog grows \
