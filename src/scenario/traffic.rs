@@ -49,12 +49,11 @@ fn solve(model: &Model) -> Result<Traffic, FlowError> {
             } else {
                 arrival_rate * tries
             };
-            let utilization = (queue.consumers.as_ref())
-                .map(|c| match c.in_place_hold_s() {
-                    // A consumer retrying in place is busy for the whole hold.
-                    Some((hold_s, _)) => arrival_rate * hold_s / f64::from(c.count),
-                    None => attempt_rate * c.service.mean() / f64::from(c.count),
-                });
+            let utilization = (queue.consumers.as_ref()).map(|c| match c.in_place_hold_s() {
+                // A consumer retrying in place is busy for the whole hold.
+                Some((hold_s, _)) => arrival_rate * hold_s / f64::from(c.count),
+                None => attempt_rate * c.service.mean() / f64::from(c.count),
+            });
             QueueLoad {
                 arrival_rate,
                 attempt_rate,

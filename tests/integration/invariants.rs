@@ -1,7 +1,10 @@
 //! Invariants that every run must keep, checked on random valid scenarios
 //! (proptest): small networks of queues with random capacities, overflow
-//! policies, disciplines, failures and retries, TTLs, dead-letter queues,
-//! an exchange and a partitioned topic.
+//! policies (Redis's trim and disconnect included), disciplines, failures
+//! and retries, TTLs, dead-letter queues, pulling consumers, an exchange
+//! and a partitioned topic, which may have two groups (a broadcast one,
+//! in-place or ladder retries, polls), batching or delaying producers and
+//! replication.
 //!
 //! For each generated scenario: conservation holds exactly in every
 //! replication; every time is finite and non-negative; utilization is at
@@ -25,7 +28,8 @@ use crate::util::{ROUNDING, inline};
 #[derive(Debug, Clone)]
 struct QueueSpec {
     capacity: Option<u64>,
-    reject: bool,
+    overflow: &'static str,
+    poll: Option<u32>,
     discipline: &'static str,
     ttl_s: Option<f64>,
     consumers: u32,
@@ -45,11 +49,58 @@ struct ScenarioSpec {
     exchange: Option<bool>,
     queues: Vec<QueueSpec>,
     topic: Option<(u32, u32, bool)>,
+    /// Kafka-style extras of the topic, when it has groups.
+    groups: Option<GroupsSpec>,
+}
+
+/// A second consumer group on the generated topic, and producer and
+/// consumer features of topics.
+#[derive(Debug, Clone)]
+struct GroupsSpec {
+    broadcast: bool,
+    failure: f64,
+    ladder: bool,
+    poll: Option<u32>,
+    linger_s: Option<f64>,
+    delay_s: Option<f64>,
+    replicated: bool,
+}
+
+fn groups_spec() -> impl Strategy<Value = GroupsSpec> {
+    (
+        any::<bool>(),
+        0.0f64..0.4,
+        any::<bool>(),
+        proptest::option::of(1u32..6),
+        proptest::option::of(0.01f64..0.5),
+        proptest::option::of(0.1f64..3.0),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(broadcast, failure, ladder, poll, linger_s, delay_s, replicated)| GroupsSpec {
+                broadcast,
+                failure,
+                ladder,
+                poll,
+                linger_s,
+                delay_s,
+                replicated,
+            },
+        )
 }
 
 fn queue_spec() -> impl Strategy<Value = QueueSpec> {
     (
-        (proptest::option::of(0u64..8), any::<bool>()),
+        (
+            proptest::option::of(0u64..8),
+            prop_oneof![
+                Just("drop-head"),
+                Just("reject-publish"),
+                Just("trim"),
+                Just("disconnect")
+            ],
+            proptest::option::of(1u32..5),
+        ),
         prop_oneof![Just("fifo"), Just("lifo"), Just("priority")],
         proptest::option::of(0.2f64..5.0),
         (1u32..4, 0.05f64..1.0),
@@ -58,7 +109,7 @@ fn queue_spec() -> impl Strategy<Value = QueueSpec> {
     )
         .prop_map(
             |(
-                (capacity, reject),
+                (capacity, overflow, poll),
                 discipline,
                 ttl_s,
                 (consumers, service_s),
@@ -67,7 +118,8 @@ fn queue_spec() -> impl Strategy<Value = QueueSpec> {
             )| {
                 QueueSpec {
                     capacity,
-                    reject,
+                    overflow,
+                    poll,
                     discipline,
                     ttl_s,
                     consumers,
@@ -88,13 +140,15 @@ fn scenario_spec() -> impl Strategy<Value = ScenarioSpec> {
         proptest::option::of(any::<bool>()),
         proptest::collection::vec(queue_spec(), 1..4),
         proptest::option::of((1u32..4, 1u32..3, any::<bool>())),
+        proptest::option::of(groups_spec()),
     )
         .prop_map(
-            |(seed, rates_per_s, exchange, queues, topic)| ScenarioSpec {
+            |(seed, rates_per_s, exchange, queues, topic, groups)| ScenarioSpec {
                 seed,
                 rates_per_s,
                 exchange,
                 queues,
+                groups: topic.and(groups),
                 topic,
             },
         )
@@ -140,13 +194,70 @@ fn render_scenario(spec: &ScenarioSpec) -> String {
         } else {
             ("round-robin", "")
         };
-        writeln!(
-            t,
-            "[[producers]]\nname = \"tp\"\nto = \"t\"\nrate = 3\n{keys}\n[[topics]]\nname = \"t\"\npartitions = {partitions}\npartitioner = \"{partitioner}\"\n[topics.consumers]\ncount = {consumers}\nservice = {{ dist = \"exponential\", mean = 0.2 }}\n"
-        )
-        .unwrap();
+        let Some(g) = &spec.groups else {
+            writeln!(
+                t,
+                "[[producers]]\nname = \"tp\"\nto = \"t\"\nrate = 3\n{keys}\n[[topics]]\nname = \"t\"\npartitions = {partitions}\npartitioner = \"{partitioner}\"\n[topics.consumers]\ncount = {consumers}\nservice = {{ dist = \"exponential\", mean = 0.2 }}\n"
+            )
+            .unwrap();
+            return t;
+        };
+        render_groups(&mut t, (partitions, consumers), partitioner, keys, g);
     }
     t
+}
+
+/// A topic read by two groups, the second one failing and retrying.
+fn render_groups(
+    t: &mut String,
+    (partitions, consumers): (u32, u32),
+    partitioner: &str,
+    keys: &str,
+    g: &GroupsSpec,
+) {
+    writeln!(
+        t,
+        "[[producers]]\nname = \"tp\"\nto = \"t\"\nrate = 3\n{keys}"
+    )
+    .unwrap();
+    if let Some(linger) = g.linger_s {
+        writeln!(t, "batching = {{ linger = {linger} }}").unwrap();
+    }
+    if let (Some(delay), None) = (g.delay_s, g.linger_s) {
+        writeln!(t, "delay = {delay}").unwrap();
+    }
+    writeln!(
+        t,
+        "\n[[queues]]\nname = \"t.dlq\"\n\n[[topics]]\nname = \"t\"\npartitions = {partitions}\npartitioner = \"{partitioner}\""
+    )
+    .unwrap();
+    if g.replicated {
+        t.push_str("replication = { factor = 3, min_insync = 2, follower_fetch = { dist = \"exponential\", mean = 0.05 } }\n");
+    }
+    writeln!(
+        t,
+        "[[topics.groups]]\nname = \"g1\"\ncount = {consumers}\nservice = {{ dist = \"exponential\", mean = 0.2 }}"
+    )
+    .unwrap();
+    if let Some(records) = g.poll {
+        writeln!(t, "poll = {{ max_records = {records} }}").unwrap();
+    }
+    let mode = if g.broadcast {
+        "broadcast"
+    } else {
+        "clustering"
+    };
+    let backoff = if g.ladder {
+        "backoff = \"levels\", delays = [0.2, 1.0]"
+    } else {
+        "max_attempts = 3, backoff = \"constant\", initial = 0.3"
+    };
+    writeln!(
+        t,
+        "[[topics.groups]]\nname = \"g2\"\nmode = \"{mode}\"\ncount = 2\nservice = {{ dist = \"exponential\", mean = 0.1 }}\nfailure = {}\nretry = {{ {backoff} }}\ndead_letter = \"t.dlq\"\n",
+        g.failure
+    )
+    .unwrap();
 }
 
 fn render_queue(t: &mut String, i: usize, q: &QueueSpec, has_next: bool) {
@@ -157,12 +268,10 @@ fn render_queue(t: &mut String, i: usize, q: &QueueSpec, has_next: bool) {
     )
     .unwrap();
     if let Some(capacity) = q.capacity {
-        let overflow = if q.reject {
-            "reject-publish"
-        } else {
-            "drop-head"
-        };
-        writeln!(t, "capacity = {capacity}\noverflow = \"{overflow}\"").unwrap();
+        writeln!(t, "capacity = {capacity}\noverflow = \"{}\"", q.overflow).unwrap();
+        if q.overflow == "disconnect" {
+            t.push_str("reconnect = 0.5\n");
+        }
     }
     if let Some(ttl) = q.ttl_s {
         writeln!(t, "ttl = {ttl}").unwrap();
@@ -185,6 +294,9 @@ fn render_queue(t: &mut String, i: usize, q: &QueueSpec, has_next: bool) {
         q.backoff_s
     )
     .unwrap();
+    if let Some(records) = q.poll {
+        writeln!(t, "poll = {{ max_records = {records} }}").unwrap();
+    }
     if has_next {
         writeln!(t, "next = \"q{}\"", i + 1).unwrap();
     }

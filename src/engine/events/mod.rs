@@ -234,8 +234,11 @@ impl<'m> Simulation<'m> {
                     )))
                 });
                 let several_consumers = consumers.is_some_and(|c| c.count > 1);
-                let fifo_starts = queue.discipline != Discipline::Lifo
-                    && !(window.is_some() && several_consumers);
+                // Consumers holding several messages each start them in
+                // their own order.
+                let holds = window.is_some() || consumers.is_some_and(|c| c.poll.is_some());
+                let fifo_starts =
+                    queue.discipline != Discipline::Lifo && !(holds && several_consumers);
                 QueueState {
                     consumers,
                     pool: consumers.map_or(0, |c| c.pool),
