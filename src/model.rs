@@ -760,6 +760,132 @@ impl Model {
     }
 }
 
+/// The final consumers of a model, where copies end: each topic group
+/// whose consumers deliver (`topic@group`, or `topic` for the one-group
+/// shorthand) and each other queue whose consumers deliver (by name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sinks {
+    /// Sink names, in model order: queues first, then topic groups.
+    pub names: Vec<String>,
+    /// Per queue, the sink its deliveries count in.
+    pub of_queue: Vec<Option<u32>>,
+    /// Per queue, the one sink every path from it leads to, where a copy
+    /// lost there counts against that sink; `None` where paths lead to
+    /// several sinks or none.
+    pub lost_at: Vec<Option<u32>>,
+    /// Whether a message can be copied (a fanout or keyed exchange, a
+    /// topic with several groups), so that a sink sees copies rather than
+    /// messages.
+    pub copies: bool,
+}
+
+impl Sinks {
+    /// Whether a sink's deliveries are exactly the run's: one sink and no
+    /// copies, so that every delivered message is delivered there once.
+    pub fn single_path(&self) -> bool {
+        self.names.len() == 1 && !self.copies
+    }
+}
+
+impl Model {
+    /// Where this model's messages end, see [`Sinks`].
+    pub fn sinks(&self) -> Sinks {
+        let delivers =
+            |q: QueueId| (self.queues[q].consumers.as_ref()).is_some_and(|c| c.next.is_empty());
+        let partitions = self.partition_flags();
+        let mut names = Vec::new();
+        let mut of_queue = vec![None; self.queues.len()];
+        for q in (0..self.queues.len()).filter(|&q| !partitions[q] && delivers(q)) {
+            of_queue[q] = Some(names.len() as u32);
+            names.push(self.queues[q].name.clone());
+        }
+        for topic in &self.topics {
+            for group in &topic.groups {
+                let delivering: Vec<QueueId> = group
+                    .partitions
+                    .iter()
+                    .copied()
+                    .filter(|&q| delivers(q))
+                    .collect();
+                if delivering.is_empty() {
+                    continue;
+                }
+                delivering
+                    .iter()
+                    .for_each(|&q| of_queue[q] = Some(names.len() as u32));
+                names.push(match group.name.as_str() {
+                    "" => topic.name.clone(),
+                    group => format!("{}@{group}", topic.name),
+                });
+            }
+        }
+        let copies = self.topics.iter().any(|t| t.groups.len() > 1)
+            || (self.exchanges.iter()).any(|e| e.kind == ExchangeKind::Fanout || e.keyed.is_some());
+        let mut reach = SinkReach {
+            model: self,
+            of_queue: &of_queue,
+            memo: vec![None; self.queues.len()],
+        };
+        let lost_at = (0..self.queues.len())
+            .map(|q| match reach.reached_from_queue(q).as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            })
+            .collect();
+        Sinks {
+            names,
+            of_queue,
+            lost_at,
+            copies,
+        }
+    }
+}
+
+/// The sinks reachable from each queue along its consumers' routes,
+/// worked out once per queue (a queue on a cycle sees the sinks of the
+/// rest of the cycle).
+struct SinkReach<'a> {
+    model: &'a Model,
+    of_queue: &'a [Option<u32>],
+    memo: Vec<Option<Vec<u32>>>,
+}
+
+impl SinkReach<'_> {
+    fn reached_from_queue(&mut self, q: QueueId) -> Vec<u32> {
+        if let Some(known) = &self.memo[q] {
+            return known.clone();
+        }
+        self.memo[q] = Some(Vec::new());
+        let mut found: Vec<u32> = self.of_queue[q].into_iter().collect();
+        if let Some(c) = &self.model.queues[q].consumers {
+            for route in &c.next {
+                found.extend(self.reached_from_target(route.to));
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        self.memo[q] = Some(found.clone());
+        found
+    }
+
+    fn reached_from_target(&mut self, target: Target) -> Vec<u32> {
+        let model = self.model;
+        match target {
+            Target::Queue(q) => self.reached_from_queue(q),
+            Target::Exchange(e) => {
+                let exchange = &model.exchanges[e];
+                let alternate = exchange.keyed.as_ref().and_then(|k| k.alternate);
+                (exchange.routes.iter().map(|r| r.to).chain(alternate))
+                    .flat_map(|to| self.reached_from_target(to))
+                    .collect()
+            }
+            Target::Topic(t) => (model.topics[t].partition_queues())
+                .flat_map(|q| self.reached_from_queue(q))
+                .collect(),
+        }
+    }
+}
+
 impl Topic {
     /// Every partition queue of every group.
     pub fn partition_queues(&self) -> impl Iterator<Item = QueueId> + '_ {

@@ -64,6 +64,11 @@ pub fn quantile_cell(
                 NodeMetric::LEVEL,
             ))
         }
+        ReportFile::Sinks => {
+            let level = SummaryMetric::parse(name)?.level()?;
+            let key = HistogramKey::at(Measure::SinkLatency, cell("sink")?, 0);
+            Some((key, level))
+        }
         ReportFile::Classes if name == NodeMetric::P99Wait.name() => {
             let priority = cell("priority")?.parse().ok()?;
             let key = HistogramKey::at(Measure::ClassWait, cell("node")?, priority);
@@ -219,6 +224,31 @@ pub struct ClassRow {
     pub mean_sojourn: Estimate,
 }
 
+/// One row of `sinks.csv`: what one final consumer (a queue whose
+/// consumers deliver, or a topic group) delivered of the messages
+/// published in the measured window. With copies (fanout exchanges,
+/// several topic groups) each sink counts its own copy, so a slow path's
+/// latency shows beside a fast one's; without copies the sinks split the
+/// run's deliveries.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SinkRow {
+    /// The queue's name, `topic@group` for a topic group (`topic` for the
+    /// one-group shorthand).
+    pub sink: String,
+    /// Copies delivered here.
+    pub delivered: Estimate,
+    /// Copies delivered here on time, per copy delivered here or lost on
+    /// a path that leads only here (with one sink and no copies, exactly
+    /// `summary.csv`'s `success_ratio`).
+    pub success_ratio: Estimate,
+    /// From the message's publication to this copy's delivery, seconds.
+    pub mean_latency: Estimate,
+    pub p50_latency: Estimate,
+    pub p95_latency: Estimate,
+    pub p99_latency: Estimate,
+    pub p999_latency: Estimate,
+}
+
 /// One row of `latency_quantiles.csv`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QuantileRow {
@@ -265,6 +295,8 @@ pub struct RunResult {
     /// Waiting-time quantiles of every queue with consumers, at the levels
     /// of [`reported_quantiles`], queue by queue.
     pub wait_quantiles: Vec<WaitQuantileRow>,
+    /// The `sinks.csv` rows.
+    pub sinks: Vec<SinkRow>,
     /// Events processed over all replications.
     pub events: u64,
     /// Most messages in the system at once in any replication.

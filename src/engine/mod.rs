@@ -33,6 +33,7 @@ pub use events::{Calendar, simulate_events};
 pub use interrupt::{CHECK_EVERY_EVENTS, request_stop, stop_requested};
 pub use observe::{
     ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample,
+    SinkObservations,
 };
 pub use rng::{StreamKind, StreamRng, stream};
 pub use warmup::{

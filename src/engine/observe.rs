@@ -274,6 +274,41 @@ pub struct ReplicationResult {
     /// Of the lost, those lost as unroutable: a copy reached an exchange
     /// whose bindings its routing key matched none of, without an alternate.
     pub unroutable: u64,
+    /// Per sink of [`crate::model::Model::sinks`], the copies delivered there.
+    pub sinks: Vec<SinkObservations>,
+}
+
+/// What one replication saw of the copies a sink (a final consumer)
+/// delivered, of messages published in the measured window.
+#[derive(Debug, Clone)]
+pub struct SinkObservations {
+    pub delivered: u64,
+    /// Copies lost at a queue whose every path leads to this sink.
+    pub lost: u64,
+    /// Of those, delivered within their message's deadline.
+    pub on_time: u64,
+    /// From the message's publication to this copy's delivery, seconds.
+    pub latency: Tally,
+    pub latency_hist: LatencyHistogram,
+}
+
+impl SinkObservations {
+    /// Nothing delivered yet.
+    pub fn new() -> Self {
+        Self {
+            delivered: 0,
+            lost: 0,
+            on_time: 0,
+            latency: Tally::new(),
+            latency_hist: LatencyHistogram::new(),
+        }
+    }
+}
+
+impl Default for SinkObservations {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl ReplicationResult {

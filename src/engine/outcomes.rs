@@ -2,7 +2,10 @@
 //! queues: published, delivered, on time, lost, in flight, end-to-end
 //! latency; and the [`ReplicationResult`] both engines build from it.
 
-use super::observe::{LatencyByTime, NodeObservations, ReplicationResult, Sample};
+use super::observe::{
+    LatencyByTime, NodeObservations, ReplicationResult, Sample, SinkObservations,
+};
+use crate::model::Model;
 use crate::stats::{LatencyHistogram, Tally};
 
 /// The run-wide counters of one replication.
@@ -22,12 +25,19 @@ pub(super) struct Outcomes {
     /// Events processed (or, on the fast path, the events the event
     /// engine would have processed).
     pub events: u64,
+    /// Per sink, its deliveries; recorded copy by copy unless the model
+    /// has a single path, whose sink's are the run's own.
+    pub sinks: Vec<SinkObservations>,
+    single_path: bool,
 }
 
 impl Outcomes {
-    /// Nothing counted yet, in a run that ends at `end_s`.
-    pub fn new(end_s: f64) -> Self {
+    /// Nothing counted yet, in a run of `model` that ends at `end_s`.
+    pub fn new(model: &Model, end_s: f64) -> Self {
+        let sinks = model.sinks();
         Self {
+            sinks: vec![SinkObservations::new(); sinks.names.len()],
+            single_path: sinks.single_path(),
             produced: 0,
             delivered: 0,
             on_time: 0,
@@ -70,9 +80,32 @@ impl Outcomes {
         }
     }
 
+    /// A copy of a message created at `created_s`, due at `due_s`, is
+    /// delivered at `at_s` by the consumers of `sink`; its latency goes
+    /// into the sink's tally unless `latency_recorded` (added at the end).
+    #[inline]
+    pub fn deliver_at(
+        &mut self,
+        sink: u32,
+        at_s: f64,
+        created_s: f64,
+        due_s: f64,
+        latency_recorded: bool,
+    ) {
+        let sink = &mut self.sinks[sink as usize];
+        sink.delivered += 1;
+        if at_s <= due_s {
+            sink.on_time += 1;
+        }
+        if !latency_recorded {
+            sink.latency.record(at_s - created_s);
+            sink.latency_hist.record(at_s - created_s);
+        }
+    }
+
     /// The replication's result, with its queues' observations and samples.
     pub fn into_result(
-        self,
+        mut self,
         replication: u32,
         measured_s: f64,
         nodes: Vec<NodeObservations>,
@@ -80,6 +113,15 @@ impl Outcomes {
         lag_ages_s: Vec<f64>,
         peak_messages: usize,
     ) -> ReplicationResult {
+        if self.single_path {
+            self.sinks[0] = SinkObservations {
+                delivered: self.delivered,
+                lost: self.lost,
+                on_time: self.on_time,
+                latency: self.latency.clone(),
+                latency_hist: self.latency_hist.clone(),
+            };
+        }
         ReplicationResult {
             replication,
             measured_s,
@@ -97,6 +139,7 @@ impl Outcomes {
             events: self.events,
             peak_messages,
             unroutable: self.unroutable,
+            sinks: self.sinks,
         }
     }
 }

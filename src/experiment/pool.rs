@@ -24,6 +24,7 @@ const KEYS: &[(&str, &[&str])] = &[
     (ReportFile::Classes.file_name(), &["node", "priority"]),
     (ReportFile::LatencyQuantiles.file_name(), &["quantile"]),
     (ReportFile::Timeseries.file_name(), &["time", "node"]),
+    (ReportFile::Sinks.file_name(), &["sink"]),
 ];
 
 /// The key columns of table `name`, or `None` for a table this module does

@@ -5,8 +5,8 @@
 //! a confidence interval from a single replication) is an empty cell.
 
 use crate::results::{
-    ClassRow, NodeMetric, NodeRow, QuantileRow, ReportFile, RunResult, SummaryMetric, SummaryRow,
-    TimeseriesRow,
+    ClassRow, NodeMetric, NodeRow, QuantileRow, ReportFile, RunResult, SinkRow, SummaryMetric,
+    SummaryRow, TimeseriesRow,
 };
 use crate::stats::Estimate;
 use crate::table::{Table, number};
@@ -100,6 +100,18 @@ fn quantile_row(row: &QuantileRow) -> RowBuilder {
         .estimate("latency", row.latency)
 }
 
+fn sink_row(row: &SinkRow) -> RowBuilder {
+    RowBuilder::new()
+        .text("sink", &row.sink)
+        .estimate("delivered", row.delivered)
+        .estimate("success_ratio", row.success_ratio)
+        .estimate("mean_latency", row.mean_latency)
+        .estimate("p50_latency", row.p50_latency)
+        .estimate("p95_latency", row.p95_latency)
+        .estimate("p99_latency", row.p99_latency)
+        .estimate("p999_latency", row.p999_latency)
+}
+
 fn timeseries_row(row: &TimeseriesRow) -> RowBuilder {
     RowBuilder::new()
         .value("time", row.time)
@@ -126,6 +138,7 @@ pub fn table(result: &RunResult, file: ReportFile) -> Table {
         ReportFile::Classes => table_of(&result.classes, class_row),
         ReportFile::LatencyQuantiles => table_of(&result.quantiles, quantile_row),
         ReportFile::Timeseries => table_of(&result.timeseries, timeseries_row),
+        ReportFile::Sinks => table_of(&result.sinks, sink_row),
     }
 }
 

@@ -71,6 +71,7 @@ mod tests {
             quantiles: Vec::new(),
             timeseries: Vec::new(),
             wait_quantiles: Vec::new(),
+            sinks: Vec::new(),
             events: 0,
             peak_messages: 0,
             conservation_failures: Vec::new(),

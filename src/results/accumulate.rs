@@ -17,10 +17,10 @@ use rayon::prelude::*;
 
 use super::pooled::{HistogramKey, Measure, PooledHistograms};
 use super::{
-    ClassRow, NodeMetric, NodeRow, QuantileRow, RunResult, SummaryMetric, SummaryRow,
+    ClassRow, NodeMetric, NodeRow, QuantileRow, RunResult, SinkRow, SummaryMetric, SummaryRow,
     TimeseriesRow, WaitQuantileRow, reported_quantiles, with_theory,
 };
-use crate::engine::{self, NodeObservations, ReplicationResult};
+use crate::engine::{self, NodeObservations, ReplicationResult, SinkObservations};
 use crate::model::Model;
 use crate::stats::{Estimate, LatencyHistogram};
 
@@ -70,6 +70,28 @@ struct NodeValues {
     wait_levels: Vec<f64>,
 }
 
+/// One replication's value of every metric of a sink.
+#[derive(Debug, Clone)]
+struct SinkValues {
+    delivered: f64,
+    success_ratio: f64,
+    mean_latency: f64,
+    /// At the levels of [`SummaryMetric::PERCENTILES`].
+    latency_levels: [f64; 4],
+}
+
+impl SinkValues {
+    fn of(sink: &SinkObservations) -> Self {
+        let decided = sink.delivered + sink.lost;
+        Self {
+            delivered: sink.delivered as f64,
+            success_ratio: sink.on_time as f64 / decided as f64,
+            mean_latency: sink.latency.mean(),
+            latency_levels: summary_levels(&sink.latency_hist),
+        }
+    }
+}
+
 /// One replication's value of every metric of a priority class at a queue.
 #[derive(Debug, Clone)]
 struct ClassValues {
@@ -91,6 +113,8 @@ struct ReplicationValues {
     classes: Vec<Vec<ClassValues>>,
     /// End-to-end latency at the levels of [`reported_quantiles`].
     latency_levels: Vec<f64>,
+    /// Per sink of [`Model::sinks`].
+    sinks: Vec<SinkValues>,
 }
 
 impl ReplicationValues {
@@ -126,6 +150,7 @@ impl ReplicationValues {
                 .map(|n| (0..classes).map(|c| class_values(n, c)).collect())
                 .collect(),
             latency_levels: rep.latency_hist.quantiles(levels),
+            sinks: rep.sinks.iter().map(SinkValues::of).collect(),
         }
     }
 }
@@ -348,6 +373,7 @@ impl<'m> Accumulator<'m> {
             quantiles: view.quantile_rows(),
             timeseries: self.timeseries_rows(),
             wait_quantiles: view.wait_quantile_rows(),
+            sinks: view.sink_rows(),
             events: self.events,
             peak_messages: self.peak_messages,
             conservation_failures,
@@ -457,6 +483,28 @@ impl View<'_> {
                     disconnects: node(|n| n.disconnects),
                     loss_ratio: node(|n| n.loss_ratio),
                     theory: None,
+                }
+            })
+            .collect()
+    }
+
+    fn sink_rows(&self) -> Vec<SinkRow> {
+        let levels = percentile_levels();
+        (self.model.sinks().names.into_iter().enumerate())
+            .map(|(s, name)| {
+                let latency = HistogramKey::at(Measure::SinkLatency, &name, 0);
+                let sink = |metric: fn(&SinkValues) -> f64| self.mean(|v| metric(&v.sinks[s]));
+                let level =
+                    |i: usize| self.quantile(&latency, levels[i], |v| v.sinks[s].latency_levels[i]);
+                SinkRow {
+                    sink: name,
+                    delivered: sink(|k| k.delivered),
+                    success_ratio: sink(|k| k.success_ratio),
+                    mean_latency: sink(|k| k.mean_latency),
+                    p50_latency: level(0),
+                    p95_latency: level(1),
+                    p99_latency: level(2),
+                    p999_latency: level(3),
                 }
             })
             .collect()

@@ -15,16 +15,18 @@ pub enum ReportFile {
     Classes,
     LatencyQuantiles,
     Timeseries,
+    Sinks,
 }
 
 impl ReportFile {
     /// Every file, in the order the report writes them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Summary,
         Self::Nodes,
         Self::Classes,
         Self::LatencyQuantiles,
         Self::Timeseries,
+        Self::Sinks,
     ];
 
     /// The file's name, e.g. `summary.csv`.
@@ -35,6 +37,7 @@ impl ReportFile {
             Self::Classes => "classes.csv",
             Self::LatencyQuantiles => "latency_quantiles.csv",
             Self::Timeseries => "timeseries.csv",
+            Self::Sinks => "sinks.csv",
         }
     }
 

@@ -28,14 +28,17 @@ pub enum Measure {
     Sojourn,
     /// Waiting time of one priority class at a queue.
     ClassWait,
+    /// Latency of the copies a sink delivered (the key's node is the sink).
+    SinkLatency,
 }
 
 impl Measure {
-    const ALL: [Measure; 4] = [
+    const ALL: [Measure; 5] = [
         Measure::Latency,
         Measure::Wait,
         Measure::Sojourn,
         Measure::ClassWait,
+        Measure::SinkLatency,
     ];
 
     /// Its name in a histograms file.
@@ -45,6 +48,7 @@ impl Measure {
             Measure::Wait => "wait",
             Measure::Sojourn => "sojourn",
             Measure::ClassWait => "class_wait",
+            Measure::SinkLatency => "sink_latency",
         }
     }
 
@@ -111,6 +115,9 @@ impl PooledHistograms {
                 }
             }
         }
+        for sink in model.sinks().names {
+            pooled.insert(HistogramKey::at(Measure::SinkLatency, &sink, 0));
+        }
         pooled
     }
 
@@ -133,6 +140,7 @@ impl PooledHistograms {
                 .into_iter()
                 .chain(n.classes.iter().map(|c| &c.wait_hist))
         }));
+        let theirs = theirs.chain(rep.sinks.iter().map(|s| &s.latency_hist));
         let mut added = 0;
         for (mine, theirs) in self.histograms.iter_mut().zip(theirs) {
             mine.add(theirs);

@@ -57,6 +57,14 @@ fn assert_same_replication(fast: &ReplicationResult, events: &ReplicationResult)
     let slices = |r: &ReplicationResult| r.latency_by_time.iter().map(|s| s.1).collect::<Vec<_>>();
     assert_eq!(slices(fast), slices(events), "deliveries by time");
     assert_eq!(fast.timeseries, events.timeseries, "queue-length samples");
+    assert_eq!(fast.sinks.len(), events.sinks.len(), "sinks");
+    for (s, (f, e)) in fast.sinks.iter().zip(&events.sinks).enumerate() {
+        let counts = |k: &engine::SinkObservations| (k.delivered, k.on_time, k.lost);
+        assert_eq!(counts(f), counts(e), "sink {s}: delivered, on time, lost");
+        let (fl, el) = (f.latency.mean(), e.latency.mean());
+        assert_same_sum(&format!("sink {s} latency"), fl, el);
+        assert_eq!(f.latency_hist.quantile(0.99), e.latency_hist.quantile(0.99));
+    }
     for (q, (f, e)) in fast.nodes.iter().zip(&events.nodes).enumerate() {
         let counts = |n: &engine::NodeObservations| (n.arrivals, n.served, n.succeeded, n.dropped);
         assert_eq!(

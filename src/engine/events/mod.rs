@@ -27,7 +27,7 @@ use super::outcomes::Outcomes;
 use super::rng::{StreamKind, StreamRng, stream};
 use super::routing::{PartitionChoice, RouteChoice};
 use crate::model::{
-    Batching, Consumers, Discipline, ExchangeKind, Link, Model, Replication, Target,
+    Batching, Consumers, Discipline, ExchangeKind, Link, Model, Overflow, Replication, Target,
 };
 use buffer::{Buffer, CopyId};
 use confirm::{ConfirmWindow, Pending};
@@ -89,6 +89,9 @@ struct QueueState<'m> {
     pub failure: f64,
     pub link: Option<Link>,
     pub buffer: Buffer,
+    /// Whether the queue has a byte limit or a Redis overflow (trim,
+    /// disconnect): the one flag the common path reads of them.
+    pub byte_or_redis_limit: bool,
     /// The queue's `capacity_bytes`, infinite without one, and the bytes
     /// of its waiting messages (counted only under a finite limit).
     pub capacity_bytes: f64,
@@ -176,6 +179,9 @@ struct Simulation<'m> {
     pub queues: Vec<QueueState<'m>>,
     /// Busy servers of each pool.
     pub pool_busy: Vec<u32>,
+    /// Disconnected subscribers still finishing what they hold, whose
+    /// reconnect delay has not started.
+    pub draining_subscribers: u32,
     /// Per pool of pulling consumers, their fetched records.
     polls: Vec<Option<Box<PollState>>>,
     exchange_routes: Vec<RouteChoice>,
@@ -193,6 +199,12 @@ struct Simulation<'m> {
     is_partition: Vec<bool>,
     /// The age of each partition's oldest unprocessed record at each sample.
     lag_ages_s: Vec<f64>,
+    /// Whether deliveries are recorded per sink, and per queue the sink
+    /// its deliveries count in.
+    records_sinks: bool,
+    sink_of_queue: Vec<Option<u32>>,
+    /// Per queue, the sink a copy lost there counts against.
+    sink_losses: Vec<Option<u32>>,
 }
 
 /// Runs replication number `replication` of `model` to completion on the
@@ -247,6 +259,8 @@ impl<'m> Simulation<'m> {
                     failure: consumers.map_or(0.0, |c| c.failure),
                     link: queue.link,
                     buffer: Buffer::new(queue.discipline, classes.len()),
+                    byte_or_redis_limit: queue.capacity_bytes.is_some()
+                        || matches!(queue.overflow, Overflow::Trim | Overflow::Disconnect),
                     capacity_bytes: queue.capacity_bytes.unwrap_or(f64::INFINITY),
                     waiting_bytes: 0.0,
                     away_until_s: f64::NEG_INFINITY,
@@ -331,6 +345,7 @@ impl<'m> Simulation<'m> {
             message_ttls: model.producers.iter().any(|p| p.ttl_s.is_some()),
             queues,
             pool_busy: vec![0; model.pools.len()],
+            draining_subscribers: 0,
             polls: (model.pools.iter())
                 .map(|pool| {
                     let consumers = model.queues[pool.queues[0]].consumers.as_ref()?;
@@ -342,13 +357,16 @@ impl<'m> Simulation<'m> {
             partitions: PartitionChoice::new(model.topics.len()),
             nodes,
             deferred: DeferredRecords::new(model.queues.len()),
-            outcomes: Outcomes::new(warmup_s + model.simulation.duration_s),
+            outcomes: Outcomes::new(model, warmup_s + model.simulation.duration_s),
             timeseries: Vec::new(),
             is_partition: match model.topics.is_empty() {
                 true => Vec::new(),
                 false => model.partition_flags(),
             },
             lag_ages_s: Vec::new(),
+            records_sinks: !model.sinks().single_path(),
+            sink_of_queue: model.sinks().of_queue,
+            sink_losses: model.sinks().lost_at,
             routing_keys: (model.producers.iter().enumerate())
                 .map(|(i, p)| RoutingKeyChoice::new(model, replication, i, p))
                 .collect(),
@@ -665,10 +683,18 @@ impl<'m> Simulation<'m> {
     }
 
     pub(super) fn deliver(&mut self, copy: CopyId) {
-        let origin_id = self.store.copies.get(copy).origin;
+        let c = self.store.copies.get(copy);
+        let origin_id = c.origin;
+        let sink = match self.records_sinks {
+            true => self.sink_of_queue[c.queue as usize],
+            false => None,
+        };
         self.store.copies.remove(copy);
         if origin_id == ORPHAN {
             return;
+        }
+        if let Some(sink) = sink {
+            self.deliver_at_sink(sink, origin_id);
         }
         let origin = self.store.origins.get_mut(origin_id);
         origin.outstanding -= 1;
@@ -684,8 +710,40 @@ impl<'m> Simulation<'m> {
         }
     }
 
-    /// A copy is lost; it parks in `dead_letter` when one is given.
+    /// A copy of message `origin_id` is delivered at `sink`.
+    #[inline(never)]
+    fn deliver_at_sink(&mut self, sink: u32, origin_id: u32) {
+        let origin = self.store.origins.get(origin_id);
+        if origin.measured {
+            let (created_s, due_s) = (origin.created_s, origin.due_s);
+            (self.outcomes).deliver_at(sink, self.now_s, created_s, due_s, false);
+        }
+    }
+
+    /// A copy is lost at the queue it is at; it parks in `dead_letter`
+    /// when one is given.
     pub(super) fn lose(&mut self, copy: CopyId, dead_letter: Option<usize>) {
+        if self.records_sinks {
+            self.count_sink_loss(copy);
+        }
+        self.discard(copy, dead_letter);
+    }
+
+    /// A lost copy counts against the one sink its queue leads to, if any.
+    #[inline(never)]
+    fn count_sink_loss(&mut self, copy: CopyId) {
+        let c = self.store.copies.get(copy);
+        let Some(sink) = self.sink_losses[c.queue as usize] else {
+            return;
+        };
+        if c.origin != ORPHAN && self.store.origins.get(c.origin).measured {
+            self.outcomes.sinks[sink as usize].lost += 1;
+        }
+    }
+
+    /// A copy is lost (wherever it is); it parks in `dead_letter` when one
+    /// is given.
+    fn discard(&mut self, copy: CopyId, dead_letter: Option<usize>) {
         let origin_id = self.store.copies.get(copy).origin;
         if origin_id != ORPHAN {
             let origin = self.store.origins.get_mut(origin_id);
@@ -721,7 +779,7 @@ impl<'m> Simulation<'m> {
                 self.outcomes.unroutable += 1;
             }
         }
-        self.lose(copy, None);
+        self.discard(copy, None);
     }
 
     fn sample(&mut self) {

@@ -53,7 +53,7 @@ impl<'m> Simulation<'m> {
             k.arrivals += 1;
         }
         let state = &self.queues[q];
-        if now_s < state.away_until_s {
+        if state.byte_or_redis_limit && now_s < state.away_until_s {
             self.nodes[q].dropped += 1;
             self.lose(copy, None);
             return;
@@ -97,7 +97,7 @@ impl<'m> Simulation<'m> {
                 }
             }
         }
-        if self.queues[q].capacity_bytes < f64::INFINITY && !self.fits_bytes(q, copy) {
+        if self.queues[q].byte_or_redis_limit && !self.fits_bytes(q, copy) {
             return;
         }
         self.queues[q].buffer.push(copy, class);
@@ -144,9 +144,13 @@ impl<'m> Simulation<'m> {
     /// rest fits (the new one too, if it alone is too big);
     /// reject-publish refuses a message that does not fit; a subscriber
     /// whose buffer passes the limit is disconnected.
+    #[inline(never)]
     fn fits_bytes(&mut self, q: usize, copy: CopyId) -> bool {
-        let size_bytes = self.store.copies.get(copy).size_bytes;
         let limit = self.queues[q].capacity_bytes;
+        if limit == f64::INFINITY {
+            return true;
+        }
+        let size_bytes = self.store.copies.get(copy).size_bytes;
         let passes = self.queues[q].waiting_bytes + size_bytes > limit;
         match self.model.queues[q].overflow {
             _ if !passes => {}
@@ -188,19 +192,27 @@ impl<'m> Simulation<'m> {
         self.queues[q].waiting_bytes = 0.0;
         self.update_in_queue(q);
         self.nodes[q].disconnects += 1;
-        self.queues[q].away_until_s = f64::INFINITY;
+        if self.queues[q].away_until_s != f64::INFINITY {
+            self.queues[q].away_until_s = f64::INFINITY;
+            self.draining_subscribers += 1;
+        }
         self.reconnect_when_drained(q);
     }
 
     /// A disconnected subscriber at `q` that holds nothing more starts
     /// its reconnect delay now.
+    #[inline(never)]
     fn reconnect_when_drained(&mut self, q: usize) {
         let state = &self.queues[q];
+        if state.away_until_s != f64::INFINITY {
+            return;
+        }
         let holds = state.in_service > 0
             || state.polled > 0
             || state.window.as_ref().is_some_and(|w| w.unacked > 0);
         if !holds {
             self.queues[q].away_until_s = self.now_s + self.model.queues[q].reconnect_s;
+            self.draining_subscribers -= 1;
         }
     }
 
@@ -208,7 +220,7 @@ impl<'m> Simulation<'m> {
     #[inline]
     fn untrack_bytes(&mut self, q: usize, copy: CopyId) {
         let state = &mut self.queues[q];
-        if state.capacity_bytes < f64::INFINITY {
+        if state.byte_or_redis_limit && state.capacity_bytes < f64::INFINITY {
             state.waiting_bytes = match state.buffer.len() {
                 0 => 0.0,
                 _ => state.waiting_bytes - self.store.copies.get(copy).size_bytes,
@@ -253,6 +265,7 @@ impl<'m> Simulation<'m> {
 
     /// The queue of pool `pool_id` whose oldest waiting message has
     /// waited longest, if any waits.
+    #[inline(always)]
     pub(super) fn next_pool_queue(&self, pool_id: usize) -> Option<usize> {
         let pool = &self.model.pools[pool_id];
         if pool.queues.len() == 1 {
@@ -384,6 +397,7 @@ impl<'m> Simulation<'m> {
     }
 
     /// The end of `copy`'s attempt at `q` and its sojourn since it arrived.
+    #[inline(always)]
     fn record_end(&mut self, q: usize, copy: CopyId) {
         let (class, entered_s) = {
             let c = self.store.copies.get(copy);
@@ -410,6 +424,7 @@ impl<'m> Simulation<'m> {
     /// and records its end unless its consumer retries it in place (then
     /// its one end is when the consumer lets it go). Returns whether it
     /// failed, or `None` while it is retried in place.
+    #[inline(always)]
     pub(super) fn end_or_retry_in_place(&mut self, q: usize, copy: CopyId) -> Option<bool> {
         let failed = self.attempt_fails(q);
         if failed && self.retry_in_place(q, copy) {
@@ -421,7 +436,7 @@ impl<'m> Simulation<'m> {
 
     /// Retry, dead-letter or forward a copy whose attempt has ended.
     pub(super) fn after_attempt(&mut self, q: usize, copy: CopyId, failed: bool) {
-        if self.queues[q].away_until_s == f64::INFINITY {
+        if self.draining_subscribers > 0 {
             self.reconnect_when_drained(q);
         }
         if failed {

@@ -17,6 +17,11 @@ pub(in crate::engine) struct Layout {
     pub sole_feeders: Vec<Option<usize>>,
     /// Per queue, whether it is a topic's partition (and so has a lag).
     pub partitions: Vec<bool>,
+    /// Per queue, the sink its deliveries are recorded in, where the
+    /// model has several (with one, its sink's deliveries are the run's).
+    pub sinks: Vec<Option<u32>>,
+    /// Per queue, the sink a message lost there counts against, likewise.
+    pub sink_losses: Vec<Option<u32>>,
 }
 
 impl Layout {
@@ -27,11 +32,20 @@ impl Layout {
             routes_onwards[q] =
                 (model.queues[q].consumers.as_ref()).is_some_and(|c| !c.next.is_empty());
         }
+        let sinks = model.sinks();
         Self {
             routes_onwards,
             fed_by_queues: fed_by_queues(model, &order),
             sole_feeders: sole_feeders(model, &order),
             partitions: model.partition_flags(),
+            sinks: match sinks.single_path() {
+                true => vec![None; model.queues.len()],
+                false => sinks.of_queue.clone(),
+            },
+            sink_losses: match sinks.single_path() {
+                true => vec![None; model.queues.len()],
+                false => sinks.lost_at,
+            },
             order,
         }
     }

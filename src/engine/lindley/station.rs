@@ -66,6 +66,10 @@ pub(super) struct Station {
     /// to it: then a message's latency is its sojourn here, recorded once
     /// in the node's sojourn and added to the latency at the end.
     pub(super) sojourn_is_latency: bool,
+    /// The sink this queue's deliveries are recorded in, and the one its
+    /// losses count against, where the model has several.
+    sink: Option<u32>,
+    loss_sink: Option<u32>,
     /// Whether the queue's one consumer also serves other queues (a topic
     /// consumer that owns several partitions): it serves their merged
     /// arrivals in arrival order, the oldest head first, and is free from
@@ -137,6 +141,8 @@ impl Station {
             next_sample_s: times.times_s[0],
             sole_feeder: layout.sole_feeders[q],
             sojourn_is_latency: !routes_onwards && !fed_by_queues,
+            sink: layout.sinks[q],
+            loss_sink: layout.sink_losses[q],
             shares_consumer: (queue.consumers.as_ref())
                 .is_some_and(|c| model.pools[c.pool].queues.len() > 1),
             consumer_free_s: f64::NEG_INFINITY,
@@ -194,13 +200,14 @@ impl Station {
         match (served, &mut self.outbox) {
             (None, _) => {}
             (Some(served), Some(outbox)) => outbox.push(served),
-            (Some(served), None) => outcomes.deliver(
-                served.at_s,
-                served.created_s,
-                served.due_s,
-                clock.measured(served.created_s),
-                self.sojourn_is_latency,
-            ),
+            (Some(served), None) => {
+                let measured = clock.measured(served.created_s);
+                let (at_s, created_s, due_s) = (served.at_s, served.created_s, served.due_s);
+                outcomes.deliver(at_s, created_s, due_s, measured, self.sojourn_is_latency);
+                if let (Some(sink), true) = (self.sink, measured) {
+                    outcomes.deliver_at(sink, at_s, created_s, due_s, self.sojourn_is_latency);
+                }
+            }
         }
     }
 
@@ -240,6 +247,9 @@ impl Station {
             }
             if clock.measured(message.created_s) {
                 outcomes.lost += 1;
+                if let Some(sink) = self.loss_sink {
+                    outcomes.sinks[sink as usize].lost += 1;
+                }
             }
             return None;
         }
@@ -416,6 +426,11 @@ impl Station {
         if self.sojourn_is_latency {
             outcomes.latency.merge(&observations.sojourn);
             outcomes.latency_hist.add(&observations.sojourn_hist);
+            if let Some(sink) = self.sink {
+                let sink = &mut outcomes.sinks[sink as usize];
+                sink.latency.merge(&observations.sojourn);
+                sink.latency_hist.add(&observations.sojourn_hist);
+            }
             observations.sojourn.merge(&self.early_sojourn);
             observations.sojourn_hist.add(&self.early_sojourn_hist);
         }
