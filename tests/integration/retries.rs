@@ -152,6 +152,20 @@ dead_letter = "dlq"
     checks.mean("latency", result.summary.mean_latency, latency / delivered);
     checks.mean("delivered", result.summary.success_ratio, 1.0 - p.powi(17));
     checks.assert();
+    // The latency's distribution is the ladder's: a delivered record
+    // failed k times with probability pᵏ(1 − p) / (1 − p¹⁷), so its
+    // q-quantile is the cumulative delay of the first k rungs with k the
+    // smallest such that 1 − pᵏ⁺¹ >= q (1 − p¹⁷).
+    for (q, quantile) in [
+        (0.5, result.summary.p50_latency.mean),
+        (0.95, result.summary.p95_latency.mean),
+    ] {
+        let k = (0..17)
+            .find(|&k| 1.0 - p.powi(k + 1) >= q * (1.0 - p.powi(17)))
+            .unwrap();
+        let waited: f64 = ROCKETMQ_LEVELS_S[..k as usize].iter().sum();
+        assert_close(&format!("p{q}"), quantile, waited, 1.0 / 256.0);
+    }
 }
 
 /// A `levels` ladder on a queue: with failure p and the default attempts
