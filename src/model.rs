@@ -449,6 +449,20 @@ pub struct Consumers {
     pub dispatch: Option<Dist>,
     /// Pulling consumers, when set.
     pub poll: Option<Poll>,
+    /// Consumers that crash and restart, when set.
+    pub crash: Option<Crash>,
+}
+
+/// Each consumer of a pool fails independently, whether busy or idle,
+/// after an exponential time of mean `mtbf_s` from its (re)start, and is
+/// down for a `restart` time; the message it was processing goes back to
+/// the head of its queue and is delivered again, its work lost.
+#[derive(Debug, Clone)]
+pub struct Crash {
+    /// Mean time between failures of one consumer, seconds.
+    pub mtbf_s: f64,
+    /// How long a crashed consumer stays down, seconds.
+    pub restart: Dist,
 }
 
 /// When a consumer acknowledges a message, freeing a place in its window.
@@ -788,6 +802,15 @@ impl Sinks {
 }
 
 impl Model {
+    /// Consumers of every pool (a topic consumer that owns no partition
+    /// has no pool and is not counted).
+    pub fn consumer_count(&self) -> u64 {
+        (self.pools.iter())
+            .filter_map(|p| self.queues[p.queues[0]].consumers.as_ref())
+            .map(|c| u64::from(c.count))
+            .sum()
+    }
+
     /// Where this model's messages end, see [`Sinks`].
     pub fn sinks(&self) -> Sinks {
         let delivers =

@@ -111,6 +111,11 @@ pub struct SummaryRow {
     /// Of the lost, those no exchange could route (no binding matched
     /// their routing key and there was no alternate).
     pub unroutable: Estimate,
+    /// Consumers up over the measured window, consumer-seconds: the cost
+    /// of the consumer fleet (consumers that own no partition excluded).
+    pub consumer_seconds: Estimate,
+    /// Messages a crashed consumer was processing, delivered again.
+    pub redelivered: Estimate,
 }
 
 /// One row of `nodes.csv`: a queue.

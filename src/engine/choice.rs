@@ -108,6 +108,7 @@ pub enum QueueFeature {
     ByteOrRedisLimit,
     Polls,
     FailingAttempts,
+    Crashes,
     SharedConsumers,
 }
 
@@ -124,6 +125,7 @@ impl fmt::Display for QueueFeature {
             }
             Self::Polls => "is read by polls of several records (`poll`)",
             Self::FailingAttempts => "has failing attempts (retries, dead letters)",
+            Self::Crashes => "has consumers that crash (`crash`)",
             Self::SharedConsumers => "shares its consumers with other queues",
         })
     }
@@ -335,6 +337,7 @@ fn queue_needs_events(model: &Model, queue: &Queue, consumers: &Consumers) -> Op
             QueueFeature::Polls,
         ),
         (consumers.failure > 0.0, QueueFeature::FailingAttempts),
+        (consumers.crash.is_some(), QueueFeature::Crashes),
         (shared, QueueFeature::SharedConsumers),
     ];
     (features.into_iter()).find_map(|(present, feature)| present.then_some(feature))

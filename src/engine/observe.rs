@@ -276,6 +276,10 @@ pub struct ReplicationResult {
     pub unroutable: u64,
     /// Per sink of [`crate::model::Model::sinks`], the copies delivered there.
     pub sinks: Vec<SinkObservations>,
+    /// Messages a crashed consumer was processing, delivered again.
+    pub redelivered: u64,
+    /// Consumer-seconds of the measured window that crashed consumers were down.
+    pub consumer_down_s: f64,
 }
 
 /// What one replication saw of the copies a sink (a final consumer)

@@ -29,6 +29,11 @@ pub(super) struct Outcomes {
     /// has a single path, whose sink's are the run's own.
     pub sinks: Vec<SinkObservations>,
     single_path: bool,
+    /// Messages published in the measured window that a crashed consumer
+    /// was processing, delivered again.
+    pub redelivered: u64,
+    /// Consumer-seconds of the measured window that crashed consumers were down.
+    pub consumer_down_s: f64,
 }
 
 impl Outcomes {
@@ -37,6 +42,8 @@ impl Outcomes {
         let sinks = model.sinks();
         Self {
             sinks: vec![SinkObservations::new(); sinks.names.len()],
+            redelivered: 0,
+            consumer_down_s: 0.0,
             single_path: sinks.single_path(),
             produced: 0,
             delivered: 0,
@@ -140,6 +147,8 @@ impl Outcomes {
             peak_messages,
             unroutable: self.unroutable,
             sinks: self.sinks,
+            redelivered: self.redelivered,
+            consumer_down_s: self.consumer_down_s,
         }
     }
 }

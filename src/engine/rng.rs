@@ -40,6 +40,8 @@ pub enum StreamKind {
     ConfirmLatency = 31,
     /// Follower fetch times of a topic's replicas.
     FollowerFetch = 32,
+    /// Times to failure and restart times of a pool's consumers.
+    Crash = 33,
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.

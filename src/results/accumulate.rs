@@ -37,6 +37,8 @@ struct SummaryValues {
     latency_levels: [f64; 4],
     throughput: f64,
     unroutable: f64,
+    consumer_seconds: f64,
+    redelivered: f64,
 }
 
 /// One replication's value of every metric of a queue.
@@ -133,6 +135,9 @@ impl ReplicationValues {
                 latency_levels: summary_levels(&rep.latency_hist),
                 throughput: rep.delivered as f64 / rep.measured_s,
                 unroutable: rep.unroutable as f64,
+                consumer_seconds: model.consumer_count() as f64 * rep.measured_s
+                    - rep.consumer_down_s,
+                redelivered: rep.redelivered as f64,
             },
             nodes: with_lags(
                 model,
@@ -446,6 +451,8 @@ impl View<'_> {
             p999_latency: level(3),
             throughput: self.mean(|v| v.summary.throughput),
             unroutable: self.mean(|v| v.summary.unroutable),
+            consumer_seconds: self.mean(|v| v.summary.consumer_seconds),
+            redelivered: self.mean(|v| v.summary.redelivered),
         }
     }
 

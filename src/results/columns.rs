@@ -62,11 +62,13 @@ pub enum SummaryMetric {
     P999Latency,
     Throughput,
     Unroutable,
+    ConsumerSeconds,
+    Redelivered,
 }
 
 impl SummaryMetric {
     /// Every metric, in column order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::Produced,
         Self::Delivered,
         Self::Lost,
@@ -79,6 +81,8 @@ impl SummaryMetric {
         Self::P999Latency,
         Self::Throughput,
         Self::Unroutable,
+        Self::ConsumerSeconds,
+        Self::Redelivered,
     ];
 
     /// How many of [`Self::ALL`] come before the `replications` column of
@@ -110,6 +114,8 @@ impl SummaryMetric {
             Self::P999Latency => "p999_latency",
             Self::Throughput => "throughput",
             Self::Unroutable => "unroutable",
+            Self::ConsumerSeconds => "consumer_seconds",
+            Self::Redelivered => "redelivered",
         }
     }
 
@@ -158,6 +164,8 @@ impl SummaryMetric {
             Self::P999Latency => row.p999_latency,
             Self::Throughput => row.throughput,
             Self::Unroutable => row.unroutable,
+            Self::ConsumerSeconds => row.consumer_seconds,
+            Self::Redelivered => row.redelivered,
         }
     }
 }

@@ -223,6 +223,15 @@ pub struct RawConsumers {
     pub ack: Option<RawAck>,
     pub dispatch: Option<DistSpec>,
     pub poll: Option<RawPoll>,
+    pub crash: Option<RawCrash>,
+}
+
+/// `crash = { mtbf, restart }` of a consumer group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCrash {
+    pub mtbf: Quantity,
+    pub restart: Option<DistSpec>,
 }
 
 /// `poll = { max_records, max_wait }` of pulling consumers.

@@ -327,6 +327,7 @@ impl Validator<'_> {
     fn topic_consumers(&mut self, key: &str, c: &RawConsumers) -> Result<Consumers> {
         let refused = [
             ("batch", c.batch.is_some()),
+            ("crash", c.crash.is_some()),
             ("concurrency", c.concurrency.is_some()),
             ("prefetch", c.prefetch.is_some()),
             ("ack", c.ack.is_some()),
@@ -392,6 +393,7 @@ fn group_consumers(g: &RawGroup) -> RawConsumers {
         ack: None,
         dispatch: None,
         poll: g.poll.clone(),
+        crash: None,
     }
 }
 

@@ -23,14 +23,15 @@ use super::bindings::RoutingKeys;
 use super::error::{ErrorKind, ScenarioError, closest};
 use super::locate::Source;
 use super::raw::{
-    RawAck, RawBackoff, RawBatching, RawConsumers, RawDiscipline, RawExchange, RawExchangeKind,
-    RawNext, RawOverflow, RawPoll, RawProducer, RawQueue, RawRetry, RawRoute, RawScenario,
-    RawSimulation,
+    RawAck, RawBackoff, RawBatching, RawConsumers, RawCrash, RawDiscipline, RawExchange,
+    RawExchangeKind, RawNext, RawOverflow, RawPoll, RawProducer, RawQueue, RawRetry, RawRoute,
+    RawScenario, RawSimulation,
 };
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
-    Ack, Backoff, Batching, Consumers, Discipline, EngineChoice, Exchange, ExchangeKind, Model,
-    Overflow, Poll, Pool, Producer, Queue, ROCKETMQ_LEVELS_S, Retry, Route, Simulation, Target,
+    Ack, Backoff, Batching, Consumers, Crash, Discipline, EngineChoice, Exchange, ExchangeKind,
+    Model, Overflow, Poll, Pool, Producer, Queue, ROCKETMQ_LEVELS_S, Retry, Route, Simulation,
+    Target,
 };
 use crate::units::{Quantity, QuantityKind};
 
@@ -675,6 +676,27 @@ impl Validator<'_> {
                 ));
             }
         }
+        let crash = (c.crash.as_ref())
+            .map(|r| self.crash(&format!("{key}.crash"), r))
+            .transpose()?;
+        if crash.is_some() {
+            let unsupported = [
+                ("batch", c.batch.is_some()),
+                ("prefetch", c.prefetch.is_some()),
+                ("dispatch", c.dispatch.is_some()),
+                ("poll", c.poll.is_some()),
+                ("concurrency", c.concurrency.is_some_and(|n| n > 1)),
+            ];
+            if let Some((name, _)) = unsupported.iter().find(|(_, set)| *set) {
+                return Err(self.invalid(
+                    &format!("{key}.crash"),
+                    format!(
+                        "crashing consumers are simulated without `{name}` in this version; \
+                         remove one of the two"
+                    ),
+                ));
+            }
+        }
         Ok(Consumers {
             count,
             pool: 0,
@@ -689,7 +711,24 @@ impl Validator<'_> {
             ack,
             dispatch,
             poll,
+            crash,
         })
+    }
+
+    fn crash(&self, key: &str, r: &RawCrash) -> Result<Crash> {
+        let mtbf_key = format!("{key}.mtbf");
+        let mtbf_s = self.quantity(&mtbf_key, &r.mtbf, QuantityKind::Duration, true)?;
+        let Some(restart) = &r.restart else {
+            return Err(self.src.error(
+                key,
+                ErrorKind::MissingKey {
+                    key: "restart".into(),
+                    hint: "; add for example `restart = { dist = \"lognormal\", mean = \"30s\", cv = 1.0 }`".into(),
+                },
+            ));
+        };
+        let restart = self.dist(&format!("{key}.restart"), restart, QuantityKind::Duration)?;
+        Ok(Crash { mtbf_s, restart })
     }
 
     fn poll(&self, key: &str, p: &RawPoll) -> Result<Poll> {

@@ -13,6 +13,7 @@ mod cli;
 mod coverage;
 mod docs;
 mod fast_path;
+mod faults;
 mod fit;
 mod groups;
 mod hostile;

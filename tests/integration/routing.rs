@@ -509,7 +509,7 @@ fn validate_describes_bindings_alternates_keys_and_confirms() {
 }
 
 #[test]
-fn the_unroutable_column_comes_after_every_older_summary_column() {
+fn the_newer_summary_columns_come_after_every_older_one() {
     let dir = tempfile::tempdir().unwrap();
     queuesim()
         .args(["run", crate::util::example("mm1.toml").to_str().unwrap()])
@@ -520,13 +520,17 @@ fn the_unroutable_column_comes_after_every_older_summary_column() {
     let text = fs::read_to_string(dir.path().join("summary.csv")).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     assert_eq!(
-        &header[header.len() - 5..],
+        &header[header.len() - 9..],
         [
             "throughput",
             "throughput_ci95",
             "replications",
             "unroutable",
-            "unroutable_ci95"
+            "unroutable_ci95",
+            "consumer_seconds",
+            "consumer_seconds_ci95",
+            "redelivered",
+            "redelivered_ci95"
         ]
     );
 }

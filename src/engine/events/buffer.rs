@@ -68,6 +68,23 @@ impl Buffer {
         self.len += 1;
     }
 
+    /// Puts back a message of class `class` so that it is served next in
+    /// its class (a redelivery).
+    pub fn push_next(&mut self, id: CopyId, class: usize) {
+        let lower = self.lower.len();
+        let lane = match self.discipline {
+            Discipline::Priority if class > 0 && lower > 0 => {
+                &mut self.lower[(class - 1).min(lower - 1)]
+            }
+            _ => &mut self.first,
+        };
+        match self.discipline {
+            Discipline::Lifo => lane.push_back(id),
+            Discipline::Fifo | Discipline::Priority => lane.push_front(id),
+        }
+        self.len += 1;
+    }
+
     /// Removes the message to serve next.
     #[inline]
     pub fn pop_next(&mut self) -> Option<CopyId> {

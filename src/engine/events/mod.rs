@@ -12,6 +12,7 @@
 mod buffer;
 mod calendar;
 mod confirm;
+mod crash;
 mod deferred;
 mod order;
 mod poll;
@@ -31,6 +32,7 @@ use crate::model::{
 };
 use buffer::{Buffer, CopyId};
 use confirm::{ConfirmWindow, Pending};
+use crash::CrashState;
 use deferred::DeferredRecords;
 use order::OrderCheck;
 use poll::PollState;
@@ -73,6 +75,10 @@ enum Event {
     /// A producer batch may have lingered long enough (index into the
     /// accumulators).
     LingerEnd(u32),
+    /// A consumer crashes (index among every crashing consumer).
+    Crash(u32),
+    /// A crashed consumer is back.
+    Restart(u32),
 }
 
 /// Per-queue state of a replication, with the parts of the queue's
@@ -184,6 +190,10 @@ struct Simulation<'m> {
     pub draining_subscribers: u32,
     /// Per pool of pulling consumers, their fetched records.
     polls: Vec<Option<Box<PollState>>>,
+    /// Per pool whose consumers crash, which are up and what each serves;
+    /// `has_crashes` when any pool's do.
+    crashes: Vec<Option<Box<CrashState>>>,
+    has_crashes: bool,
     exchange_routes: Vec<RouteChoice>,
     partitions: PartitionChoice,
     pub nodes: Vec<NodeObservations>,
@@ -214,6 +224,22 @@ pub fn simulate_events(model: &Model, replication: u32) -> ReplicationResult {
     sim.start();
     sim.run_until_end();
     sim.finish(replication)
+}
+
+/// The crash state of each pool whose consumers crash, consumers
+/// numbered across pools in pool order.
+fn crash_states(model: &Model, replication: u32) -> Vec<Option<Box<CrashState>>> {
+    let mut first = 0;
+    (model.pools.iter().enumerate())
+        .map(|(p, pool)| {
+            let consumers = model.queues[pool.queues[0]].consumers.as_ref()?;
+            consumers.crash.as_ref()?;
+            let rng = stream(model.simulation.seed, replication, StreamKind::Crash, p);
+            let state = CrashState::new(pool.servers, first, rng);
+            first += pool.servers;
+            Some(Box::new(state))
+        })
+        .collect()
 }
 
 fn class_index(classes: &[i64], priority: i64) -> u16 {
@@ -346,6 +372,13 @@ impl<'m> Simulation<'m> {
             queues,
             pool_busy: vec![0; model.pools.len()],
             draining_subscribers: 0,
+            crashes: crash_states(model, replication),
+            has_crashes: (model.pools.iter()).any(|p| {
+                model.queues[p.queues[0]]
+                    .consumers
+                    .as_ref()
+                    .is_some_and(|c| c.crash.is_some())
+            }),
             polls: (model.pools.iter())
                 .map(|pool| {
                     let consumers = model.queues[pool.queues[0]].consumers.as_ref()?;
@@ -400,6 +433,9 @@ impl<'m> Simulation<'m> {
             self.calendar.schedule(self.warmup_s, Event::WarmupEnd);
         }
         self.calendar.schedule(0.0, Event::Sample);
+        if self.has_crashes {
+            self.schedule_first_failures();
+        }
         let initial = &self.model.simulation.initial;
         if initial.is_empty() {
             return;
@@ -440,6 +476,8 @@ impl<'m> Simulation<'m> {
                 Event::ServiceEnd(copy) => self.service_end(copy),
                 Event::Dispatched(copy) => self.dispatched(copy),
                 Event::SlotEnd(copy) => self.slot_end(copy),
+                Event::Crash(consumer) => self.crash(consumer),
+                Event::Restart(consumer) => self.restart(consumer),
                 Event::PolledEnd(copy) => self.polled_end(copy),
                 Event::BatchEnd(batch) => self.batch_end(batch),
                 Event::Republish(copy) => self.arrive(self.queue_of(copy), copy),
@@ -842,6 +880,9 @@ impl<'m> Simulation<'m> {
 
     fn finish(mut self, replication: u32) -> ReplicationResult {
         self.deferred.flush(&mut self.nodes);
+        if self.has_crashes {
+            self.count_consumers_still_down();
+        }
         let end_s = self.end_s;
         for node in &mut self.nodes {
             let in_queue = node.in_queue.level();

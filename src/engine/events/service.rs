@@ -359,6 +359,9 @@ impl<'m> Simulation<'m> {
     }
 
     fn start_service(&mut self, q: usize, copy: CopyId) {
+        if self.has_crashes {
+            self.assign_member(q, copy);
+        }
         let service_s = self.occupy(q, &[copy]);
         self.calendar
             .schedule(self.now_s + service_s, Event::ServiceEnd(copy));
@@ -449,6 +452,9 @@ impl<'m> Simulation<'m> {
 
     pub(super) fn service_end(&mut self, copy: CopyId) {
         let q = self.store.copies.get(copy).queue as usize;
+        if self.has_crashes && self.crashing_service_end(q, copy) {
+            return;
+        }
         let Some(failed) = self.end_or_retry_in_place(q, copy) else {
             return;
         };
