@@ -45,6 +45,18 @@ pub struct Model {
     /// [`RoutingKeyId`]; index 0 is the empty key `""`, the key of a
     /// message without one.
     pub routing_keys: Vec<String>,
+    /// Scheduled changes (`[[events]]`), in scenario order.
+    pub events: Vec<ScheduledEvent>,
+}
+
+/// A change applied at `at_s` in every replication and reverted after
+/// `for_s` (never without).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledEvent {
+    pub at_s: f64,
+    pub for_s: Option<f64>,
+    /// Pools whose consumer count it sets: `(pool, consumers)`.
+    pub consumers: Vec<(PoolId, u32)>,
 }
 
 /// Index of a routing key in [`Model::routing_keys`].

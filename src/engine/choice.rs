@@ -89,6 +89,8 @@ pub enum EventsReason {
         /// The topic's name.
         topic: String,
     },
+    /// `[[events]]` change the model during the run.
+    ScheduledEvents,
     /// Messages can come back to a queue they left.
     RoutingCycle {
         /// A queue on the cycle.
@@ -172,6 +174,7 @@ impl fmt::Display for EventsReason {
                     "topic `{topic}` is read by several consumer groups, each taking a copy"
                 )
             }
+            Self::ScheduledEvents => f.write_str("scheduled `[[events]]` change consumer counts"),
             Self::RoutingCycle { queue } => {
                 write!(
                     f,
@@ -250,6 +253,9 @@ impl<'m> Choice<'m> {
 fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
     if model.simulation.engine == EngineChoice::Events {
         return Err(EventsReason::Requested);
+    }
+    if !model.events.is_empty() {
+        return Err(EventsReason::ScheduledEvents);
     }
     if model.run_classes().len() > 1 {
         return Err(EventsReason::PriorityClasses);

@@ -30,6 +30,23 @@ pub struct RawScenario {
     pub queues: Vec<RawQueue>,
     #[serde(default)]
     pub topics: Vec<RawTopic>,
+    #[serde(default)]
+    pub events: Vec<RawEvent>,
+}
+
+/// One `[[events]]` element: a scheduled change, applied in every
+/// replication.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvent {
+    pub at: Quantity,
+    /// How long it lasts before it is reverted; forever without.
+    #[serde(rename = "for")]
+    pub lasts: Option<Quantity>,
+    /// Queue name → consumers during the event.
+    pub consumers: Option<BTreeMap<String, u32>>,
+    /// Planned: queues that are unavailable; refused until then.
+    pub down: Option<Vec<String>>,
 }
 
 /// `[simulation]`.

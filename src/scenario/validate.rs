@@ -23,15 +23,15 @@ use super::bindings::RoutingKeys;
 use super::error::{ErrorKind, ScenarioError, closest};
 use super::locate::Source;
 use super::raw::{
-    RawAck, RawBackoff, RawBatching, RawConsumers, RawCrash, RawDiscipline, RawExchange,
+    RawAck, RawBackoff, RawBatching, RawConsumers, RawCrash, RawDiscipline, RawEvent, RawExchange,
     RawExchangeKind, RawNext, RawOverflow, RawPoll, RawProducer, RawQueue, RawRetry, RawRoute,
     RawScenario, RawSimulation,
 };
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
     Ack, Backoff, Batching, Consumers, Crash, Discipline, EngineChoice, Exchange, ExchangeKind,
-    Model, Overflow, Poll, Pool, Producer, Queue, ROCKETMQ_LEVELS_S, Retry, Route, Simulation,
-    Target,
+    Model, Overflow, Poll, Pool, Producer, Queue, ROCKETMQ_LEVELS_S, Retry, Route, ScheduledEvent,
+    Simulation, Target,
 };
 use crate::units::{Quantity, QuantityKind};
 
@@ -87,7 +87,12 @@ pub(super) fn build(
         ));
         return Err(src.error("name", kind));
     }
+    let user_queues = &queues[..raw.queues.len()];
+    let events = (raw.events.iter().enumerate())
+        .map(|(i, e)| v.scheduled_event(i, e, user_queues))
+        .collect::<Result<_>>()?;
     let mut model = Model {
+        events,
         name,
         description: raw.description.clone().unwrap_or_default(),
         simulation,
@@ -712,6 +717,50 @@ impl Validator<'_> {
             dispatch,
             poll,
             crash,
+        })
+    }
+
+    /// Event number `i` (`events[i]`), its queues (of `[[queues]]`)
+    /// resolved to their pools.
+    fn scheduled_event(&self, i: usize, e: &RawEvent, queues: &[Queue]) -> Result<ScheduledEvent> {
+        let key = format!("events[{i}]");
+        let at_s = self.quantity(&format!("{key}.at"), &e.at, QuantityKind::Duration, false)?;
+        let for_s = (e.lasts.as_ref())
+            .map(|q| self.quantity(&format!("{key}.for"), q, QuantityKind::Duration, false))
+            .transpose()?;
+        if e.down.is_some() {
+            return Err(self
+                .src
+                .error(&format!("{key}.down"), ErrorKind::Unsupported));
+        }
+        let mut consumers = Vec::new();
+        for (name, &count) in e.consumers.iter().flatten() {
+            let queue_key = format!("{key}.consumers.{name}");
+            let found = queues.iter().find(|q| q.name == *name);
+            let Some(c) = found.and_then(|q| q.consumers.as_ref()) else {
+                return Err(self.invalid(
+                    &queue_key,
+                    format!(
+                        "`{name}` is not a queue with consumers; name one of `[[queues]]` \
+                         (a topic group's count changes with rebalances, not supported yet)"
+                    ),
+                ));
+            };
+            let held =
+                c.window().is_some() || c.poll.is_some() || c.crash.is_some() || c.batch.is_some();
+            if held {
+                return Err(self.invalid(
+                    &queue_key,
+                    "a scheduled count applies to plain consumers in this version: not with \
+                     `prefetch`, `dispatch`, `poll`, `batch` or `crash`",
+                ));
+            }
+            consumers.push((c.pool, count));
+        }
+        Ok(ScheduledEvent {
+            at_s,
+            for_s,
+            consumers,
         })
     }
 

@@ -139,3 +139,94 @@ fn ill_formed_crashes_are_refused_naming_the_key() {
         "{err}"
     );
 }
+
+/// A scheduled event that lasts no time leaves the run as it was; one at
+/// time 0 that never ends is the scenario with that count.
+#[test]
+fn scheduled_counts_change_nothing_else() {
+    let text = r#"
+[simulation]
+duration = "200s"
+warmup = "10s"
+replications = 3
+seed = 12
+engine = "events"
+[[producers]]
+name = "app"
+to = "q"
+rate = "50/s"
+[[queues]]
+name = "q"
+[queues.consumers]
+count = 4
+service = { dist = "exponential", mean = "30ms" }
+"#;
+    let same = |a: &queuesim::results::RunResult, b: &queuesim::results::RunResult| {
+        assert_eq!(format!("{:?}", a.summary), format!("{:?}", b.summary));
+        assert_eq!(format!("{:?}", a.nodes), format!("{:?}", b.nodes));
+    };
+    let (_, plain) = simulate(&model(text, &[]));
+    let instant =
+        format!("{text}[[events]]\nat = \"50s\"\nfor = \"0s\"\nconsumers = {{ q = 1 }}\n");
+    let (_, instant) = simulate(&model(&instant, &[]));
+    same(&plain, &instant);
+    let two = text.replace("count = 4", "count = 2");
+    let (_, two) = simulate(&model(&two, &[]));
+    let from_start = format!("{text}[[events]]\nat = \"0s\"\nconsumers = {{ q = 2 }}\n");
+    let (_, from_start) = simulate(&model(&from_start, &[]));
+    assert_eq!(
+        format!("{:?}", two.nodes[0].mean_sojourn),
+        format!("{:?}", from_start.nodes[0].mean_sojourn)
+    );
+    assert_eq!(two.summary.mean_latency, from_start.summary.mean_latency);
+    assert_eq!(
+        two.summary.consumer_seconds,
+        from_start.summary.consumer_seconds
+    );
+}
+
+/// One message a second (at 1, 2, ... s), a constant 100 ms each, one
+/// consumer taken away from 100.5 s to 110.5 s: the ten messages of
+/// 101 ... 110 s wait, then go one after the other from 110.5 s, the
+/// k-th (k = 1..10) ending at 110.5 + 0.1k after its publication at
+/// 100 + k; the message of 111 s waits for the last of them until
+/// 111.5 s (600 ms in all); every other message takes 100 ms.
+#[test]
+fn a_consumer_taken_away_leaves_a_backlog_that_drains() {
+    let text = r#"
+[simulation]
+duration = "200s"
+warmup = "0s"
+replications = 2
+seed = 1
+[[producers]]
+name = "app"
+to = "q"
+interarrival = { dist = "constant", value = "1s" }
+[[queues]]
+name = "q"
+[queues.consumers]
+service = { dist = "constant", value = "100ms" }
+[[events]]
+at = "100.5s"
+for = "10s"
+consumers = { q = 0 }
+"#;
+    let (_, result) = simulate(&model(text, &[]));
+    let delayed: f64 = (1..=10)
+        .map(|k| 110.5 + 0.1 * f64::from(k) - (100.0 + f64::from(k)))
+        .sum();
+    let delivered = result.summary.delivered.mean;
+    let mean_s = (delayed + 0.6 + (delivered - 11.0) * 0.1) / delivered;
+    crate::util::assert_close("latency", result.summary.mean_latency.mean, mean_s, 1e-9);
+    crate::util::assert_close("cost", result.summary.consumer_seconds.mean, 190.0, 1e-12);
+    let bad = format!("{text}[[events]]\nat = \"1s\"\nconsumers = {{ nowhere = 1 }}\n");
+    let err = try_inline(&bad).unwrap_err();
+    assert!(err.contains("events[1].consumers.nowhere"), "{err}");
+    let down = format!("{text}[[events]]\nat = \"1s\"\ndown = [\"q\"]\n");
+    let err = try_inline(&down).unwrap_err();
+    assert!(
+        err.contains("down") && err.contains("not supported"),
+        "{err}"
+    );
+}

@@ -75,6 +75,8 @@ enum Event {
     /// A producer batch may have lingered long enough (index into the
     /// accumulators).
     LingerEnd(u32),
+    /// Scheduled event `n / 2` starts (`n` even) or is reverted (odd).
+    Scheduled(u32),
     /// A consumer crashes (index among every crashing consumer).
     Crash(u32),
     /// A crashed consumer is back.
@@ -90,7 +92,10 @@ struct QueueState<'m> {
     /// The consumers' pool, its servers, and whether it serves this queue alone.
     pub pool: usize,
     pub pool_servers: u32,
-    pub sole_queue_of_pool: bool,
+    /// Whether a server that finishes takes this queue's next copy at
+    /// once: the queue alone feeds its pool, whose count of consumers is
+    /// the scenario's (a pool a scheduled event shrank retires servers).
+    pub hands_over: bool,
     /// The consumers' failure probability per attempt (0 without consumers).
     pub failure: f64,
     pub link: Option<Link>,
@@ -185,6 +190,9 @@ struct Simulation<'m> {
     pub queues: Vec<QueueState<'m>>,
     /// Busy servers of each pool.
     pub pool_busy: Vec<u32>,
+    /// Servers of each pool now: the model's, unless a scheduled event
+    /// changed its consumer count.
+    pub pool_servers: Vec<u32>,
     /// Disconnected subscribers still finishing what they hold, whose
     /// reconnect delay has not started.
     pub draining_subscribers: u32,
@@ -281,7 +289,7 @@ impl<'m> Simulation<'m> {
                     consumers,
                     pool: consumers.map_or(0, |c| c.pool),
                     pool_servers: pool.map_or(0, |p| p.servers),
-                    sole_queue_of_pool: pool.is_some_and(|p| p.queues.len() == 1),
+                    hands_over: pool.is_some_and(|p| p.queues.len() == 1),
                     failure: consumers.map_or(0.0, |c| c.failure),
                     link: queue.link,
                     buffer: Buffer::new(queue.discipline, classes.len()),
@@ -371,6 +379,7 @@ impl<'m> Simulation<'m> {
             message_ttls: model.producers.iter().any(|p| p.ttl_s.is_some()),
             queues,
             pool_busy: vec![0; model.pools.len()],
+            pool_servers: model.pools.iter().map(|p| p.servers).collect(),
             draining_subscribers: 0,
             crashes: crash_states(model, replication),
             has_crashes: (model.pools.iter()).any(|p| {
@@ -436,6 +445,14 @@ impl<'m> Simulation<'m> {
         if self.has_crashes {
             self.schedule_first_failures();
         }
+        for (i, event) in self.model.events.iter().enumerate() {
+            let n = 2 * i as u32;
+            self.calendar.schedule(event.at_s, Event::Scheduled(n));
+            if let Some(for_s) = event.for_s {
+                self.calendar
+                    .schedule(event.at_s + for_s, Event::Scheduled(n + 1));
+            }
+        }
         let initial = &self.model.simulation.initial;
         if initial.is_empty() {
             return;
@@ -476,6 +493,7 @@ impl<'m> Simulation<'m> {
                 Event::ServiceEnd(copy) => self.service_end(copy),
                 Event::Dispatched(copy) => self.dispatched(copy),
                 Event::SlotEnd(copy) => self.slot_end(copy),
+                Event::Scheduled(n) => self.scheduled(n),
                 Event::Crash(consumer) => self.crash(consumer),
                 Event::Restart(consumer) => self.restart(consumer),
                 Event::PolledEnd(copy) => self.polled_end(copy),
@@ -548,6 +566,43 @@ impl<'m> Simulation<'m> {
         match &mut self.confirms[p] {
             Some(window) if window.is_full() => window.wait(pending),
             _ => self.publish_now(p, pending),
+        }
+    }
+
+    /// Scheduled event `n / 2` starts (even `n`): each pool it names gets
+    /// its count of consumers; or it is reverted (odd `n`): they get the
+    /// scenario's count again. Removed consumers finish what they hold.
+    fn scheduled(&mut self, n: u32) {
+        let event = &self.model.events[n as usize / 2];
+        for &(pool, count) in &event.consumers {
+            let consumers = (self.model.queues[self.model.pools[pool].queues[0]].consumers)
+                .as_ref()
+                .expect("scheduled counts name pools of consumers");
+            let servers = match n % 2 {
+                0 => count * consumers.concurrency,
+                _ => self.model.pools[pool].servers,
+            };
+            let before = self.pool_servers[pool];
+            self.set_pool_servers(pool, servers);
+            let change =
+                (f64::from(servers) - f64::from(before)) / f64::from(consumers.concurrency);
+            let counted_s = self.end_s - self.now_s.max(self.warmup_s);
+            if counted_s > 0.0 {
+                self.outcomes.consumer_down_s -= change * counted_s;
+            }
+            if servers > before {
+                self.try_start(self.model.pools[pool].queues[0]);
+            }
+        }
+    }
+
+    fn set_pool_servers(&mut self, pool: usize, servers: u32) {
+        self.pool_servers[pool] = servers;
+        let model_pool = &self.model.pools[pool];
+        let hands_over = model_pool.queues.len() == 1 && servers == model_pool.servers;
+        for &q in &model_pool.queues {
+            self.queues[q].pool_servers = servers;
+            self.queues[q].hands_over = hands_over;
         }
     }
 

@@ -282,8 +282,7 @@ impl<'m> Simulation<'m> {
     /// pool queue whose oldest message has waited longest.
     pub(super) fn try_start(&mut self, q: usize) {
         let pool_id = self.consumers_of(q).pool;
-        let pool = &self.model.pools[pool_id];
-        while self.pool_busy[pool_id] < pool.servers {
+        while self.pool_busy[pool_id] < self.pool_servers[pool_id] {
             let Some(target) = self.next_pool_queue(pool_id) else {
                 break;
             };
@@ -474,7 +473,7 @@ impl<'m> Simulation<'m> {
     #[inline]
     fn hand_over(&mut self, q: usize) -> bool {
         let state = &self.queues[q];
-        if !state.sole_queue_of_pool || self.consumers_of(q).batch.is_some() {
+        if !state.hands_over || self.consumers_of(q).batch.is_some() {
             return false;
         }
         let pool = state.pool;
