@@ -282,6 +282,9 @@ pub struct TimeseriesRow {
     /// Age of a partition's oldest unprocessed record, 0 when there is
     /// none (mean over replications), seconds; NaN for other queues.
     pub lag_seconds: f64,
+    /// Consumers of the queue's pool that are up (mean over
+    /// replications); NaN for a queue without consumers.
+    pub consumers: f64,
 }
 
 /// Everything a run produced, summarised across replications.

@@ -231,6 +231,8 @@ pub struct Sample {
     pub in_service: u32,
     /// Delivered but unacknowledged messages.
     pub unacked: u32,
+    /// Consumers of the queue's pool that are up (0 without consumers).
+    pub consumers: u32,
 }
 
 /// Everything one replication measured.

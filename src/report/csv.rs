@@ -121,6 +121,7 @@ fn timeseries_row(row: &TimeseriesRow) -> RowBuilder {
         .value("unacked", row.unacked)
         .value("lag", row.lag)
         .value("lag_seconds", row.lag_seconds)
+        .value("consumers", row.consumers)
 }
 
 /// The CSV files of a run, as `(file name, table)`, in [`ReportFile::ALL`] order.

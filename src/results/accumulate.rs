@@ -270,6 +270,7 @@ struct SampleSum {
     in_queue: u64,
     in_service: u64,
     unacked: u64,
+    consumers: u64,
     /// Sum of the lag ages; NaN for a queue that is not a partition.
     lag_age_s: f64,
 }
@@ -325,6 +326,7 @@ impl<'m> Accumulator<'m> {
                     in_queue: 0,
                     in_service: 0,
                     unacked: 0,
+                    consumers: 0,
                     lag_age_s: if self.partitions[s.queue as usize] {
                         0.0
                     } else {
@@ -338,6 +340,7 @@ impl<'m> Accumulator<'m> {
             sum.in_queue += u64::from(sample.in_queue);
             sum.in_service += u64::from(sample.in_service);
             sum.unacked += u64::from(sample.unacked);
+            sum.consumers += u64::from(sample.consumers);
             if self.partitions[sample.queue as usize] {
                 sum.lag_age_s += ages.next().copied().unwrap_or(f64::NAN);
             }
@@ -400,6 +403,10 @@ impl<'m> Accumulator<'m> {
                     f64::NAN
                 },
                 lag_seconds: s.lag_age_s / n,
+                consumers: match self.model.queues[s.queue as usize].consumers {
+                    Some(_) => s.consumers as f64 / n,
+                    None => f64::NAN,
+                },
             })
             .collect()
     }

@@ -220,6 +220,11 @@ consumers = { q = 0 }
     let mean_s = (delayed + 0.6 + (delivered - 11.0) * 0.1) / delivered;
     crate::util::assert_close("latency", result.summary.mean_latency.mean, mean_s, 1e-9);
     crate::util::assert_close("cost", result.summary.consumer_seconds.mean, 190.0, 1e-12);
+    for row in &result.timeseries {
+        let away = row.time > 100.5 && row.time < 110.5;
+        let expected = if away { 0.0 } else { 1.0 };
+        assert_eq!(row.consumers, expected, "consumers at {} s", row.time);
+    }
     let bad = format!("{text}[[events]]\nat = \"1s\"\nconsumers = {{ nowhere = 1 }}\n");
     let err = try_inline(&bad).unwrap_err();
     assert!(err.contains("events[1].consumers.nowhere"), "{err}");

@@ -58,6 +58,11 @@ impl CrashState {
     pub fn len(&self) -> u32 {
         self.members.len() as u32
     }
+
+    /// How many of them are down.
+    pub fn down(&self) -> u32 {
+        self.members.iter().filter(|m| !m.up).count() as u32
+    }
 }
 
 impl<'m> Simulation<'m> {

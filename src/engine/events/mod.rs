@@ -876,8 +876,10 @@ impl<'m> Simulation<'m> {
     }
 
     fn sample(&mut self) {
+        let up = self.consumers_up();
         for (q, state) in self.queues.iter().enumerate() {
             self.timeseries.push(Sample {
+                consumers: state.consumers.map_or(0, |_| up[state.pool]),
                 time_s: self.now_s,
                 queue: q as u32,
                 in_queue: state.buffer.len() as u32,
@@ -896,6 +898,19 @@ impl<'m> Simulation<'m> {
         if next_s <= self.end_s {
             self.calendar.schedule(next_s, Event::Sample);
         }
+    }
+
+    /// Per pool, its consumers that are up now: its count (changed by a
+    /// scheduled event) less those crashed and not yet back.
+    fn consumers_up(&self) -> Vec<u32> {
+        (self.model.pools.iter().enumerate())
+            .map(|(p, pool)| {
+                let concurrency = (self.model.queues[pool.queues[0]].consumers.as_ref())
+                    .map_or(1, |c| c.concurrency);
+                let down = self.crashes[p].as_ref().map_or(0, |c| c.down());
+                self.pool_servers[p] / concurrency - down
+            })
+            .collect()
     }
 
     /// The age of each partition's oldest unprocessed record, 0 when it

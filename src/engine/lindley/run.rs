@@ -312,7 +312,10 @@ impl<'m> Run<'m> {
                 station.finish(clock, &mut outcomes)
             })
             .collect();
-        let timeseries = samples(&self.times, &series);
+        let consumers: Vec<u32> = (self.model.queues.iter())
+            .map(|q| q.consumers.as_ref().map_or(0, |c| c.count))
+            .collect();
+        let timeseries = samples(&self.times, &series, &consumers);
         let lag_ages_s = lag_ages(&self.times, &series);
         let measured_s = self.model.simulation.duration_s;
         outcomes.into_result(

@@ -128,8 +128,13 @@ pub(super) fn lag_ages(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<f64>
         .collect()
 }
 
-/// The queue-length rows, instant by instant, from the per-queue differences.
-pub(super) fn samples(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<Sample> {
+/// The queue-length rows, instant by instant, from the per-queue
+/// differences; `consumers` per queue, which never change on the fast path.
+pub(super) fn samples(
+    times: &SampleTimes,
+    series: &[SeriesCounts],
+    consumers: &[u32],
+) -> Vec<Sample> {
     let mut rows = Vec::with_capacity(times.times_s.len() * series.len());
     let mut levels = vec![(0i32, 0i32, 0i32); series.len()];
     for (k, &time_s) in times.times_s.iter().enumerate() {
@@ -149,6 +154,7 @@ pub(super) fn samples(times: &SampleTimes, series: &[SeriesCounts]) -> Vec<Sampl
                 in_queue: level.0 as u32,
                 in_service: level.1 as u32,
                 unacked: unacked as u32,
+                consumers: consumers[q],
             });
         }
     }
