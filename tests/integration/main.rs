@@ -28,6 +28,7 @@ mod report;
 mod retries;
 mod routing;
 mod safety;
+mod sweeps;
 mod theory;
 mod topics;
 mod util;

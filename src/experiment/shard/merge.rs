@@ -11,7 +11,7 @@ use super::{
     checksum,
 };
 use crate::experiment::pool::pool;
-use crate::experiment::sweep::{self, Layout, Record};
+use crate::experiment::sweep::{self, Layout, Record, point_quantiles};
 use crate::report::csv::to_csv;
 use crate::results::{PooledHistograms, pooled};
 use crate::table::Table;
@@ -210,7 +210,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
 
 fn merge_sweep(layout: &Layout, shards: &[(Manifest, PathBuf)]) -> Result<Vec<u8>, ShardError> {
     let mut records = Vec::new();
-    let mut points = vec![PooledHistograms::default(); layout.points.len()];
+    let mut points = vec![PooledHistograms::default(); layout.point_count()];
     for (manifest, dir) in shards {
         let table = read_csv(dir, manifest, HISTOGRAMS)?;
         pooled::add_points_table(&mut points, &table).map_err(|reason| ShardError::Read {
@@ -236,14 +236,19 @@ fn merge_sweep(layout: &Layout, shards: &[(Manifest, PathBuf)]) -> Result<Vec<u8
             });
         }
     }
-    let expected: u32 = layout.replications.iter().sum();
-    if records.len() != expected as usize {
+    let expected: u64 = (0..layout.point_count())
+        .map(|point| u64::from(layout.replications_at(point)))
+        .sum();
+    if records.len() as u64 != expected {
         return Err(ShardError::Inconsistent(format!(
             "the shards hold {} replications, the sweep has {expected}",
             records.len()
         )));
     }
-    Ok(to_csv(&sweep::table(layout, &records, &points)))
+    let quantiles: Vec<Vec<f64>> = (points.iter())
+        .map(|pooled| point_quantiles(&layout.names, pooled))
+        .collect();
+    Ok(to_csv(&sweep::table(layout, &records, &quantiles)))
 }
 
 fn merge_run_table(
