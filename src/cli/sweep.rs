@@ -10,8 +10,8 @@ use queuesim::experiment::sweep::{Sweep, SweepError, point_quantiles, prepare, r
 use queuesim::report::csv::to_csv;
 use queuesim::report::plots::render_sweep;
 use queuesim::report::table::grid;
-use queuesim::results::PooledHistograms;
 use queuesim::results::SummaryMetric::{self, P50Latency, P99Latency, SuccessRatio, Throughput};
+use queuesim::results::pooled::codec;
 
 /// The arguments of `queuesim sweep`.
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     match args.shard {
         Some(shard) => {
             let outcome = with_progress(points, "points", !args.quiet, |bar| {
-                run(&sweep, shard, &|| bar.inc(1), &PooledHistograms::clone)
+                run(&sweep, shard, &|| bar.inc(1), &codec::encode)
             });
             interrupt::check(stopped)?;
             let outcome = outcome.map_err(failure)?;
@@ -71,10 +71,7 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
             };
             let fingerprint = sweep.fingerprint.clone();
             let manifest = Manifest::new(&sweep.first, fingerprint, shard, default_out, work);
-            let points: Vec<PooledHistograms> = (outcome.points.into_iter())
-                .map(Option::unwrap_or_default)
-                .collect();
-            let files = sweep_files(&manifest, &outcome.records, &points)
+            let files = sweep_files(&manifest, &outcome.records, &outcome.points)
                 .map_err(|e| Failure::Run(e.to_string()))?;
             super::replace(&mut folder, &files)?;
             if !args.quiet {

@@ -8,8 +8,9 @@
 //! wherever it runs. A shard directory holds `shard.json` (what was run,
 //! which shard this is, a fingerprint of the work and a checksum of every
 //! other file), the raw per-replication values as CSV, and the shard's
-//! histograms pooled (`histograms.csv`, the source of the reported
-//! quantiles); merging every shard pools them with the same code an
+//! histograms pooled in compact binary form (`histograms.bin`, the source
+//! of the reported quantiles, see [`crate::results::pooled::codec`]);
+//! merging every shard pools them with the same code an
 //! unsharded command uses, which makes the merged CSV byte-identical to a
 //! single-machine run. `merge` refuses shards whose fingerprints differ
 //! (another seed, override, scenario file or program version) and files
@@ -27,11 +28,13 @@ use super::pool::{PoolError, key_columns};
 use super::sweep::{Layout, Record};
 use crate::model::Model;
 use crate::report::csv::to_csv;
-use crate::results::{PooledHistograms, pooled};
+use crate::results::PooledHistograms;
+use crate::results::pooled::codec;
 use crate::table::{Table, number};
 
 /// Version of the shard directory format (4: a sweep's layout as its
-/// axes, the fingerprint over a digest per model).
+/// axes, the fingerprint over a digest per model, histograms in binary
+/// form).
 pub const FORMAT: u32 = 4;
 /// The program that writes shards; shards of another version are refused.
 pub const PROGRAM: &str = concat!("queuesim ", env!("CARGO_PKG_VERSION"));
@@ -42,7 +45,7 @@ const RECORDS: &str = "records.csv";
 /// Prefix of a run shard's per-replication tables.
 const RUN_PREFIX: &str = "replications-";
 /// Name of the pooled histograms of a shard (per point for a sweep).
-const HISTOGRAMS: &str = "histograms.csv";
+pub const HISTOGRAMS: &str = "histograms.bin";
 
 /// Shard `index` of `count` (0-based, as Kubernetes' `JOB_COMPLETION_INDEX`
 /// and Slurm's `SLURM_ARRAY_TASK_ID` with `--array=0-(n-1)`).
@@ -250,8 +253,8 @@ fn with_manifest(manifest: &Manifest, data: Vec<(String, Vec<u8>)>) -> Vec<(Stri
 }
 
 /// The files of a sweep shard: its manifest, the records it computed and
-/// each point's histograms pooled over the shard's replications (empty for
-/// a point of which the shard ran nothing).
+/// each point's histograms pooled over the shard's replications, encoded
+/// ([`codec::encode`]; `None` for a point of which the shard ran nothing).
 ///
 /// # Errors
 ///
@@ -259,7 +262,7 @@ fn with_manifest(manifest: &Manifest, data: Vec<(String, Vec<u8>)>) -> Vec<(Stri
 pub fn sweep_files(
     manifest: &Manifest,
     records: &[Record],
-    points: &[PooledHistograms],
+    points: &[Option<Vec<u8>>],
 ) -> Result<Vec<(String, Vec<u8>)>, ShardError> {
     let Work::Sweep { layout } = &manifest.work else {
         return Err(ShardError::Inconsistent("not a sweep manifest".to_owned()));
@@ -276,10 +279,9 @@ pub fn sweep_files(
         })
         .collect();
     let data = (RECORDS.to_owned(), to_csv(&Table { header, rows }));
-    let histograms = (
-        HISTOGRAMS.to_owned(),
-        to_csv(&pooled::points_to_table(points)),
-    );
+    let chunks =
+        (points.iter().enumerate()).filter_map(|(point, chunk)| Some((point, chunk.as_deref()?)));
+    let histograms = (HISTOGRAMS.to_owned(), codec::to_file(chunks));
     Ok(with_manifest(manifest, vec![data, histograms]))
 }
 
@@ -295,7 +297,8 @@ pub fn run_files(
     per_replication: &[(u32, Vec<(&'static str, Table)>)],
     histograms: &PooledHistograms,
 ) -> Result<Vec<(String, Vec<u8>)>, ShardError> {
-    let mut files = vec![(HISTOGRAMS.to_owned(), to_csv(&pooled::to_table(histograms)))];
+    let chunk = codec::encode(histograms);
+    let mut files = vec![(HISTOGRAMS.to_owned(), codec::to_file([(0, &chunk[..])]))];
     let Some((_, first)) = per_replication.first() else {
         return Ok(with_manifest(manifest, files));
     };
