@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Failure, interrupt, print_stdout};
-use queuesim::experiment::shard::{Manifest, Shard, Work, run_files};
+use queuesim::experiment::shard::{Manifest, Shard, Work, fingerprint, model_digest, run_files};
 use queuesim::model::Model;
 use queuesim::report::ReportFolder;
 use queuesim::report::csv::tables;
@@ -65,7 +65,8 @@ pub(crate) fn run_shard(
         replications: model.simulation.replications,
         tables: table_names,
     };
-    let manifest = Manifest::new(std::slice::from_ref(model), shard, default_out, work);
+    let fingerprint = fingerprint([model_digest(model)]);
+    let manifest = Manifest::new(model, fingerprint, shard, default_out, work);
     let per_replication: Vec<_> = per_replication
         .into_iter()
         .map(|(r, _, tables)| (r, tables))

@@ -6,11 +6,12 @@ use super::progress::with_progress;
 use super::{Failure, interrupt, print_stdout};
 use queuesim::experiment::range::{Setting, parse_setting};
 use queuesim::experiment::shard::{Manifest, Shard, Work, sweep_files};
-use queuesim::experiment::sweep::{Sweep, SweepError, prepare, run, table};
+use queuesim::experiment::sweep::{Sweep, SweepError, point_quantiles, prepare, run, table};
 use queuesim::report::csv::to_csv;
 use queuesim::report::plots::render_sweep;
 use queuesim::report::table::grid;
 use queuesim::results::SummaryMetric::{self, P50Latency, P99Latency, SuccessRatio, Throughput};
+use queuesim::results::pooled::codec;
 
 /// The arguments of `queuesim sweep`.
 #[derive(Debug, Clone)]
@@ -29,8 +30,9 @@ pub(crate) struct SweepArgs {
     pub quiet: bool,
 }
 
-/// Loads every point, simulates the (owned part of the) grid and writes
-/// `sweep.csv` with its curves or, with `--shard`, the shard's records.
+/// Checks the sweep's values, simulates the (owned part of the) grid,
+/// building each point as it runs, and writes `sweep.csv` with its curves
+/// or, with `--shard`, the shard's records and histograms.
 pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     let mut fixed = Vec::new();
     let mut axes = Vec::new();
@@ -46,11 +48,8 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
         ));
     }
     fixed.extend(args.overrides.iter().cloned());
-    let sweep = prepare(&args.scenario, &fixed, &axes).map_err(|e| match e {
-        SweepError::Interrupted => Failure::Interrupted(e.to_string()),
-        _ => Failure::Input(e.to_string()),
-    })?;
-    let name = sweep.models[0].name.clone();
+    let sweep = prepare(&args.scenario, &fixed, &axes).map_err(failure)?;
+    let name = sweep.first.name.clone();
     let default_out = Path::new("reports").join(&name).join("sweep");
     let dir = match (&args.out, args.shard) {
         (Some(dir), _) => dir.clone(),
@@ -58,17 +57,20 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
         (None, None) => default_out.clone(),
     };
     let mut folder = super::claim(&dir)?;
-    let shard = args.shard.unwrap_or(Shard::WHOLE);
-    let outcome = with_progress(sweep.models.len() as u64, "points", !args.quiet, |bar| {
-        run(&sweep, shard, &|| bar.inc(1))
-    });
-    interrupt::check(|| "the sweep stopped before its last point; nothing was written".to_owned())?;
+    let points = sweep.layout.point_count() as u64;
+    let stopped = || "the sweep stopped before its last point; nothing was written".to_owned();
     match args.shard {
         Some(shard) => {
+            let outcome = with_progress(points, "points", !args.quiet, |bar| {
+                run(&sweep, shard, &|| bar.inc(1), &codec::encode)
+            });
+            interrupt::check(stopped)?;
+            let outcome = outcome.map_err(failure)?;
             let work = Work::Sweep {
                 layout: sweep.layout.clone(),
             };
-            let manifest = Manifest::new(&sweep.models, shard, default_out, work);
+            let fingerprint = sweep.fingerprint.clone();
+            let manifest = Manifest::new(&sweep.first, fingerprint, shard, default_out, work);
             let files = sweep_files(&manifest, &outcome.records, &outcome.points)
                 .map_err(|e| Failure::Run(e.to_string()))?;
             super::replace(&mut folder, &files)?;
@@ -83,7 +85,18 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
             }
         }
         None => {
-            let csv = table(&sweep.layout, &outcome.records, &outcome.points);
+            let names = &sweep.layout.names;
+            let outcome = with_progress(points, "points", !args.quiet, |bar| {
+                run(&sweep, Shard::WHOLE, &|| bar.inc(1), &|pooled| {
+                    point_quantiles(names, pooled)
+                })
+            });
+            interrupt::check(stopped)?;
+            let outcome = outcome.map_err(failure)?;
+            let quantiles: Vec<Vec<f64>> = (outcome.points.into_iter())
+                .map(|point| point.expect("the whole sweep runs every point"))
+                .collect();
+            let csv = table(&sweep.layout, &outcome.records, &quantiles);
             let mut files = vec![("sweep.csv".to_owned(), to_csv(&csv))];
             for plot in
                 render_sweep(&sweep.layout, &csv).map_err(|e| Failure::Run(e.to_string()))?
@@ -104,16 +117,24 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A sweep that cannot be set up or run: bad input (exit 2), or a signal.
+fn failure(error: SweepError) -> Failure {
+    match error {
+        SweepError::Interrupted => Failure::Interrupted(error.to_string()),
+        _ => Failure::Input(error.to_string()),
+    }
+}
+
 /// The swept keys and a few headline metrics per point.
 fn overview(sweep: &Sweep, csv: &queuesim::table::Table) -> String {
     let shown = [P50Latency, P99Latency, SuccessRatio, Throughput].map(SummaryMetric::name);
-    let mut header = sweep.layout.keys.clone();
+    let mut header = sweep.layout.keys();
     header.extend(shown.iter().map(|s| s.to_string()));
     let columns: Vec<usize> = shown
         .iter()
         .filter_map(|m| csv.header.iter().position(|h| h == m))
         .collect();
-    let keys = sweep.layout.keys.len();
+    let keys = sweep.layout.axes.len();
     let rows: Vec<Vec<String>> = csv
         .rows
         .iter()

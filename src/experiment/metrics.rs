@@ -76,8 +76,20 @@ pub fn metric_estimate(
     values: impl IntoIterator<Item = f64>,
     pooled: &PooledHistograms,
 ) -> Estimate {
+    estimate_with(name, values, |key, level| pooled.quantile(key, level))
+}
+
+/// [`metric_estimate`] with `quantile` giving, for a quantile metric, the
+/// value at the level of the replications' pooled histogram of a key
+/// (called only for quantile metrics): for callers that computed the pooled
+/// quantiles earlier and dropped the histograms.
+pub fn estimate_with(
+    name: &str,
+    values: impl IntoIterator<Item = f64>,
+    quantile: impl FnOnce(&HistogramKey, f64) -> f64,
+) -> Estimate {
     match quantile_source(name) {
-        Some((key, level)) => Estimate::sectioned(pooled.quantile(&key, level), values),
+        Some((key, level)) => Estimate::sectioned(quantile(&key, level), values),
         None => Estimate::from_replications(values),
     }
 }

@@ -13,8 +13,10 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// One swept key and its values, in order, as `--set` value texts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Axis {
     /// Dotted scenario key, as for `--set` (`queues.orders.consumers.count`).
     pub key: String,
@@ -175,21 +177,25 @@ impl fmt::Display for Fixed {
     }
 }
 
-/// The grid of several axes: every combination, the first axis varying
-/// slowest. Each point holds one value index per axis.
-pub fn grid(axes: &[Axis]) -> Vec<Vec<usize>> {
-    axes.iter().fold(vec![Vec::new()], |points, axis| {
-        points
-            .iter()
-            .flat_map(|point| {
-                (0..axis.values.len()).map(move |i| {
-                    let mut next = point.clone();
-                    next.push(i);
-                    next
-                })
-            })
-            .collect()
-    })
+/// Number of points of the grid of `axes` (the product of their lengths,
+/// saturated): 1 for no axes.
+pub fn grid_len(axes: &[Axis]) -> u128 {
+    axes.iter()
+        .fold(1u128, |n, a| n.saturating_mul(a.values.len() as u128))
+}
+
+/// The value index of each axis at point `index` of the grid of `axes`:
+/// points are every combination, the first axis varying slowest, so the
+/// indices are `index` written in the mixed radix of the axes' lengths.
+/// Nothing is stored per point.
+pub fn grid_point(axes: &[Axis], mut index: usize) -> Vec<usize> {
+    let mut indices = vec![0; axes.len()];
+    for (slot, axis) in indices.iter_mut().zip(axes).rev() {
+        let len = axis.values.len().max(1);
+        *slot = index % len;
+        index /= len;
+    }
+    indices
 }
 
 #[cfg(test)]
@@ -267,11 +273,12 @@ mod tests {
                 values: vec!["x".into(), "y".into(), "z".into()],
             },
         ];
-        let points = grid(&axes);
-        assert_eq!(points.len(), 6);
-        assert_eq!(points[0], [0, 0]);
-        assert_eq!(points[1], [0, 1]);
-        assert_eq!(points[5], [1, 2]);
-        assert_eq!(grid(&[]), [Vec::<usize>::new()]);
+        assert_eq!(grid_len(&axes), 6);
+        assert_eq!(grid_point(&axes, 0), [0, 0]);
+        assert_eq!(grid_point(&axes, 1), [0, 1]);
+        assert_eq!(grid_point(&axes, 3), [1, 0]);
+        assert_eq!(grid_point(&axes, 5), [1, 2]);
+        assert_eq!(grid_len(&[]), 1);
+        assert_eq!(grid_point(&[], 0), Vec::<usize>::new());
     }
 }

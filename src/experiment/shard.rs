@@ -8,8 +8,9 @@
 //! wherever it runs. A shard directory holds `shard.json` (what was run,
 //! which shard this is, a fingerprint of the work and a checksum of every
 //! other file), the raw per-replication values as CSV, and the shard's
-//! histograms pooled (`histograms.csv`, the source of the reported
-//! quantiles); merging every shard pools them with the same code an
+//! histograms pooled in compact binary form (`histograms.bin`, the source
+//! of the reported quantiles, see [`crate::results::pooled::codec`]);
+//! merging every shard pools them with the same code an
 //! unsharded command uses, which makes the merged CSV byte-identical to a
 //! single-machine run. `merge` refuses shards whose fingerprints differ
 //! (another seed, override, scenario file or program version) and files
@@ -27,12 +28,14 @@ use super::pool::{PoolError, key_columns};
 use super::sweep::{Layout, Record};
 use crate::model::Model;
 use crate::report::csv::to_csv;
-use crate::results::{PooledHistograms, pooled};
+use crate::results::PooledHistograms;
+use crate::results::pooled::codec;
 use crate::table::{Table, number};
 
-/// Version of the shard directory format (3: with the work's fingerprint
-/// and the files' checksums).
-pub const FORMAT: u32 = 3;
+/// Version of the shard directory format (4: a sweep's layout as its
+/// axes, the fingerprint over a digest per model, histograms in binary
+/// form).
+pub const FORMAT: u32 = 4;
 /// The program that writes shards; shards of another version are refused.
 pub const PROGRAM: &str = concat!("queuesim ", env!("CARGO_PKG_VERSION"));
 /// Name of the manifest in a shard directory.
@@ -42,7 +45,7 @@ const RECORDS: &str = "records.csv";
 /// Prefix of a run shard's per-replication tables.
 const RUN_PREFIX: &str = "replications-";
 /// Name of the pooled histograms of a shard (per point for a sweep).
-const HISTOGRAMS: &str = "histograms.csv";
+pub const HISTOGRAMS: &str = "histograms.bin";
 
 /// Shard `index` of `count` (0-based, as Kubernetes' `JOB_COMPLETION_INDEX`
 /// and Slurm's `SLURM_ARRAY_TASK_ID` with `--array=0-(n-1)`).
@@ -128,7 +131,7 @@ pub struct Manifest {
     pub scenario: String,
     /// Root seed of the work.
     pub seed: u64,
-    /// SHA-256 of the work ([`fingerprint`]): every resolved model, after
+    /// SHA-256 of the work ([`fingerprint`]): its resolved models, after
     /// overrides, with the format and program version.
     pub fingerprint: String,
     /// This shard's index.
@@ -145,16 +148,17 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// The manifest of shard `shard` of `work` on `models` (one for a run,
-    /// one per point for a sweep), whose unsharded command writes to `out`;
-    /// the files' checksums are added as they are written.
-    pub fn new(models: &[Model], shard: Shard, out: PathBuf, work: Work) -> Self {
+    /// The manifest of shard `shard` of `work`, whose (first) model is
+    /// `model` and whose [`fingerprint`] is `fingerprint`, and whose
+    /// unsharded command writes to `out`; the files' checksums are added as
+    /// they are written.
+    pub fn new(model: &Model, fingerprint: String, shard: Shard, out: PathBuf, work: Work) -> Self {
         Self {
             format: FORMAT,
             program: PROGRAM.to_owned(),
-            scenario: models[0].name.clone(),
-            seed: models[0].simulation.seed,
-            fingerprint: fingerprint(models),
+            scenario: model.name.clone(),
+            seed: model.simulation.seed,
+            fingerprint,
             shard: shard.index,
             shards: shard.count,
             out,
@@ -186,17 +190,25 @@ impl std::fmt::Write for Hasher {
     }
 }
 
-/// The fingerprint of the work on `models` (one for a run, one per point
-/// for a sweep): SHA-256 of the shard format, the program version and each
-/// resolved model (every key after overrides, seed and replications
-/// included, trace contents too), in order.
-pub fn fingerprint<'a>(models: impl IntoIterator<Item = &'a Model>) -> String {
+/// SHA-256 of one resolved model: every key after overrides, seed and
+/// replications included, trace contents too.
+pub fn model_digest(model: &Model) -> [u8; 32] {
     let mut hasher = Hasher(Sha256::new());
-    let _ = write!(hasher, "{FORMAT}\n{PROGRAM}\n");
-    for model in models {
-        let _ = writeln!(hasher, "{model:?}");
+    let _ = write!(hasher, "{model:?}");
+    hasher.0.finalize().into()
+}
+
+/// The fingerprint of a work: SHA-256 of the shard format, the program
+/// version and the [`model_digest`] of each of its models, in order (the
+/// run's model; for a sweep, the models [`super::sweep::prepare`] checks:
+/// the first point's and one per other value of each swept key).
+pub fn fingerprint(digests: impl IntoIterator<Item = [u8; 32]>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{FORMAT}\n{PROGRAM}\n"));
+    for digest in digests {
+        hasher.update(digest);
     }
-    hex(&hasher.0.finalize())
+    hex(&hasher.finalize())
 }
 
 /// Sharding or merging went wrong.
@@ -241,7 +253,8 @@ fn with_manifest(manifest: &Manifest, data: Vec<(String, Vec<u8>)>) -> Vec<(Stri
 }
 
 /// The files of a sweep shard: its manifest, the records it computed and
-/// each point's histograms pooled over the shard's replications.
+/// each point's histograms pooled over the shard's replications, encoded
+/// ([`codec::encode`]; `None` for a point of which the shard ran nothing).
 ///
 /// # Errors
 ///
@@ -249,7 +262,7 @@ fn with_manifest(manifest: &Manifest, data: Vec<(String, Vec<u8>)>) -> Vec<(Stri
 pub fn sweep_files(
     manifest: &Manifest,
     records: &[Record],
-    points: &[PooledHistograms],
+    points: &[Option<Vec<u8>>],
 ) -> Result<Vec<(String, Vec<u8>)>, ShardError> {
     let Work::Sweep { layout } = &manifest.work else {
         return Err(ShardError::Inconsistent("not a sweep manifest".to_owned()));
@@ -266,10 +279,9 @@ pub fn sweep_files(
         })
         .collect();
     let data = (RECORDS.to_owned(), to_csv(&Table { header, rows }));
-    let histograms = (
-        HISTOGRAMS.to_owned(),
-        to_csv(&pooled::points_to_table(points)),
-    );
+    let chunks =
+        (points.iter().enumerate()).filter_map(|(point, chunk)| Some((point, chunk.as_deref()?)));
+    let histograms = (HISTOGRAMS.to_owned(), codec::to_file(chunks));
     Ok(with_manifest(manifest, vec![data, histograms]))
 }
 
@@ -285,7 +297,8 @@ pub fn run_files(
     per_replication: &[(u32, Vec<(&'static str, Table)>)],
     histograms: &PooledHistograms,
 ) -> Result<Vec<(String, Vec<u8>)>, ShardError> {
-    let mut files = vec![(HISTOGRAMS.to_owned(), to_csv(&pooled::to_table(histograms)))];
+    let chunk = codec::encode(histograms);
+    let mut files = vec![(HISTOGRAMS.to_owned(), codec::to_file([(0, &chunk[..])]))];
     let Some((_, first)) = per_replication.first() else {
         return Ok(with_manifest(manifest, files));
     };
@@ -348,9 +361,12 @@ mod tests {
     fn an_incomplete_set_names_the_missing_shard() {
         let root = tempfile::tempdir().unwrap();
         let layout = Layout {
-            keys: vec!["k".into()],
-            points: vec![vec!["1".into()]],
-            replications: vec![2],
+            axes: vec![crate::experiment::range::Axis {
+                key: "k".into(),
+                values: vec!["1".into()],
+            }],
+            replications: 2,
+            replications_along: None,
             names: vec!["m".into()],
         };
         let dirs: Vec<PathBuf> = [0, 2]

@@ -290,6 +290,7 @@ pub fn is_report_file(name: &str) -> bool {
     is_temporary(name)
         || name == super::HTML_FILE
         || name == "shard.json"
+        || name == crate::experiment::shard::HISTOGRAMS
         || matches!(extension, Some("csv" | "svg" | "png"))
 }
 

@@ -30,6 +30,7 @@ mod retries;
 mod routing;
 mod safety;
 mod sinks;
+mod sweeps;
 mod theory;
 mod topics;
 mod util;

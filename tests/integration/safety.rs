@@ -222,11 +222,11 @@ fn issue_14_shards_with_another_override_are_refused_even_on_a_fixed_key() {
 fn issue_14_an_edited_or_truncated_shard_file_is_refused() {
     let root = tempfile::tempdir().unwrap();
     let [_, second] = two_shards(root.path(), &[]);
-    let histograms = second.join("histograms.csv");
-    let text = fs::read_to_string(&histograms).unwrap();
-    fs::write(&histograms, &text[..text.len() / 2]).unwrap();
-    merge_refused(root.path(), "histograms.csv was changed");
-    fs::write(&histograms, text).unwrap();
+    let histograms = second.join("histograms.bin");
+    let bytes = fs::read(&histograms).unwrap();
+    fs::write(&histograms, &bytes[..bytes.len() / 2]).unwrap();
+    merge_refused(root.path(), "histograms.bin was changed");
+    fs::write(&histograms, bytes).unwrap();
     let summary = second.join("replications-summary.csv");
     let edited = fs::read_to_string(&summary).unwrap().replacen(',', ",9", 3);
     fs::write(&summary, edited).unwrap();

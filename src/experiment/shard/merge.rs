@@ -11,9 +11,10 @@ use super::{
     checksum,
 };
 use crate::experiment::pool::pool;
-use crate::experiment::sweep::{self, Layout, Record};
+use crate::experiment::sweep::{self, Layout, Record, point_quantiles};
 use crate::report::csv::to_csv;
-use crate::results::{PooledHistograms, pooled};
+use crate::results::PooledHistograms;
+use crate::results::pooled::codec;
 use crate::table::Table;
 
 fn read_text(path: &Path) -> Result<String, ShardError> {
@@ -25,9 +26,12 @@ fn read_text(path: &Path) -> Result<String, ShardError> {
 
 /// Reads the file `name` of the shard in `dir`, refusing it unless its
 /// checksum is the one the shard's manifest recorded.
-fn read_checked(dir: &Path, manifest: &Manifest, name: &str) -> Result<String, ShardError> {
+fn read_checked(dir: &Path, manifest: &Manifest, name: &str) -> Result<Vec<u8>, ShardError> {
     let path = dir.join(name);
-    let text = read_text(&path)?;
+    let bytes = fs::read(&path).map_err(|e| ShardError::Read {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     let Some(expected) = manifest.files.get(name) else {
         return Err(ShardError::Inconsistent(format!(
             "{} is not among the files {} records",
@@ -35,24 +39,38 @@ fn read_checked(dir: &Path, manifest: &Manifest, name: &str) -> Result<String, S
             dir.join(MANIFEST).display()
         )));
     };
-    if checksum(text.as_bytes()) != *expected {
+    if checksum(&bytes) != *expected {
         return Err(ShardError::Inconsistent(format!(
             "{} was changed, truncated or replaced after the shard was written (its SHA-256 is not the one in {}); run that shard again",
             path.display(),
             MANIFEST
         )));
     }
-    Ok(text)
+    Ok(bytes)
+}
+
+/// Calls `chunk(point, bytes)` for each chunk of the histograms file of the
+/// shard in `dir`, in point order.
+fn read_histograms(
+    dir: &Path,
+    manifest: &Manifest,
+    chunk: impl FnMut(usize, &[u8]) -> Result<(), String>,
+) -> Result<(), ShardError> {
+    let bytes = read_checked(dir, manifest, HISTOGRAMS)?;
+    codec::read_file(&bytes, chunk).map_err(|reason| ShardError::Read {
+        path: dir.join(HISTOGRAMS),
+        reason,
+    })
 }
 
 fn read_csv(dir: &Path, manifest: &Manifest, name: &str) -> Result<Table, ShardError> {
     let path = dir.join(name);
-    let text = read_checked(dir, manifest, name)?;
+    let bytes = read_checked(dir, manifest, name)?;
     let bad = |e: csv::Error| ShardError::Read {
         path: path.to_owned(),
         reason: e.to_string(),
     };
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let header = reader
         .headers()
         .map_err(bad)?
@@ -187,10 +205,9 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
         } => {
             let mut histograms = PooledHistograms::default();
             for (manifest, dir) in &shards {
-                let table = read_csv(dir, manifest, HISTOGRAMS)?;
-                pooled::add_table(&mut histograms, &table).map_err(|reason| ShardError::Read {
-                    path: dir.join(HISTOGRAMS),
-                    reason,
+                read_histograms(dir, manifest, |point, chunk| match point {
+                    0 => codec::decode_into(chunk, &mut histograms),
+                    _ => Err(format!("a run's histograms have no point {point}")),
                 })?;
             }
             tables
@@ -208,14 +225,18 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, ShardError> {
     })
 }
 
+/// `sweep.csv` of the sweep of `layout` from its shards. Each point's
+/// histograms are kept in their compressed form until every shard is read,
+/// then pooled and reduced to the point's quantiles one point at a time.
 fn merge_sweep(layout: &Layout, shards: &[(Manifest, PathBuf)]) -> Result<Vec<u8>, ShardError> {
     let mut records = Vec::new();
-    let mut points = vec![PooledHistograms::default(); layout.points.len()];
+    let mut chunks: Vec<Vec<Vec<u8>>> = vec![Vec::new(); layout.point_count()];
     for (manifest, dir) in shards {
-        let table = read_csv(dir, manifest, HISTOGRAMS)?;
-        pooled::add_points_table(&mut points, &table).map_err(|reason| ShardError::Read {
-            path: dir.join(HISTOGRAMS),
-            reason,
+        read_histograms(dir, manifest, |point, chunk| {
+            let kept =
+                (chunks.get_mut(point)).ok_or_else(|| format!("the sweep has no point {point}"))?;
+            kept.push(chunk.to_vec());
+            Ok(())
         })?;
         let path = dir.join(RECORDS);
         let table = read_csv(dir, manifest, RECORDS)?;
@@ -236,14 +257,30 @@ fn merge_sweep(layout: &Layout, shards: &[(Manifest, PathBuf)]) -> Result<Vec<u8
             });
         }
     }
-    let expected: u32 = layout.replications.iter().sum();
-    if records.len() != expected as usize {
+    let expected: u64 = (0..layout.point_count())
+        .map(|point| u64::from(layout.replications_at(point)))
+        .sum();
+    if records.len() as u64 != expected {
         return Err(ShardError::Inconsistent(format!(
             "the shards hold {} replications, the sweep has {expected}",
             records.len()
         )));
     }
-    Ok(to_csv(&sweep::table(layout, &records, &points)))
+    let quantiles = (chunks.into_iter().enumerate())
+        .map(|(point, chunks)| {
+            let mut pooled = PooledHistograms::default();
+            for chunk in chunks {
+                codec::decode_into(&chunk, &mut pooled).map_err(|reason| {
+                    ShardError::Inconsistent(format!(
+                        "the histograms of point {} cannot be read: {reason}",
+                        layout.describe(point)
+                    ))
+                })?;
+            }
+            Ok(point_quantiles(&layout.names, &pooled))
+        })
+        .collect::<Result<Vec<_>, ShardError>>()?;
+    Ok(to_csv(&sweep::table(layout, &records, &quantiles)))
 }
 
 fn merge_run_table(

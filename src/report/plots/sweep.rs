@@ -117,10 +117,14 @@ pub struct SweepFigure {
 impl SweepFigure {
     /// The figure of a sweep whose `sweep.csv` is `table`.
     pub fn new(layout: &Layout, table: &Table) -> Self {
-        let first: Vec<&str> = layout.points.iter().map(|p| p[0].as_str()).collect();
+        let keys = layout.keys();
+        let points: Vec<Vec<String>> = (0..layout.point_count())
+            .map(|point| layout.values(point))
+            .collect();
+        let first: Vec<&str> = points.iter().map(|p| p[0].as_str()).collect();
         let mut curves: Vec<(String, Vec<usize>)> = Vec::new();
-        for (point, values) in layout.points.iter().enumerate() {
-            let label = describe_point(&layout.keys[1..], &values[1..]);
+        for (point, values) in points.iter().enumerate() {
+            let label = describe_point(&keys[1..], &values[1..]);
             match curves.iter_mut().find(|(l, _)| *l == label) {
                 Some((_, points)) => points.push(point),
                 None => curves.push((label, vec![point])),
@@ -147,8 +151,8 @@ impl SweepFigure {
             ));
         }
         Self {
-            key: layout.keys[0].clone(),
-            others: layout.keys[1..].to_vec(),
+            key: keys[0].clone(),
+            others: keys[1..].to_vec(),
             x_axis: XAxis::new(&first),
             curves,
             panels: panels.into_iter().flatten().collect(),
