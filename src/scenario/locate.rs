@@ -258,6 +258,9 @@ fn classify(message: &str) -> ErrorKind {
         ];
         let text = (readable.iter()).fold(message.to_owned(), |m, (from, to)| m.replace(from, to));
         ErrorKind::WrongType(without_type_names(&text))
+    } else if message.starts_with("invalid length") && message.contains("struct Raw") {
+        // An array where a table belongs: serde reads a struct from a sequence.
+        ErrorKind::WrongType("an array, expected a table".to_owned())
     } else {
         ErrorKind::InvalidValue(message.to_owned())
     }

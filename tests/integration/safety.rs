@@ -430,16 +430,18 @@ fn issue_14_a_wrong_type_names_no_internal_type_and_seeds_take_the_u64_range() {
     let root = tempfile::tempdir().unwrap();
     let scenario = tiny_scenario();
     let scenario = scenario.to_str().unwrap();
-    let output = queuesim_in(root.path())
-        .args(["validate", scenario, "--set", "simulation=5"])
-        .output()
-        .unwrap();
-    let stderr = stderr_of(&output);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("expected a table") && !stderr.contains("Raw"),
-        "{stderr}"
-    );
+    for value in ["simulation=5", "simulation=[1]"] {
+        let output = queuesim_in(root.path())
+            .args(["validate", scenario, "--set", value])
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("expected a table") && !stderr.contains("Raw"),
+            "{value}: {stderr}"
+        );
+    }
     let output = queuesim_in(root.path())
         .args(["validate", scenario, "--seed", "18446744073709551615"])
         .output()
