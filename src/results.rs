@@ -116,6 +116,9 @@ pub struct SummaryRow {
     pub consumer_seconds: Estimate,
     /// Messages a crashed consumer was processing, delivered again.
     pub redelivered: Estimate,
+    /// Most waiting messages, all queues together, at the sampling
+    /// instants of the measured window.
+    pub peak_backlog: Estimate,
 }
 
 /// One row of `nodes.csv`: a queue.

@@ -39,6 +39,7 @@ struct SummaryValues {
     unroutable: f64,
     consumer_seconds: f64,
     redelivered: f64,
+    peak_backlog: f64,
 }
 
 /// One replication's value of every metric of a queue.
@@ -138,6 +139,7 @@ impl ReplicationValues {
                 consumer_seconds: model.consumer_count() as f64 * rep.measured_s
                     - rep.consumer_down_s,
                 redelivered: rep.redelivered as f64,
+                peak_backlog: peak_backlog(rep, model.simulation.warmup_s),
             },
             nodes: with_lags(
                 model,
@@ -198,6 +200,24 @@ fn nearest_rank(sorted: &[f64], level: f64) -> f64 {
         .get(rank.saturating_sub(1))
         .copied()
         .unwrap_or(f64::NAN)
+}
+
+/// The most messages waiting in all queues together at one sampling
+/// instant of the measured window; NaN without such an instant.
+fn peak_backlog(rep: &ReplicationResult, warmup_s: f64) -> f64 {
+    let mut peak: Option<u64> = None;
+    let mut at = (f64::NAN, 0u64);
+    for sample in rep.timeseries.iter().filter(|s| s.time_s >= warmup_s) {
+        if sample.time_s != at.0 {
+            peak = Some(peak.map_or(at.1, |p| p.max(at.1)));
+            at = (sample.time_s, 0);
+        }
+        at.1 += u64::from(sample.in_queue);
+    }
+    if at.0.is_nan() {
+        return f64::NAN;
+    }
+    peak.map_or(at.1, |p| p.max(at.1)) as f64
 }
 
 /// A replication's latency at the levels of [`SummaryMetric::PERCENTILES`], in one pass.
@@ -460,6 +480,7 @@ impl View<'_> {
             unroutable: self.mean(|v| v.summary.unroutable),
             consumer_seconds: self.mean(|v| v.summary.consumer_seconds),
             redelivered: self.mean(|v| v.summary.redelivered),
+            peak_backlog: self.mean(|v| v.summary.peak_backlog),
         }
     }
 

@@ -64,11 +64,12 @@ pub enum SummaryMetric {
     Unroutable,
     ConsumerSeconds,
     Redelivered,
+    PeakBacklog,
 }
 
 impl SummaryMetric {
     /// Every metric, in column order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::Produced,
         Self::Delivered,
         Self::Lost,
@@ -83,6 +84,7 @@ impl SummaryMetric {
         Self::Unroutable,
         Self::ConsumerSeconds,
         Self::Redelivered,
+        Self::PeakBacklog,
     ];
 
     /// How many of [`Self::ALL`] come before the `replications` column of
@@ -116,6 +118,7 @@ impl SummaryMetric {
             Self::Unroutable => "unroutable",
             Self::ConsumerSeconds => "consumer_seconds",
             Self::Redelivered => "redelivered",
+            Self::PeakBacklog => "peak_backlog",
         }
     }
 
@@ -166,6 +169,7 @@ impl SummaryMetric {
             Self::Unroutable => row.unroutable,
             Self::ConsumerSeconds => row.consumer_seconds,
             Self::Redelivered => row.redelivered,
+            Self::PeakBacklog => row.peak_backlog,
         }
     }
 }

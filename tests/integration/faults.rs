@@ -220,6 +220,10 @@ consumers = { q = 0 }
     let mean_s = (delayed + 0.6 + (delivered - 11.0) * 0.1) / delivered;
     crate::util::assert_close("latency", result.summary.mean_latency.mean, mean_s, 1e-9);
     crate::util::assert_close("cost", result.summary.consumer_seconds.mean, 190.0, 1e-12);
+    assert_eq!(
+        result.summary.peak_backlog.mean, 10.0,
+        "101 ... 110 s wait at 110.4 s"
+    );
     for row in &result.timeseries {
         let away = row.time > 100.5 && row.time < 110.5;
         let expected = if away { 0.0 } else { 1.0 };

@@ -520,7 +520,7 @@ fn the_newer_summary_columns_come_after_every_older_one() {
     let text = fs::read_to_string(dir.path().join("summary.csv")).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     assert_eq!(
-        &header[header.len() - 9..],
+        &header[header.len() - 11..],
         [
             "throughput",
             "throughput_ci95",
@@ -530,7 +530,9 @@ fn the_newer_summary_columns_come_after_every_older_one() {
             "consumer_seconds",
             "consumer_seconds_ci95",
             "redelivered",
-            "redelivered_ci95"
+            "redelivered_ci95",
+            "peak_backlog",
+            "peak_backlog_ci95"
         ]
     );
 }
