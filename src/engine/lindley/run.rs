@@ -156,9 +156,23 @@ impl<'m> Run<'m> {
             }
             Target::Topic(t) => {
                 let topic = &self.model.topics[t];
-                let partition = (self.partitions).partition(topic, t, message.key);
-                let queue = topic.groups[0].partitions[partition];
-                self.stations[queue].inbox.push(message);
+                let partition = (self.partitions).partition(topic, t, u64::from(message.key));
+                if let [group] = topic.groups.as_slice() {
+                    self.stations[group.partitions[partition]]
+                        .inbox
+                        .push(message);
+                    return;
+                }
+                // Every group receives a copy.
+                let measured = self.clock.measured(message.created_s);
+                let groups = topic.groups.len() as u32;
+                let (created_s, due_s) = (message.created_s, message.due_s);
+                let origin =
+                    (self.outcomes).copy(message.origin, created_s, due_s, measured, groups);
+                for group in &topic.groups {
+                    let copy = Message { origin, ..message };
+                    self.stations[group.partitions[partition]].inbox.push(copy);
+                }
             }
         }
     }
@@ -187,15 +201,7 @@ impl<'m> Run<'m> {
         let station = &mut self.stations[q];
         let mut inbox = std::mem::take(&mut station.inbox);
         sort_by_arrival(&mut inbox);
-        if station.windows.is_some() {
-            for &message in &inbox {
-                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
-            }
-        } else {
-            for &message in &inbox {
-                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
-            }
-        }
+        station.serve_all(queue, consumers, &inbox, clock, times, outcomes);
         inbox.clear();
         station.inbox = inbox;
     }
@@ -219,6 +225,30 @@ impl<'m> Run<'m> {
             arrivals.extend(inbox.map(|message| (message, member)));
         }
         arrivals.sort_by(|a, b| a.0.at_s.total_cmp(&b.0.at_s));
+        // The pool's queues are partitions of one group: copies reach all or none.
+        if self.stations[q].receives_copies {
+            self.serve_merged_copies(pool_id, arrivals);
+        } else {
+            self.serve_merged::<false>(pool_id, arrivals);
+        }
+    }
+
+    /// [`Self::serve_merged`] for a group's partitions that copies reach,
+    /// out of line: the hot loop of models without copies stays small.
+    #[inline(never)]
+    fn serve_merged_copies(&mut self, pool_id: usize, arrivals: Vec<(Message, QueueId)>) {
+        self.serve_merged::<true>(pool_id, arrivals);
+    }
+
+    /// The consumer of pool `pool_id` serves `arrivals`, its queues'
+    /// arrivals in arrival order (`COPIES` as [`Station::serve_and_pass`]).
+    #[inline(always)]
+    fn serve_merged<const COPIES: bool>(
+        &mut self,
+        pool_id: usize,
+        arrivals: Vec<(Message, QueueId)>,
+    ) {
+        let model = self.model;
         let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
         let mut free_s = self.pool_free_s[pool_id];
         for (message, member) in arrivals {
@@ -230,9 +260,13 @@ impl<'m> Run<'m> {
             let station = &mut self.stations[member];
             station.consumer_free_s = free_s;
             if station.windows.is_some() {
-                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
+                (station).serve_and_pass::<true, COPIES>(
+                    queue, consumers, message, clock, times, outcomes,
+                );
             } else {
-                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
+                (station).serve_and_pass::<false, COPIES>(
+                    queue, consumers, message, clock, times, outcomes,
+                );
             }
             free_s = station.consumer_free_s;
         }
@@ -240,7 +274,8 @@ impl<'m> Run<'m> {
     }
 
     /// Queue `q` serves the messages its sole feeder `p` publishes up to
-    /// `until_s`, as they are published (see [`Source::publish`] for `PLAIN`).
+    /// `until_s`, as they are published (see [`Source::publish`] for
+    /// `PLAIN`); a producer's own messages are never copies.
     fn serve_published<const PLAIN: bool>(&mut self, q: QueueId, p: usize, until_s: f64) {
         let model = self.model;
         let queue = &model.queues[q];
@@ -252,12 +287,16 @@ impl<'m> Run<'m> {
         if station.windows.is_some() {
             while source.next_s <= until_s {
                 let message = source.publish::<PLAIN>(producer, clock, outcomes);
-                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
+                (station).serve_and_pass::<true, false>(
+                    queue, consumers, message, clock, times, outcomes,
+                );
             }
         } else {
             while source.next_s <= until_s {
                 let message = source.publish::<PLAIN>(producer, clock, outcomes);
-                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
+                (station).serve_and_pass::<false, false>(
+                    queue, consumers, message, clock, times, outcomes,
+                );
             }
         }
     }
