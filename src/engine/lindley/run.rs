@@ -212,7 +212,10 @@ impl<'m> Run<'m> {
     /// the queue whose head has waited longest. The first of the pool's
     /// queues in routing order empties every inbox of the pool; the others
     /// then find nothing (a topic's partitions have the same senders, all
-    /// upstream of every partition).
+    /// upstream of every partition). Out of line, as each way of serving
+    /// arrivals: each is compiled on its own, so that a change to one
+    /// does not move the registers of another's loop.
+    #[inline(never)]
     fn serve_pool_arrivals(&mut self, q: QueueId) {
         let model = self.model;
         let pool_id = (model.queues[q].consumers.as_ref())
@@ -275,7 +278,9 @@ impl<'m> Run<'m> {
 
     /// Queue `q` serves the messages its sole feeder `p` publishes up to
     /// `until_s`, as they are published (see [`Source::publish`] for
-    /// `PLAIN`); a producer's own messages are never copies.
+    /// `PLAIN`); a producer's own messages are never copies. Out of line,
+    /// as [`Self::serve_pool_arrivals`].
+    #[inline(never)]
     fn serve_published<const PLAIN: bool>(&mut self, q: QueueId, p: usize, until_s: f64) {
         let model = self.model;
         let queue = &model.queues[q];
