@@ -21,6 +21,8 @@ pub(in crate::engine) struct Layout {
     /// Per queue, whether copies of a message reach it: it is a partition
     /// of a topic read by several groups, or downstream of one.
     pub receives_copies: Vec<bool>,
+    /// Per queue, its position among the queues of its consumers' pool.
+    pub pool_positions: Vec<u32>,
     /// Per queue, the sink its deliveries are recorded in, where the
     /// model has several (with one, its sink's deliveries are the run's).
     pub sinks: Vec<Option<u32>>,
@@ -43,6 +45,7 @@ impl Layout {
             sole_feeders: sole_feeders(model, &order),
             partitions: model.partition_flags(),
             receives_copies: receives_copies(model, &order),
+            pool_positions: pool_positions(model),
             sinks: match sinks.single_path() {
                 true => vec![None; model.queues.len()],
                 false => sinks.of_queue.clone(),
@@ -108,6 +111,18 @@ fn receives_copies(model: &Model, order: &[QueueId]) -> Vec<bool> {
         }
     }
     copies
+}
+
+/// For each queue, its position among the queues of its pool (0 for a
+/// queue without consumers).
+fn pool_positions(model: &Model) -> Vec<u32> {
+    let mut positions = vec![0; model.queues.len()];
+    for pool in &model.pools {
+        for (position, &q) in pool.queues.iter().enumerate() {
+            positions[q] = position as u32;
+        }
+    }
+    positions
 }
 
 /// For each queue, whether another queue's consumers may send to it

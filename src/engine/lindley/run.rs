@@ -37,9 +37,11 @@ pub(super) struct Run<'m> {
     exchange_routes: Vec<RouteChoice>,
     partitions: PartitionChoice,
     stations: Vec<Station>,
-    /// For each consumer pool, when its consumer frees up (pools shared by
-    /// several queues only).
+    /// For each consumer pool, when its consumer frees up, and the window's
+    /// arrivals at its queues with their positions in the pool, in the
+    /// order they were sent (pools shared by several queues only).
     pool_free_s: Vec<f64>,
+    pool_inboxes: Vec<Vec<(Message, u32)>>,
     times: SampleTimes,
     outcomes: Outcomes,
     peak_messages: usize,
@@ -82,6 +84,7 @@ impl<'m> Run<'m> {
             partitions: PartitionChoice::new(model.topics.len()),
             stations,
             pool_free_s: vec![f64::NEG_INFINITY; model.pools.len()],
+            pool_inboxes: vec![Vec::new(); model.pools.len()],
             times,
             outcomes,
             peak_messages: 0,
@@ -146,10 +149,23 @@ impl<'m> Run<'m> {
         }
     }
 
+    /// Puts a message into queue `q`'s inbox, or, where `q`'s consumer
+    /// serves other queues too, into its pool's.
+    #[inline]
+    fn enqueue(&mut self, q: QueueId, message: Message) {
+        let station = &mut self.stations[q];
+        if station.shares_consumer {
+            let pool = &mut self.pool_inboxes[station.pool as usize];
+            pool.push((message, station.pool_position));
+        } else {
+            station.inbox.push(message);
+        }
+    }
+
     /// Puts a message into the inbox of the queue `target` leads to.
     fn send(&mut self, target: Target, message: Message) {
         match target {
-            Target::Queue(q) => self.stations[q].inbox.push(message),
+            Target::Queue(q) => self.enqueue(q, message),
             Target::Exchange(e) => {
                 let route = self.exchange_routes[e].choose();
                 self.send(self.model.exchanges[e].routes[route].to, message);
@@ -158,9 +174,7 @@ impl<'m> Run<'m> {
                 let topic = &self.model.topics[t];
                 let partition = (self.partitions).partition(topic, t, u64::from(message.key));
                 if let [group] = topic.groups.as_slice() {
-                    self.stations[group.partitions[partition]]
-                        .inbox
-                        .push(message);
+                    self.enqueue(group.partitions[partition], message);
                     return;
                 }
                 // Every group receives a copy.
@@ -171,7 +185,7 @@ impl<'m> Run<'m> {
                     (self.outcomes).copy(message.origin, created_s, due_s, measured, groups);
                 for group in &topic.groups {
                     let copy = Message { origin, ..message };
-                    self.stations[group.partitions[partition]].inbox.push(copy);
+                    self.enqueue(group.partitions[partition], copy);
                 }
             }
         }
@@ -210,9 +224,13 @@ impl<'m> Run<'m> {
     /// serves all their arrivals of the window (up to `until_s`) in arrival
     /// order, ties in the pool's order, as the event engine's consumer takes
     /// the queue whose head has waited longest. The first of the pool's
-    /// queues in routing order empties every inbox of the pool; the others
-    /// then find nothing (a topic's partitions have the same senders, all
-    /// upstream of every partition). Out of line, as each way of serving
+    /// queues in routing order empties the pool's inbox; the others then
+    /// find nothing (a topic's partitions have the same senders, all
+    /// upstream of every partition). The inbox holds the arrivals in the
+    /// order they were sent, which is arrival order already when one
+    /// producer publishes to the topic: it is sorted only when it is not,
+    /// and then stably, on arrival time and position in the pool, as
+    /// merging the queues' own inboxes would give. Out of line, as each way of serving
     /// arrivals: each is compiled on its own, so that a change to one
     /// does not move the registers of another's loop.
     #[inline(never)]
@@ -221,40 +239,41 @@ impl<'m> Run<'m> {
         let pool_id = (model.queues[q].consumers.as_ref())
             .expect("the fast path serves only queues with consumers")
             .pool;
-        let pool = &model.pools[pool_id];
-        let mut arrivals: Vec<(Message, QueueId)> = Vec::new();
-        for &member in &pool.queues {
-            let inbox = self.stations[member].inbox.drain(..);
-            arrivals.extend(inbox.map(|message| (message, member)));
+        let mut arrivals = std::mem::take(&mut self.pool_inboxes[pool_id]);
+        let by_arrival = |a: &(Message, u32), b: &(Message, u32)| {
+            (a.0.at_s.total_cmp(&b.0.at_s)).then(a.1.cmp(&b.1))
+        };
+        if !arrivals.is_sorted_by(|a, b| by_arrival(a, b).is_le()) {
+            arrivals.sort_by(by_arrival);
         }
-        arrivals.sort_by(|a, b| a.0.at_s.total_cmp(&b.0.at_s));
         // The pool's queues are partitions of one group: copies reach all or none.
         if self.stations[q].receives_copies {
-            self.serve_merged_copies(pool_id, arrivals);
+            self.serve_merged_copies(pool_id, &arrivals);
         } else {
-            self.serve_merged::<false>(pool_id, arrivals);
+            self.serve_merged::<false>(pool_id, &arrivals);
         }
+        arrivals.clear();
+        self.pool_inboxes[pool_id] = arrivals;
     }
 
     /// [`Self::serve_merged`] for a group's partitions that copies reach,
     /// out of line: the hot loop of models without copies stays small.
     #[inline(never)]
-    fn serve_merged_copies(&mut self, pool_id: usize, arrivals: Vec<(Message, QueueId)>) {
+    fn serve_merged_copies(&mut self, pool_id: usize, arrivals: &[(Message, u32)]) {
         self.serve_merged::<true>(pool_id, arrivals);
     }
 
     /// The consumer of pool `pool_id` serves `arrivals`, its queues'
-    /// arrivals in arrival order (`COPIES` as [`Station::serve_and_pass`]).
+    /// arrivals in arrival order, each with the queue's position in the
+    /// pool (`COPIES` as [`Station::serve_and_pass`]).
     #[inline(always)]
-    fn serve_merged<const COPIES: bool>(
-        &mut self,
-        pool_id: usize,
-        arrivals: Vec<(Message, QueueId)>,
-    ) {
+    fn serve_merged<const COPIES: bool>(&mut self, pool_id: usize, arrivals: &[(Message, u32)]) {
         let model = self.model;
+        let members = &model.pools[pool_id].queues;
         let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
         let mut free_s = self.pool_free_s[pool_id];
-        for (message, member) in arrivals {
+        for &(message, position) in arrivals {
+            let member = members[position as usize];
             let queue = &model.queues[member];
             let consumers = queue
                 .consumers

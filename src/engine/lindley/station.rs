@@ -78,6 +78,10 @@ pub(super) struct Station {
     /// `servers` then holds this queue's own messages only.
     pub(super) shares_consumer: bool,
     pub(super) consumer_free_s: f64,
+    /// With [`Self::shares_consumer`], the pool and the queue's position
+    /// in it: its arrivals go into the pool's inbox.
+    pub(super) pool: u32,
+    pub(super) pool_position: u32,
     /// Whether copies of a message may reach the queue (see
     /// [`Layout::receives_copies`]): a copy delivered here settles its
     /// message's outcome only with the message's last copy.
@@ -151,6 +155,8 @@ impl Station {
             shares_consumer: (queue.consumers.as_ref())
                 .is_some_and(|c| model.pools[c.pool].queues.len() > 1),
             consumer_free_s: f64::NEG_INFINITY,
+            pool: queue.consumers.as_ref().map_or(0, |c| c.pool as u32),
+            pool_position: layout.pool_positions[q],
             receives_copies: layout.receives_copies[q],
             early_sojourn: Tally::new(),
             early_sojourn_hist: LatencyHistogram::new(),
