@@ -14,7 +14,7 @@
 use std::fmt;
 
 use super::lindley::Layout;
-use super::routing::{Unfollowed, landing_queues};
+use super::routing::landing_queues;
 use crate::model::{Consumers, Discipline, EngineChoice, Model, Overflow, Queue, QueueId, Target};
 
 /// The engine that runs a model.
@@ -82,12 +82,6 @@ pub enum EventsReason {
     PublisherConfirms {
         /// The producer's name.
         producer: String,
-    },
-    /// Several consumer groups read a topic, each taking a copy of every
-    /// record.
-    ConsumerGroups {
-        /// The topic's name.
-        topic: String,
     },
     /// `[[events]]` change the model during the run.
     ScheduledEvents,
@@ -167,12 +161,6 @@ impl fmt::Display for EventsReason {
             }
             Self::PublisherConfirms { producer } => {
                 write!(f, "producer `{producer}` waits for publisher confirms")
-            }
-            Self::ConsumerGroups { topic } => {
-                write!(
-                    f,
-                    "topic `{topic}` is read by several consumer groups, each taking a copy"
-                )
             }
             Self::ScheduledEvents => f.write_str("scheduled `[[events]]` change consumer counts"),
             Self::RoutingCycle { queue } => {
@@ -360,17 +348,12 @@ fn partitions_of_one_topic(model: &Model, queues: &[QueueId]) -> bool {
 /// fast path cannot follow it (a fanout exchange copies it, an exchange
 /// with binding keys routes on its routing key).
 fn queues_of(model: &Model, target: Target, out: &mut Vec<QueueId>) -> Result<(), EventsReason> {
-    landing_queues(model, target, out).map_err(|unfollowed| match unfollowed {
-        Unfollowed::Exchange(e) => {
-            let exchange = model.exchanges[e].name.clone();
-            match model.exchanges[e].keyed {
-                Some(_) => EventsReason::KeyedExchange { exchange },
-                None => EventsReason::FanoutExchange { exchange },
-            }
+    landing_queues(model, target, out).map_err(|e| {
+        let exchange = model.exchanges[e].name.clone();
+        match model.exchanges[e].keyed {
+            Some(_) => EventsReason::KeyedExchange { exchange },
+            None => EventsReason::FanoutExchange { exchange },
         }
-        Unfollowed::Topic(t) => EventsReason::ConsumerGroups {
-            topic: model.topics[t].name.clone(),
-        },
     })
 }
 

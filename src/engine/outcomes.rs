@@ -1,6 +1,13 @@
 //! What a replication counts of the messages as a whole, apart from the
 //! queues: published, delivered, on time, lost, in flight, end-to-end
 //! latency; and the [`ReplicationResult`] both engines build from it.
+//!
+//! A message copied to several places (every group of a topic) has its
+//! outcome decided by its copies: delivered when its last copy is (its
+//! latency is that copy's), lost as soon as one copy is, in flight while
+//! a copy is and none is lost. The event engine follows that in its own
+//! store; the fast path, which computes each copy on its own, settles
+//! copies here ([`Outcomes::copy`]).
 
 use super::observe::{
     LatencyByTime, NodeObservations, ReplicationResult, Sample, SinkObservations,
@@ -34,6 +41,30 @@ pub(super) struct Outcomes {
     pub redelivered: u64,
     /// Consumer-seconds of the measured window that crashed consumers were down.
     pub consumer_down_s: f64,
+    /// The fast path's copied messages, some of whose copies are not
+    /// settled yet, with a free list of their slots.
+    copied: Vec<Copied>,
+    free_copied: Vec<u32>,
+}
+
+/// Marks a fast-path message that has not been copied: its outcome is its
+/// own, counted directly.
+pub(super) const SOLE: u32 = u32::MAX;
+
+/// A message copied on the fast path whose copies are not all settled.
+#[derive(Debug, Clone, Copy)]
+struct Copied {
+    created_s: f64,
+    due_s: f64,
+    /// The latest delivery of its copies so far.
+    delivered_s: f64,
+    /// Copies neither delivered, lost nor in flight yet.
+    unsettled: u32,
+    measured: bool,
+    /// A copy was lost (and the message counted lost).
+    lost: bool,
+    /// A copy was still in service or on its way at the end.
+    in_flight: bool,
 }
 
 impl Outcomes {
@@ -55,6 +86,8 @@ impl Outcomes {
             latency_hist: LatencyHistogram::new(),
             latency_by_time: LatencyByTime::new(end_s),
             events: 0,
+            copied: Vec::new(),
+            free_copied: Vec::new(),
         }
     }
 
@@ -108,6 +141,94 @@ impl Outcomes {
             sink.latency.record(at_s - created_s);
             sink.latency_hist.record(at_s - created_s);
         }
+    }
+
+    /// The message of a fast-path copy, `origin` (or [`SOLE`] for a message
+    /// not copied before), created at `created_s`, due at `due_s`,
+    /// `measured` when published inside the measured window, is replaced
+    /// by `copies` copies; returns what they carry as their origin.
+    pub fn copy(
+        &mut self,
+        origin: u32,
+        created_s: f64,
+        due_s: f64,
+        measured: bool,
+        copies: u32,
+    ) -> u32 {
+        if origin != SOLE {
+            self.copied[origin as usize].unsettled += copies - 1;
+            return origin;
+        }
+        let copied = Copied {
+            created_s,
+            due_s,
+            delivered_s: f64::NEG_INFINITY,
+            unsettled: copies,
+            measured,
+            lost: false,
+            in_flight: false,
+        };
+        match self.free_copied.pop() {
+            Some(slot) => {
+                self.copied[slot as usize] = copied;
+                slot
+            }
+            None => {
+                self.copied.push(copied);
+                (self.copied.len() - 1) as u32
+            }
+        }
+    }
+
+    /// A copy of message `origin` (from [`Self::copy`]) is delivered at
+    /// `at_s`; the message is, at the latest of its copies' deliveries,
+    /// once every copy is delivered.
+    pub fn deliver_copy(&mut self, origin: u32, at_s: f64) {
+        let copied = &mut self.copied[origin as usize];
+        copied.delivered_s = copied.delivered_s.max(at_s);
+        self.settle(origin);
+    }
+
+    /// A copy of message `origin` is lost: the message is, at once.
+    #[cold]
+    pub fn lose_copy(&mut self, origin: u32) {
+        let copied = &mut self.copied[origin as usize];
+        if !copied.lost {
+            copied.lost = true;
+            if copied.measured {
+                self.lost += 1;
+            }
+        }
+        self.settle(origin);
+    }
+
+    /// A copy of message `origin` is still in the system at the end: the
+    /// message is in flight unless another copy is lost.
+    #[cold]
+    pub fn copy_in_flight(&mut self, origin: u32) {
+        self.copied[origin as usize].in_flight = true;
+        self.settle(origin);
+    }
+
+    /// One more copy of message `origin` is settled; the message's outcome
+    /// is counted with its last.
+    fn settle(&mut self, origin: u32) {
+        let copied = &mut self.copied[origin as usize];
+        copied.unsettled -= 1;
+        if copied.unsettled > 0 {
+            return;
+        }
+        let copied = *copied;
+        self.free_copied.push(origin);
+        if copied.lost {
+            return;
+        }
+        if copied.in_flight {
+            self.in_flight += u64::from(copied.measured);
+            return;
+        }
+        let (created_s, due_s) = (copied.created_s, copied.due_s);
+        self.deliver(copied.delivered_s, created_s, due_s, copied.measured, false);
     }
 
     /// The replication's result, with its queues' observations and samples.

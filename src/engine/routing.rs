@@ -75,42 +75,27 @@ impl PartitionChoice {
     }
 }
 
-/// Where a message may be copied or routed on its key, which
-/// [`landing_queues`] does not follow.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Unfollowed {
-    /// A fanout exchange, or an exchange that routes on binding keys.
-    Exchange(ExchangeId),
-    /// A topic read by several consumer groups, each taking a copy.
-    Topic(TopicId),
-}
-
-/// Appends the queues a message sent to `target` may land in; stops at a
-/// fanout exchange, which copies messages, at an exchange that routes on
-/// binding keys, or at a topic with several groups, and returns it.
+/// Appends the queues a message sent to `target` (or one of its copies,
+/// one per group of a topic) may land in; stops at a fanout exchange,
+/// which copies messages, or at an exchange that routes on binding keys,
+/// and returns it.
 pub(super) fn landing_queues(
     model: &Model,
     target: Target,
     out: &mut Vec<QueueId>,
-) -> Result<(), Unfollowed> {
+) -> Result<(), ExchangeId> {
     match target {
         Target::Queue(q) => out.push(q),
         Target::Exchange(e) => {
             let exchange = &model.exchanges[e];
             if exchange.kind == ExchangeKind::Fanout || exchange.keyed.is_some() {
-                return Err(Unfollowed::Exchange(e));
+                return Err(e);
             }
             for route in &exchange.routes {
                 landing_queues(model, route.to, out)?;
             }
         }
-        Target::Topic(t) => {
-            let topic = &model.topics[t];
-            if topic.groups.len() > 1 {
-                return Err(Unfollowed::Topic(t));
-            }
-            out.extend(&topic.groups[0].partitions);
-        }
+        Target::Topic(t) => out.extend(model.topics[t].partition_queues()),
     }
     Ok(())
 }

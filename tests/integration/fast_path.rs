@@ -57,6 +57,7 @@ fn assert_same_replication(fast: &ReplicationResult, events: &ReplicationResult)
     let slices = |r: &ReplicationResult| r.latency_by_time.iter().map(|s| s.1).collect::<Vec<_>>();
     assert_eq!(slices(fast), slices(events), "deliveries by time");
     assert_eq!(fast.timeseries, events.timeseries, "queue-length samples");
+    assert_eq!(fast.lag_ages_s, events.lag_ages_s, "partitions' lag ages");
     assert_eq!(fast.sinks.len(), events.sinks.len(), "sinks");
     for (s, (f, e)) in fast.sinks.iter().zip(&events.sinks).enumerate() {
         let counts = |k: &engine::SinkObservations| (k.delivered, k.on_time, k.lost);
@@ -296,6 +297,114 @@ service = {{ dist = "exponential", mean = "0.5ms" }}
     }
 }
 
+/// Two clustering groups on a keyed topic: `analytics` has 3 consumers
+/// over 8 partitions (range: 3, 3, 2 each), `billing` 2 (round-robin: 4
+/// each) and sends every record on to `ledger`, which rejects publishes
+/// when 2 wait. A record is delivered when both its copies are (the
+/// later one's latency, against its deadline), lost when `ledger` rejects
+/// its copy, in flight when a copy is at the end.
+const TWO_GROUPS: &str = r#"
+[simulation]
+duration = "60s"
+warmup = "5s"
+seed = 37
+sample_every = "0.5s"
+
+[[producers]]
+name = "orders-api"
+to = "orders"
+rate = "1200/s"
+keys = { count = 800, skew = 1.0 }
+deadline = "6ms"
+size = { dist = "uniform", min = "200B", max = "1200B" }
+
+[[topics]]
+name = "orders"
+partitions = 8
+partitioner = "key"
+assignment = "range"
+
+[[topics.groups]]
+name = "analytics"
+count = 3
+service = { dist = "exponential", mean = "0.5ms" }
+
+[[topics.groups]]
+name = "billing"
+count = 2
+assignment = "round-robin"
+service = { dist = "gamma", mean = "0.8ms", cv = 0.7 }
+service_per_byte = 2e-7
+next = "ledger"
+
+[[queues]]
+name = "ledger"
+capacity = 2
+overflow = "reject-publish"
+[queues.consumers]
+count = 2
+service = { dist = "exponential", mean = "0.7ms" }
+"#;
+
+/// A clustering group of one consumer per partition beside a broadcast
+/// group of two, each of whose consumers owns every partition.
+const BROADCAST_BESIDE_CLUSTERING: &str = r#"
+[simulation]
+duration = "60s"
+warmup = "5s"
+seed = 43
+sample_every = "0.25s"
+
+[[producers]]
+name = "clicks-api"
+to = "clicks"
+rate = "1000/s"
+keys = { count = 300, skew = 1.2 }
+
+[[topics]]
+name = "clicks"
+partitions = 4
+partitioner = "key"
+
+[[topics.groups]]
+name = "sessions"
+count = 4
+service = { dist = "lognormal", mean = "1.5ms", cv = 1.0 }
+
+[[topics.groups]]
+name = "cache"
+mode = "broadcast"
+count = 2
+service = { dist = "exponential", mean = "0.15ms" }
+"#;
+
+/// Every group's copy of a record follows the event engine's path, and
+/// the record's outcome is its copies': delivered with its last copy,
+/// lost with its first lost one.
+#[test]
+fn consumer_groups_follow_the_event_engine_path() {
+    let two_groups = inline(TWO_GROUPS, &[]);
+    assert_same_path(&two_groups);
+    let one = simulate_lindley(&two_groups, 0).expect("the fast path applies");
+    assert!(
+        one.lost > 20,
+        "the ledger rejects copies: {} lost",
+        one.lost
+    );
+    assert!(
+        one.on_time < one.delivered,
+        "some records miss the deadline"
+    );
+    assert_eq!(one.sinks.len(), 2, "orders@analytics and ledger");
+    assert!(
+        one.sinks[1].delivered > one.delivered,
+        "the analytics copies of records the ledger lost are delivered"
+    );
+    let broadcast = inline(BROADCAST_BESIDE_CLUSTERING, &[]);
+    assert_same_path(&broadcast);
+    assert_eq!(simulate_lindley(&broadcast, 0).unwrap().sinks.len(), 3);
+}
+
 /// Two producers share an exchange: the engines interleave its route draws
 /// differently, so only the distributions agree.
 #[test]
@@ -531,6 +640,26 @@ fn models_outside_the_fast_path_run_on_the_event_engine() {
         "service = { dist = \"constant\", value = \"1ms\" }\nnext = [{ to = \"a\", weight = 1 }, { to = \"c\", weight = 9 }]",
     );
     assert_needs_events(&inline(&cycle, &[]), "cycle");
+    let groups = |set: &[&str]| inline(TWO_GROUPS, set);
+    assert_needs_events(
+        &groups(&["topics.orders.groups.billing.poll={ max_records = 10, max_wait = \"5ms\" }"]),
+        "polls",
+    );
+    assert_needs_events(
+        &groups(&["topics.orders.groups.analytics.failure=0.01"]),
+        "failing",
+    );
+    assert_needs_events(
+        &groups(&[
+            "topics.orders.replication={ factor = 2, follower_fetch = { dist = \"constant\", value = \"1ms\" } }",
+        ]),
+        "in-sync replicas",
+    );
+    assert_needs_events(&groups(&["producers.orders-api.delay=\"1ms\""]), "delay");
+    assert_needs_events(
+        &groups(&["producers.orders-api.batching={ linger = \"1ms\" }"]),
+        "batches",
+    );
 }
 
 #[test]

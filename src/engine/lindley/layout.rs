@@ -1,9 +1,10 @@
 //! The shape of a fast-path model, worked out once per model: the order
 //! queues are computed in, and for each queue whether it routes onwards,
-//! whether other queues send to it, and which producer alone feeds it.
+//! whether other queues send to it, which producer alone feeds it, and
+//! whether copies of a message reach it.
 
 use crate::engine::routing::landing_queues;
-use crate::model::{Arrivals, Model, QueueId, Target};
+use crate::model::{Arrivals, Model, QueueId, Target, Topic};
 
 /// What the fast path knows of a model before any replication.
 pub(in crate::engine) struct Layout {
@@ -17,6 +18,11 @@ pub(in crate::engine) struct Layout {
     pub sole_feeders: Vec<Option<usize>>,
     /// Per queue, whether it is a topic's partition (and so has a lag).
     pub partitions: Vec<bool>,
+    /// Per queue, whether copies of a message reach it: it is a partition
+    /// of a topic read by several groups, or downstream of one.
+    pub receives_copies: Vec<bool>,
+    /// Per queue, its position among the queues of its consumers' pool.
+    pub pool_positions: Vec<u32>,
     /// Per queue, the sink its deliveries are recorded in, where the
     /// model has several (with one, its sink's deliveries are the run's).
     pub sinks: Vec<Option<u32>>,
@@ -38,6 +44,8 @@ impl Layout {
             fed_by_queues: fed_by_queues(model, &order),
             sole_feeders: sole_feeders(model, &order),
             partitions: model.partition_flags(),
+            receives_copies: receives_copies(model, &order),
+            pool_positions: pool_positions(model),
             sinks: match sinks.single_path() {
                 true => vec![None; model.queues.len()],
                 false => sinks.of_queue.clone(),
@@ -80,6 +88,41 @@ fn sole_feeders(model: &Model, order: &[QueueId]) -> Vec<Option<usize>> {
     (direct.into_iter().zip(senders))
         .map(|(producer, count)| producer.filter(|_| count == 1))
         .collect()
+}
+
+/// For each queue, whether copies of a message may reach it: the
+/// partitions of the topics read by several groups, and the queues
+/// downstream of them (`order` upstream first).
+fn receives_copies(model: &Model, order: &[QueueId]) -> Vec<bool> {
+    let mut copies = vec![false; model.queues.len()];
+    (model.topics.iter().filter(|t| t.groups.len() > 1))
+        .flat_map(Topic::partition_queues)
+        .for_each(|q| copies[q] = true);
+    let mut reached = Vec::new();
+    for &q in order {
+        if !copies[q] {
+            continue;
+        }
+        for route in (model.queues[q].consumers.iter()).flat_map(|c| &c.next) {
+            reached.clear();
+            landing_queues(model, route.to, &mut reached)
+                .expect("the choice accepted every target");
+            reached.iter().for_each(|&r| copies[r] = true);
+        }
+    }
+    copies
+}
+
+/// For each queue, its position among the queues of its pool (0 for a
+/// queue without consumers).
+fn pool_positions(model: &Model) -> Vec<u32> {
+    let mut positions = vec![0; model.queues.len()];
+    for pool in &model.pools {
+        for (position, &q) in pool.queues.iter().enumerate() {
+            positions[q] = position as u32;
+        }
+    }
+    positions
 }
 
 /// For each queue, whether another queue's consumers may send to it

@@ -13,7 +13,12 @@
 //! [`super::Choice::drop_head_queue`]), a whole network is computed queue by queue in
 //! routing order. A topic consumer that owns several partitions serves
 //! their merged arrivals in arrival order, which is what serving the
-//! oldest head first amounts to. Consumers with prefetch windows are
+//! oldest head first amounts to. A topic read by several consumer groups
+//! puts a copy of each record into every group's partition: each group is
+//! a network of its own fed by the same records, and a record's outcome
+//! is settled with its last copy (delivered at the latest of its copies'
+//! deliveries, lost with its first lost copy; see
+//! [`crate::engine::outcomes`]). Consumers with prefetch windows are
 //! separate FIFO queues fed round-robin until a window is full when a
 //! message arrives ([`prefetch`], [`super::Choice::window_queue`]).
 //!
@@ -28,8 +33,9 @@
 //! that order is unambiguous (a producer's gaps, keys and sizes in
 //! publication order, a queue's service times in start order, its route
 //! choices in departure order), so both engines follow the same sample
-//! path on a single queue or a tandem, and agree in distribution where
-//! several senders share an exchange or a topic (tested).
+//! path on a single queue, a tandem or a topic's consumer groups, and
+//! agree in distribution where several senders share an exchange or a
+//! topic (tested).
 //!
 //! Rooms: [`layout`] (the model's shape, once per model), [`run`] (the
 //! windows and routing of one replication), [`message`] (what travels and

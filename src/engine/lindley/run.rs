@@ -37,9 +37,11 @@ pub(super) struct Run<'m> {
     exchange_routes: Vec<RouteChoice>,
     partitions: PartitionChoice,
     stations: Vec<Station>,
-    /// For each consumer pool, when its consumer frees up (pools shared by
-    /// several queues only).
+    /// For each consumer pool, when its consumer frees up, and the window's
+    /// arrivals at its queues with their positions in the pool, in the
+    /// order they were sent (pools shared by several queues only).
     pool_free_s: Vec<f64>,
+    pool_inboxes: Vec<Vec<(Message, u32)>>,
     times: SampleTimes,
     outcomes: Outcomes,
     peak_messages: usize,
@@ -82,6 +84,7 @@ impl<'m> Run<'m> {
             partitions: PartitionChoice::new(model.topics.len()),
             stations,
             pool_free_s: vec![f64::NEG_INFINITY; model.pools.len()],
+            pool_inboxes: vec![Vec::new(); model.pools.len()],
             times,
             outcomes,
             peak_messages: 0,
@@ -146,19 +149,44 @@ impl<'m> Run<'m> {
         }
     }
 
+    /// Puts a message into queue `q`'s inbox, or, where `q`'s consumer
+    /// serves other queues too, into its pool's.
+    #[inline]
+    fn enqueue(&mut self, q: QueueId, message: Message) {
+        let station = &mut self.stations[q];
+        if station.shares_consumer {
+            let pool = &mut self.pool_inboxes[station.pool as usize];
+            pool.push((message, station.pool_position));
+        } else {
+            station.inbox.push(message);
+        }
+    }
+
     /// Puts a message into the inbox of the queue `target` leads to.
     fn send(&mut self, target: Target, message: Message) {
         match target {
-            Target::Queue(q) => self.stations[q].inbox.push(message),
+            Target::Queue(q) => self.enqueue(q, message),
             Target::Exchange(e) => {
                 let route = self.exchange_routes[e].choose();
                 self.send(self.model.exchanges[e].routes[route].to, message);
             }
             Target::Topic(t) => {
                 let topic = &self.model.topics[t];
-                let partition = (self.partitions).partition(topic, t, message.key);
-                let queue = topic.groups[0].partitions[partition];
-                self.stations[queue].inbox.push(message);
+                let partition = (self.partitions).partition(topic, t, u64::from(message.key));
+                if let [group] = topic.groups.as_slice() {
+                    self.enqueue(group.partitions[partition], message);
+                    return;
+                }
+                // Every group receives a copy.
+                let measured = self.clock.measured(message.created_s);
+                let groups = topic.groups.len() as u32;
+                let (created_s, due_s) = (message.created_s, message.due_s);
+                let origin =
+                    (self.outcomes).copy(message.origin, created_s, due_s, measured, groups);
+                for group in &topic.groups {
+                    let copy = Message { origin, ..message };
+                    self.enqueue(group.partitions[partition], copy);
+                }
             }
         }
     }
@@ -187,15 +215,7 @@ impl<'m> Run<'m> {
         let station = &mut self.stations[q];
         let mut inbox = std::mem::take(&mut station.inbox);
         sort_by_arrival(&mut inbox);
-        if station.windows.is_some() {
-            for &message in &inbox {
-                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
-            }
-        } else {
-            for &message in &inbox {
-                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
-            }
-        }
+        station.serve_all(queue, consumers, &inbox, clock, times, outcomes);
         inbox.clear();
         station.inbox = inbox;
     }
@@ -204,24 +224,56 @@ impl<'m> Run<'m> {
     /// serves all their arrivals of the window (up to `until_s`) in arrival
     /// order, ties in the pool's order, as the event engine's consumer takes
     /// the queue whose head has waited longest. The first of the pool's
-    /// queues in routing order empties every inbox of the pool; the others
-    /// then find nothing (a topic's partitions have the same senders, all
-    /// upstream of every partition).
+    /// queues in routing order empties the pool's inbox; the others then
+    /// find nothing (a topic's partitions have the same senders, all
+    /// upstream of every partition). The inbox holds the arrivals in the
+    /// order they were sent, which is arrival order already when one
+    /// producer publishes to the topic: it is sorted only when it is not,
+    /// and then stably, on arrival time and position in the pool, as
+    /// merging the queues' own inboxes would give. Out of line, as each way of serving
+    /// arrivals: each is compiled on its own, so that a change to one
+    /// does not move the registers of another's loop.
+    #[inline(never)]
     fn serve_pool_arrivals(&mut self, q: QueueId) {
         let model = self.model;
         let pool_id = (model.queues[q].consumers.as_ref())
             .expect("the fast path serves only queues with consumers")
             .pool;
-        let pool = &model.pools[pool_id];
-        let mut arrivals: Vec<(Message, QueueId)> = Vec::new();
-        for &member in &pool.queues {
-            let inbox = self.stations[member].inbox.drain(..);
-            arrivals.extend(inbox.map(|message| (message, member)));
+        let mut arrivals = std::mem::take(&mut self.pool_inboxes[pool_id]);
+        let by_arrival = |a: &(Message, u32), b: &(Message, u32)| {
+            (a.0.at_s.total_cmp(&b.0.at_s)).then(a.1.cmp(&b.1))
+        };
+        if !arrivals.is_sorted_by(|a, b| by_arrival(a, b).is_le()) {
+            arrivals.sort_by(by_arrival);
         }
-        arrivals.sort_by(|a, b| a.0.at_s.total_cmp(&b.0.at_s));
+        // The pool's queues are partitions of one group: copies reach all or none.
+        if self.stations[q].receives_copies {
+            self.serve_merged_copies(pool_id, &arrivals);
+        } else {
+            self.serve_merged::<false>(pool_id, &arrivals);
+        }
+        arrivals.clear();
+        self.pool_inboxes[pool_id] = arrivals;
+    }
+
+    /// [`Self::serve_merged`] for a group's partitions that copies reach,
+    /// out of line: the hot loop of models without copies stays small.
+    #[inline(never)]
+    fn serve_merged_copies(&mut self, pool_id: usize, arrivals: &[(Message, u32)]) {
+        self.serve_merged::<true>(pool_id, arrivals);
+    }
+
+    /// The consumer of pool `pool_id` serves `arrivals`, its queues'
+    /// arrivals in arrival order, each with the queue's position in the
+    /// pool (`COPIES` as [`Station::serve_and_pass`]).
+    #[inline(always)]
+    fn serve_merged<const COPIES: bool>(&mut self, pool_id: usize, arrivals: &[(Message, u32)]) {
+        let model = self.model;
+        let members = &model.pools[pool_id].queues;
         let (clock, times, outcomes) = (self.clock, &self.times, &mut self.outcomes);
         let mut free_s = self.pool_free_s[pool_id];
-        for (message, member) in arrivals {
+        for &(message, position) in arrivals {
+            let member = members[position as usize];
             let queue = &model.queues[member];
             let consumers = queue
                 .consumers
@@ -230,9 +282,13 @@ impl<'m> Run<'m> {
             let station = &mut self.stations[member];
             station.consumer_free_s = free_s;
             if station.windows.is_some() {
-                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
+                (station).serve_and_pass::<true, COPIES>(
+                    queue, consumers, message, clock, times, outcomes,
+                );
             } else {
-                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
+                (station).serve_and_pass::<false, COPIES>(
+                    queue, consumers, message, clock, times, outcomes,
+                );
             }
             free_s = station.consumer_free_s;
         }
@@ -240,7 +296,10 @@ impl<'m> Run<'m> {
     }
 
     /// Queue `q` serves the messages its sole feeder `p` publishes up to
-    /// `until_s`, as they are published (see [`Source::publish`] for `PLAIN`).
+    /// `until_s`, as they are published (see [`Source::publish`] for
+    /// `PLAIN`); a producer's own messages are never copies. Out of line,
+    /// as [`Self::serve_pool_arrivals`].
+    #[inline(never)]
     fn serve_published<const PLAIN: bool>(&mut self, q: QueueId, p: usize, until_s: f64) {
         let model = self.model;
         let queue = &model.queues[q];
@@ -252,12 +311,16 @@ impl<'m> Run<'m> {
         if station.windows.is_some() {
             while source.next_s <= until_s {
                 let message = source.publish::<PLAIN>(producer, clock, outcomes);
-                station.serve_and_pass::<true>(queue, consumers, message, clock, times, outcomes);
+                (station).serve_and_pass::<true, false>(
+                    queue, consumers, message, clock, times, outcomes,
+                );
             }
         } else {
             while source.next_s <= until_s {
                 let message = source.publish::<PLAIN>(producer, clock, outcomes);
-                station.serve_and_pass::<false>(queue, consumers, message, clock, times, outcomes);
+                (station).serve_and_pass::<false, false>(
+                    queue, consumers, message, clock, times, outcomes,
+                );
             }
         }
     }

@@ -1,7 +1,7 @@
 //! A producer on the fast path: its next publication time, keys and sizes,
 //! drawn in the order the event engine draws them.
 
-use super::message::{Clock, Message};
+use super::message::{Clock, Message, SOLE};
 use crate::engine::arrivals::ArrivalProcess;
 use crate::engine::outcomes::Outcomes;
 use crate::engine::rng::StreamRng;
@@ -43,15 +43,18 @@ impl Source {
                 due_s: f64::INFINITY,
                 key: 0,
                 size_bytes: 0.0,
+                origin: SOLE,
             }
         } else {
             Message {
                 at_s: now_s,
                 created_s: now_s,
                 due_s: now_s + producer.deadline_s.unwrap_or(f64::INFINITY),
-                key: self.process.next_key(),
+                // Validation allows at most 10,000,000 distinct keys.
+                key: self.process.next_key() as u32,
                 size_bytes: (producer.size_bytes.as_ref())
                     .map_or(0.0, |size| size.sample(&mut self.size_rng)),
+                origin: SOLE,
             }
         };
         self.next_s = (self.process.next_after(&producer.arrivals, now_s)).unwrap_or(f64::INFINITY);

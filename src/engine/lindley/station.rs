@@ -3,7 +3,7 @@
 //! observes of it (waits, sojourns, levels, sampled lengths).
 
 use super::layout::Layout;
-use super::message::{Clock, Message};
+use super::message::{Clock, Message, SOLE};
 use super::prefetch::ConsumerWindows;
 use super::sampling::{OldestUnprocessed, SampleTimes, SeriesCounts, count_interval};
 use super::servers::{Outbox, Servers};
@@ -62,9 +62,10 @@ pub(super) struct Station {
     /// messages arrive in order and are served as they are published,
     /// without passing through the inbox.
     pub(super) sole_feeder: Option<usize>,
-    /// Whether the queue delivers what it serves and only producers send
-    /// to it: then a message's latency is its sojourn here, recorded once
-    /// in the node's sojourn and added to the latency at the end.
+    /// Whether the queue delivers what it serves, only producers send to
+    /// it and no message reaching it is a copy: then a message's latency
+    /// is its sojourn here, recorded once in the node's sojourn and added
+    /// to the latency at the end.
     pub(super) sojourn_is_latency: bool,
     /// The sink this queue's deliveries are recorded in, and the one its
     /// losses count against, where the model has several.
@@ -77,6 +78,14 @@ pub(super) struct Station {
     /// `servers` then holds this queue's own messages only.
     pub(super) shares_consumer: bool,
     pub(super) consumer_free_s: f64,
+    /// With [`Self::shares_consumer`], the pool and the queue's position
+    /// in it: its arrivals go into the pool's inbox.
+    pub(super) pool: u32,
+    pub(super) pool_position: u32,
+    /// Whether copies of a message may reach the queue (see
+    /// [`Layout::receives_copies`]): a copy delivered here settles its
+    /// message's outcome only with the message's last copy.
+    pub(super) receives_copies: bool,
     /// With [`Self::sojourn_is_latency`], the sojourns of messages that
     /// arrived in the warm-up and left after it (no latency of theirs is
     /// measured).
@@ -140,12 +149,15 @@ impl Station {
             sample_cursor: 0,
             next_sample_s: times.times_s[0],
             sole_feeder: layout.sole_feeders[q],
-            sojourn_is_latency: !routes_onwards && !fed_by_queues,
+            sojourn_is_latency: !routes_onwards && !fed_by_queues && !layout.receives_copies[q],
             sink: layout.sinks[q],
             loss_sink: layout.sink_losses[q],
             shares_consumer: (queue.consumers.as_ref())
                 .is_some_and(|c| model.pools[c.pool].queues.len() > 1),
             consumer_free_s: f64::NEG_INFINITY,
+            pool: queue.consumers.as_ref().map_or(0, |c| c.pool as u32),
+            pool_position: layout.pool_positions[q],
+            receives_copies: layout.receives_copies[q],
             early_sojourn: Tally::new(),
             early_sojourn_hist: LatencyHistogram::new(),
             filled_drop_head: false,
@@ -182,12 +194,56 @@ impl Station {
         (self.waiting_starts.len(), self.servers.busy())
     }
 
+    /// [`Self::serve_and_pass`] for each of `messages`, in order, the
+    /// variant for this queue chosen once.
+    #[inline(never)]
+    pub(super) fn serve_all(
+        &mut self,
+        queue: &Queue,
+        consumers: &Consumers,
+        messages: &[Message],
+        clock: Clock,
+        times: &SampleTimes,
+        outcomes: &mut Outcomes,
+    ) {
+        match (self.windows.is_some(), self.receives_copies) {
+            (false, false) => {
+                for &message in messages {
+                    self.serve_and_pass::<false, false>(
+                        queue, consumers, message, clock, times, outcomes,
+                    );
+                }
+            }
+            (true, false) => {
+                for &message in messages {
+                    self.serve_and_pass::<true, false>(
+                        queue, consumers, message, clock, times, outcomes,
+                    );
+                }
+            }
+            (false, true) => {
+                for &message in messages {
+                    self.serve_and_pass::<false, true>(
+                        queue, consumers, message, clock, times, outcomes,
+                    );
+                }
+            }
+            (true, true) => {
+                for &message in messages {
+                    self.serve_and_pass::<true, true>(
+                        queue, consumers, message, clock, times, outcomes,
+                    );
+                }
+            }
+        }
+    }
+
     /// Serves one arrival (see [`Self::serve`]) and passes it on: into
     /// the outbox, or delivered. `PUSHED`: the queue's consumers have
-    /// prefetch windows (decided once per batch of arrivals, not per
-    /// message).
+    /// prefetch windows; `COPIES`: copies may reach the queue (both
+    /// decided once per batch of arrivals, not per message).
     #[inline(always)]
-    pub(super) fn serve_and_pass<const PUSHED: bool>(
+    pub(super) fn serve_and_pass<const PUSHED: bool, const COPIES: bool>(
         &mut self,
         queue: &Queue,
         consumers: &Consumers,
@@ -203,7 +259,11 @@ impl Station {
             (Some(served), None) => {
                 let measured = clock.measured(served.created_s);
                 let (at_s, created_s, due_s) = (served.at_s, served.created_s, served.due_s);
-                outcomes.deliver(at_s, created_s, due_s, measured, self.sojourn_is_latency);
+                if COPIES && served.origin != SOLE {
+                    outcomes.deliver_copy(served.origin, at_s);
+                } else {
+                    outcomes.deliver(at_s, created_s, due_s, measured, self.sojourn_is_latency);
+                }
                 if let (Some(sink), true) = (self.sink, measured) {
                     outcomes.deliver_at(sink, at_s, created_s, due_s, self.sojourn_is_latency);
                 }
@@ -246,10 +306,15 @@ impl Station {
                 self.observations.dropped += 1;
             }
             if clock.measured(message.created_s) {
-                outcomes.lost += 1;
                 if let Some(sink) = self.loss_sink {
                     outcomes.sinks[sink as usize].lost += 1;
                 }
+                if message.origin == SOLE {
+                    outcomes.lost += 1;
+                }
+            }
+            if message.origin != SOLE {
+                outcomes.lose_copy(message.origin);
             }
             return None;
         }
@@ -308,7 +373,9 @@ impl Station {
             ..
         } = visit;
         if depart_s > clock.end_s {
-            if clock.measured(message.created_s) {
+            if message.origin != SOLE {
+                outcomes.copy_in_flight(message.origin);
+            } else if clock.measured(message.created_s) {
                 outcomes.in_flight += 1;
             }
             return None;
