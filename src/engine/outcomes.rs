@@ -12,7 +12,7 @@
 use super::observe::{
     LatencyByTime, NodeObservations, ReplicationResult, Sample, SinkObservations,
 };
-use crate::model::Model;
+use crate::model::Sinks;
 use crate::stats::{LatencyHistogram, Tally};
 
 /// The run-wide counters of one replication.
@@ -68,9 +68,8 @@ struct Copied {
 }
 
 impl Outcomes {
-    /// Nothing counted yet, in a run of `model` that ends at `end_s`.
-    pub fn new(model: &Model, end_s: f64) -> Self {
-        let sinks = model.sinks();
+    /// Nothing counted yet, in a run with `sinks` that ends at `end_s`.
+    pub fn new(sinks: &Sinks, end_s: f64) -> Self {
         Self {
             sinks: vec![SinkObservations::new(); sinks.names.len()],
             redelivered: 0,

@@ -54,33 +54,33 @@ impl Buffer {
         std::iter::once(&mut self.first).chain(&mut self.lower)
     }
 
-    /// Adds a message of priority class `class` (0 = highest).
+    /// The lane of priority class `class` (0 = highest).
     #[inline]
-    pub fn push(&mut self, id: CopyId, class: usize) {
+    fn lane_of(&mut self, class: usize) -> &mut VecDeque<CopyId> {
         let lower = self.lower.len();
-        let lane = match self.discipline {
+        match self.discipline {
             Discipline::Priority if class > 0 && lower > 0 => {
                 &mut self.lower[(class - 1).min(lower - 1)]
             }
             _ => &mut self.first,
-        };
-        lane.push_back(id);
+        }
+    }
+
+    /// Adds a message of priority class `class` (0 = highest).
+    #[inline]
+    pub fn push(&mut self, id: CopyId, class: usize) {
+        self.lane_of(class).push_back(id);
         self.len += 1;
     }
 
     /// Puts back a message of class `class` so that it is served next in
     /// its class (a redelivery).
     pub fn push_next(&mut self, id: CopyId, class: usize) {
-        let lower = self.lower.len();
-        let lane = match self.discipline {
-            Discipline::Priority if class > 0 && lower > 0 => {
-                &mut self.lower[(class - 1).min(lower - 1)]
-            }
-            _ => &mut self.first,
-        };
-        match self.discipline {
-            Discipline::Lifo => lane.push_back(id),
-            Discipline::Fifo | Discipline::Priority => lane.push_front(id),
+        let lifo = self.discipline == Discipline::Lifo;
+        let lane = self.lane_of(class);
+        match lifo {
+            true => lane.push_back(id),
+            false => lane.push_front(id),
         }
         self.len += 1;
     }

@@ -76,20 +76,12 @@ impl<'m> Simulation<'m> {
     fn next_failure_s(&mut self, pool: usize) -> f64 {
         let q = self.model.pools[pool].queues[0];
         let mtbf_s = self
-            .consumers_of_queue(q)
+            .consumers_of(q)
             .crash
             .as_ref()
             .map_or(0.0, |c| c.mtbf_s);
         let u: f64 = self.crash_state(pool).rng.random();
         self.now_s - mtbf_s * (1.0 - u).ln()
-    }
-
-    fn consumers_of_queue(&self, q: usize) -> &'m crate::model::Consumers {
-        let model: &'m crate::model::Model = self.model;
-        model.queues[q]
-            .consumers
-            .as_ref()
-            .expect("crashing pools serve queues with consumers")
     }
 
     /// Schedules every crashing consumer's first failure.
@@ -161,7 +153,7 @@ impl<'m> Simulation<'m> {
         }
         let q = self.model.pools[pool].queues[0];
         let restart = &self
-            .consumers_of_queue(q)
+            .consumers_of(q)
             .crash
             .as_ref()
             .expect("a crash policy")
@@ -190,11 +182,8 @@ impl<'m> Simulation<'m> {
         let zombie = self.store.copies.get_mut(copy);
         zombie.origin = ORPHAN;
         zombie.consumer = ZOMBIE;
-        let state = &mut self.queues[q];
-        state.in_service -= 1;
-        state.busy_servers -= 1;
-        let busy_servers = f64::from(state.busy_servers);
-        self.nodes[q].in_service.set(self.now_s, busy_servers);
+        self.release(q, 1);
+        self.pool_busy[self.queues[q].pool] += 1;
         self.queues[q].buffer.push_next(again, class);
         self.update_in_queue(q);
     }

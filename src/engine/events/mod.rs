@@ -261,6 +261,7 @@ impl<'m> Simulation<'m> {
     fn new(model: &'m Model, replication: u32) -> Self {
         let seed = model.simulation.seed;
         let classes = model.run_classes();
+        let sinks = model.sinks();
         let rng = |kind, index| stream(seed, replication, kind, index);
         let queues = model
             .queues
@@ -399,16 +400,16 @@ impl<'m> Simulation<'m> {
             partitions: PartitionChoice::new(model.topics.len()),
             nodes,
             deferred: DeferredRecords::new(model.queues.len()),
-            outcomes: Outcomes::new(model, warmup_s + model.simulation.duration_s),
+            outcomes: Outcomes::new(&sinks, warmup_s + model.simulation.duration_s),
             timeseries: Vec::new(),
             is_partition: match model.topics.is_empty() {
                 true => Vec::new(),
                 false => model.partition_flags(),
             },
             lag_ages_s: Vec::new(),
-            records_sinks: !model.sinks().single_path(),
-            sink_of_queue: model.sinks().of_queue,
-            sink_losses: model.sinks().lost_at,
+            records_sinks: !sinks.single_path(),
+            sink_of_queue: sinks.of_queue,
+            sink_losses: sinks.lost_at,
             routing_keys: (model.producers.iter().enumerate())
                 .map(|(i, p)| RoutingKeyChoice::new(model, replication, i, p))
                 .collect(),

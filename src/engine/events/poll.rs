@@ -116,9 +116,6 @@ impl Simulation<'_> {
     }
 
     fn record_polled(&mut self, q: usize) {
-        let (now_s, polled) = (self.now_s, f64::from(self.queues[q].polled));
-        if let Some(level) = &mut self.nodes[q].unacked {
-            level.set(now_s, polled);
-        }
+        self.record_unacked(q, f64::from(self.queues[q].polled));
     }
 }

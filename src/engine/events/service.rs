@@ -13,7 +13,7 @@ use crate::model::{Consumers, Overflow};
 impl<'m> Simulation<'m> {
     /// The consumers of queue `q`, which must have some.
     #[inline]
-    fn consumers_of(&self, q: usize) -> &'m Consumers {
+    pub(super) fn consumers_of(&self, q: usize) -> &'m Consumers {
         self.queues[q]
             .consumers
             .expect("only queues with consumers serve")

@@ -203,7 +203,7 @@ impl Simulation<'_> {
     }
 
     #[inline]
-    fn record_unacked(&mut self, q: usize, unacked: f64) {
+    pub(super) fn record_unacked(&mut self, q: usize, unacked: f64) {
         let now_s = self.now_s;
         if let Some(level) = &mut self.nodes[q].unacked {
             level.set(now_s, unacked);

@@ -72,7 +72,7 @@ impl<'m> Run<'m> {
         let stations = (0..model.queues.len())
             .map(|q| Station::new(model, q, layout, &times, |kind| rng(kind, q)))
             .collect();
-        let mut outcomes = Outcomes::new(model, end_s);
+        let mut outcomes = Outcomes::new(&model.sinks(), end_s);
         outcomes.events = times.times_s.len() as u64 + u64::from(warmup_s > 0.0);
         Self {
             model,
