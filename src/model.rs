@@ -57,6 +57,13 @@ pub struct ScheduledEvent {
     pub for_s: Option<f64>,
     /// Pools whose consumer count it sets: `(pool, consumers)`.
     pub consumers: Vec<(PoolId, u32)>,
+    /// Queues that are unavailable during it (a topic's partitions of
+    /// every group among them): they refuse what arrives and deliver
+    /// nothing.
+    pub down: Vec<QueueId>,
+    /// Topics that are unavailable during it: their producers' records
+    /// are refused.
+    pub down_topics: Vec<TopicId>,
 }
 
 /// Index of a routing key in [`Model::routing_keys`].
@@ -143,6 +150,20 @@ pub struct Producer {
     /// Producer batches (Kafka's `linger.ms`, `batch.size`), for a
     /// producer that sends to a topic.
     pub batching: Option<Batching>,
+    /// Client-side buffering while its target is down or refuses.
+    pub on_unavailable: Option<ClientBuffer>,
+}
+
+/// A producer's client-side buffer (`on_unavailable`): a publication its
+/// target refuses (down, or full with reject-publish) waits in the
+/// producer, first in first out, and is retried every `retry_s`; one that
+/// finds the buffer full is lost as unavailable.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClientBuffer {
+    /// Most publications held at once.
+    pub capacity: u64,
+    /// Time between two attempts to publish what is held, seconds.
+    pub retry_s: f64,
 }
 
 /// Publisher confirms: at most `in_flight` publications await their
@@ -775,6 +796,36 @@ pub struct TopicGroup {
 }
 
 impl Model {
+    /// What scheduled event `event` does, in words: `down orders;
+    /// consumers orders=2`.
+    pub fn describe_event(&self, event: &ScheduledEvent) -> String {
+        let user_queues = |q: &&QueueId| {
+            self.topics
+                .iter()
+                .all(|t| t.groups.iter().all(|g| !g.partitions.contains(q)))
+        };
+        let down = (event.down.iter().filter(user_queues))
+            .map(|&q| self.queues[q].name.as_str())
+            .chain(
+                event
+                    .down_topics
+                    .iter()
+                    .map(|&t| self.topics[t].name.as_str()),
+            );
+        let down: Vec<&str> = down.collect();
+        let counts: Vec<String> = (event.consumers.iter())
+            .map(|&(pool, count)| {
+                format!("{}={count}", self.queues[self.pools[pool].queues[0]].name)
+            })
+            .collect();
+        let parts = [("down", down.join(" ")), ("consumers", counts.join(" "))];
+        (parts.iter())
+            .filter(|(_, names)| !names.is_empty())
+            .map(|(what, names)| format!("{what} {names}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// For each queue, whether it is a topic's partition (of some group):
     /// the queues that have a consumer lag.
     pub fn partition_flags(&self) -> Vec<bool> {

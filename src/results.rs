@@ -119,6 +119,9 @@ pub struct SummaryRow {
     /// Most waiting messages, all queues together, at the sampling
     /// instants of the measured window.
     pub peak_backlog: Estimate,
+    /// Of the lost, those whose target was down or refused them, and no
+    /// client buffer kept them (or it was full).
+    pub unavailable: Estimate,
 }
 
 /// One row of `nodes.csv`: a queue.
@@ -290,6 +293,32 @@ pub struct TimeseriesRow {
     pub consumers: f64,
 }
 
+/// One row of `events.csv`: what a scheduled event did, across
+/// replications.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EventRow {
+    /// Its place among `[[events]]`, from 0.
+    pub event: usize,
+    /// What it does, e.g. `down orders; consumers orders=2`.
+    pub what: String,
+    /// When it starts and ends (infinite: never reverted), seconds.
+    pub start: f64,
+    pub end: f64,
+    /// Messages waiting in its queues (and held for them by producers)
+    /// when it started.
+    pub backlog_before: Estimate,
+    /// The most of them while it lasted.
+    pub peak_backlog: Estimate,
+    /// Seconds from its end until they were first back to
+    /// `backlog_before`, over the replications where they were.
+    pub drain_time: Estimate,
+    /// Share of replications where they were back before the run ended.
+    pub drained: Estimate,
+    /// Mean over replications of the 99th percentile of the latency of
+    /// the messages published while it lasted, seconds.
+    pub p99_latency: Estimate,
+}
+
 /// Everything a run produced, summarised across replications.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
@@ -308,6 +337,8 @@ pub struct RunResult {
     pub wait_quantiles: Vec<WaitQuantileRow>,
     /// The `sinks.csv` rows.
     pub sinks: Vec<SinkRow>,
+    /// The `events.csv` rows: one per scheduled event.
+    pub scheduled: Vec<EventRow>,
     /// Events processed over all replications.
     pub events: u64,
     /// Most messages in the system at once in any replication.

@@ -193,14 +193,14 @@ pub fn analyze_with(model: &Model, options: &AnalyzeOptions) -> ScenarioAnalysis
         Ok(routing) => routing,
         Err(reason) => return unsolvable(model, &reason),
     };
-    let nodes = node::analyze_nodes(model, &routing);
+    let mut nodes = node::analyze_nodes(model, &routing);
+    without_steady_state(model, &mut nodes);
     let saturated = saturated(model, &routing, &nodes);
     let (ctmc, ctmc_reason) = if options.build_ctmc {
         ctmc::single_queue_ctmc(model, &routing)
     } else {
         (None, None)
     };
-    let mut nodes = nodes;
     if let Some(chain) = &ctmc {
         ctmc::apply_ctmc(model, &mut nodes, chain);
     }
@@ -213,6 +213,24 @@ pub fn analyze_with(model: &Model, options: &AnalyzeOptions) -> ScenarioAnalysis
         end_to_end,
         ctmc,
         ctmc_reason,
+    }
+}
+
+/// Queues that a scheduled event takes down or changes the consumers of
+/// (for some time) have no steady state during the run: no result for them.
+fn without_steady_state(model: &Model, nodes: &mut [NodeAnalysis]) {
+    for event in model.events.iter().filter(|e| e.for_s != Some(0.0)) {
+        let changed = event
+            .consumers
+            .iter()
+            .flat_map(|&(p, _)| &model.pools[p].queues);
+        for &q in event.down.iter().chain(changed) {
+            let node = &mut nodes[q];
+            node.applies = Applies::None;
+            node.model = "none".to_owned();
+            node.reason = "scheduled `[[events]]` change it during the run: no steady state".into();
+            node.metrics = None;
+        }
     }
 }
 

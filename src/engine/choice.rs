@@ -85,6 +85,11 @@ pub enum EventsReason {
     },
     /// `[[events]]` change the model during the run.
     ScheduledEvents,
+    /// A producer holds what its target refuses (`on_unavailable`).
+    ClientBuffer {
+        /// The producer's name.
+        producer: String,
+    },
     /// Messages can come back to a queue they left.
     RoutingCycle {
         /// A queue on the cycle.
@@ -162,7 +167,15 @@ impl fmt::Display for EventsReason {
             Self::PublisherConfirms { producer } => {
                 write!(f, "producer `{producer}` waits for publisher confirms")
             }
-            Self::ScheduledEvents => f.write_str("scheduled `[[events]]` change consumer counts"),
+            Self::ScheduledEvents => {
+                f.write_str("scheduled `[[events]]` change consumer counts or take queues down")
+            }
+            Self::ClientBuffer { producer } => {
+                write!(
+                    f,
+                    "producer `{producer}` buffers refused publications (`on_unavailable`)"
+                )
+            }
             Self::RoutingCycle { queue } => {
                 write!(
                     f,
@@ -244,6 +257,11 @@ fn routing_order(model: &Model) -> Result<Vec<QueueId>, EventsReason> {
     }
     if !model.events.is_empty() {
         return Err(EventsReason::ScheduledEvents);
+    }
+    if let Some(p) = model.producers.iter().find(|p| p.on_unavailable.is_some()) {
+        return Err(EventsReason::ClientBuffer {
+            producer: p.name.clone(),
+        });
     }
     if model.run_classes().len() > 1 {
         return Err(EventsReason::PriorityClasses);

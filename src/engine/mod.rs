@@ -32,8 +32,8 @@ pub use choice::{Choice, Engine, EventsReason, QueueFeature};
 pub use events::{Calendar, simulate_events};
 pub use interrupt::{CHECK_EVERY_EVENTS, request_stop, stop_requested};
 pub use observe::{
-    ClassObservations, ClassView, LATENCY_BUCKETS, NodeObservations, ReplicationResult, Sample,
-    SinkObservations,
+    ClassObservations, ClassView, EventObservations, LATENCY_BUCKETS, NodeObservations,
+    ReplicationResult, Sample, SinkObservations,
 };
 pub use rng::{StreamKind, StreamRng, stream};
 pub use warmup::{

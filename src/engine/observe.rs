@@ -276,12 +276,34 @@ pub struct ReplicationResult {
     /// Of the lost, those lost as unroutable: a copy reached an exchange
     /// whose bindings its routing key matched none of, without an alternate.
     pub unroutable: u64,
+    /// Of the lost, those lost as unavailable: their target was down, or
+    /// refused them, and no client buffer kept them.
+    pub unavailable: u64,
+    /// Per scheduled event, what it did to its backlog.
+    pub scheduled: Vec<EventObservations>,
     /// Per sink of [`crate::model::Model::sinks`], the copies delivered there.
     pub sinks: Vec<SinkObservations>,
     /// Messages a crashed consumer was processing, delivered again.
     pub redelivered: u64,
     /// Consumer-seconds of the measured window that crashed consumers were down.
     pub consumer_down_s: f64,
+}
+
+/// What one replication saw of a scheduled event (`events.csv`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventObservations {
+    /// Messages waiting in the event's queues, and held for them by
+    /// producers, when it started.
+    pub backlog_before: u64,
+    /// The most of them from its start to its end.
+    pub peak_backlog: u64,
+    /// From its end until they were first back to `backlog_before`,
+    /// seconds; NaN when they never were before the run ended (or the
+    /// event never ends).
+    pub drain_time_s: f64,
+    /// 99th percentile of the end-to-end latency of the messages published
+    /// while it lasted, seconds; NaN when none was delivered.
+    pub p99_latency_s: f64,
 }
 
 /// What one replication saw of the copies a sink (a final consumer)

@@ -26,6 +26,9 @@ pub(super) struct Outcomes {
     /// Of the lost, those lost because an exchange could route no copy
     /// of them anywhere.
     pub unroutable: u64,
+    /// Of the lost, those lost because their target was down or refused
+    /// them and no client buffer kept them.
+    pub unavailable: u64,
     pub latency: Tally,
     pub latency_hist: LatencyHistogram,
     latency_by_time: LatencyByTime,
@@ -81,6 +84,7 @@ impl Outcomes {
             lost: 0,
             in_flight: 0,
             unroutable: 0,
+            unavailable: 0,
             latency: Tally::new(),
             latency_hist: LatencyHistogram::new(),
             latency_by_time: LatencyByTime::new(end_s),
@@ -266,6 +270,8 @@ impl Outcomes {
             events: self.events,
             peak_messages,
             unroutable: self.unroutable,
+            unavailable: self.unavailable,
+            scheduled: Vec::new(),
             sinks: self.sinks,
             redelivered: self.redelivered,
             consumer_down_s: self.consumer_down_s,

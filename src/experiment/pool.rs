@@ -25,6 +25,10 @@ const KEYS: &[(&str, &[&str])] = &[
     (ReportFile::LatencyQuantiles.file_name(), &["quantile"]),
     (ReportFile::Timeseries.file_name(), &["time", "node"]),
     (ReportFile::Sinks.file_name(), &["sink"]),
+    (
+        ReportFile::Events.file_name(),
+        &["event", "what", "start", "end"],
+    ),
 ];
 
 /// The key columns of table `name`, or `None` for a table this module does

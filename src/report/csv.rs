@@ -5,8 +5,8 @@
 //! a confidence interval from a single replication) is an empty cell.
 
 use crate::results::{
-    ClassRow, NodeMetric, NodeRow, QuantileRow, ReportFile, RunResult, SinkRow, SummaryMetric,
-    SummaryRow, TimeseriesRow,
+    ClassRow, EventRow, NodeMetric, NodeRow, QuantileRow, ReportFile, RunResult, SinkRow,
+    SummaryMetric, SummaryRow, TimeseriesRow,
 };
 use crate::stats::Estimate;
 use crate::table::{Table, number};
@@ -112,6 +112,23 @@ fn sink_row(row: &SinkRow) -> RowBuilder {
         .estimate("p999_latency", row.p999_latency)
 }
 
+fn event_row(row: &EventRow) -> RowBuilder {
+    let row_start = RowBuilder::new()
+        .text("event", row.event)
+        .text("what", &row.what)
+        .value("start", row.start);
+    let ended = match row.end.is_finite() {
+        true => row_start.value("end", row.end),
+        false => row_start.text("end", ""),
+    };
+    ended
+        .estimate("backlog_before", row.backlog_before)
+        .estimate("peak_backlog", row.peak_backlog)
+        .estimate("drain_time", row.drain_time)
+        .estimate("drained", row.drained)
+        .estimate("p99_latency", row.p99_latency)
+}
+
 fn timeseries_row(row: &TimeseriesRow) -> RowBuilder {
     RowBuilder::new()
         .value("time", row.time)
@@ -124,9 +141,11 @@ fn timeseries_row(row: &TimeseriesRow) -> RowBuilder {
         .value("consumers", row.consumers)
 }
 
-/// The CSV files of a run, as `(file name, table)`, in [`ReportFile::ALL`] order.
+/// The CSV files of a run, as `(file name, table)`, in [`ReportFile::ALL`]
+/// order; `events.csv` only for a scenario with `[[events]]`.
 pub fn tables(result: &RunResult) -> Vec<(&'static str, Table)> {
     (ReportFile::ALL.into_iter())
+        .filter(|&file| file != ReportFile::Events || !result.scheduled.is_empty())
         .map(|file| (file.file_name(), table(result, file)))
         .collect()
 }
@@ -140,6 +159,7 @@ pub fn table(result: &RunResult, file: ReportFile) -> Table {
         ReportFile::LatencyQuantiles => table_of(&result.quantiles, quantile_row),
         ReportFile::Timeseries => table_of(&result.timeseries, timeseries_row),
         ReportFile::Sinks => table_of(&result.sinks, sink_row),
+        ReportFile::Events => table_of(&result.scheduled, event_row),
     }
 }
 

@@ -72,6 +72,7 @@ mod tests {
             timeseries: Vec::new(),
             wait_quantiles: Vec::new(),
             sinks: Vec::new(),
+            scheduled: Vec::new(),
             events: 0,
             peak_messages: 0,
             conservation_failures: Vec::new(),

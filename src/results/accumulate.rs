@@ -17,10 +17,12 @@ use rayon::prelude::*;
 
 use super::pooled::{HistogramKey, Measure, PooledHistograms};
 use super::{
-    ClassRow, NodeMetric, NodeRow, QuantileRow, RunResult, SinkRow, SummaryMetric, SummaryRow,
-    TimeseriesRow, WaitQuantileRow, reported_quantiles, with_theory,
+    ClassRow, EventRow, NodeMetric, NodeRow, QuantileRow, RunResult, SinkRow, SummaryMetric,
+    SummaryRow, TimeseriesRow, WaitQuantileRow, reported_quantiles, with_theory,
 };
-use crate::engine::{self, NodeObservations, ReplicationResult, SinkObservations};
+use crate::engine::{
+    self, EventObservations, NodeObservations, ReplicationResult, SinkObservations,
+};
 use crate::model::Model;
 use crate::stats::{Estimate, LatencyHistogram};
 
@@ -40,6 +42,7 @@ struct SummaryValues {
     consumer_seconds: f64,
     redelivered: f64,
     peak_backlog: f64,
+    unavailable: f64,
 }
 
 /// One replication's value of every metric of a queue.
@@ -118,6 +121,8 @@ struct ReplicationValues {
     latency_levels: Vec<f64>,
     /// Per sink of [`Model::sinks`].
     sinks: Vec<SinkValues>,
+    /// Per scheduled event.
+    scheduled: Vec<EventObservations>,
 }
 
 impl ReplicationValues {
@@ -140,6 +145,7 @@ impl ReplicationValues {
                     - rep.consumer_down_s,
                 redelivered: rep.redelivered as f64,
                 peak_backlog: peak_backlog(rep, model.simulation.warmup_s),
+                unavailable: rep.unavailable as f64,
             },
             nodes: with_lags(
                 model,
@@ -158,6 +164,7 @@ impl ReplicationValues {
                 .collect(),
             latency_levels: rep.latency_hist.quantiles(levels),
             sinks: rep.sinks.iter().map(SinkValues::of).collect(),
+            scheduled: rep.scheduled.clone(),
         }
     }
 }
@@ -402,6 +409,7 @@ impl<'m> Accumulator<'m> {
             timeseries: self.timeseries_rows(),
             wait_quantiles: view.wait_quantile_rows(),
             sinks: view.sink_rows(),
+            scheduled: view.event_rows(),
             events: self.events,
             peak_messages: self.peak_messages,
             conservation_failures,
@@ -481,6 +489,7 @@ impl View<'_> {
             consumer_seconds: self.mean(|v| v.summary.consumer_seconds),
             redelivered: self.mean(|v| v.summary.redelivered),
             peak_backlog: self.mean(|v| v.summary.peak_backlog),
+            unavailable: self.mean(|v| v.summary.unavailable),
         }
     }
 
@@ -518,6 +527,29 @@ impl View<'_> {
                     disconnects: node(|n| n.disconnects),
                     loss_ratio: node(|n| n.loss_ratio),
                     theory: None,
+                }
+            })
+            .collect()
+    }
+
+    fn event_rows(&self) -> Vec<EventRow> {
+        (self.model.events.iter().enumerate())
+            .map(|(e, event)| {
+                let seen =
+                    |metric: fn(&EventObservations) -> f64| self.mean(|v| metric(&v.scheduled[e]));
+                EventRow {
+                    event: e,
+                    what: self.model.describe_event(event),
+                    start: event.at_s,
+                    end: event.for_s.map_or(f64::INFINITY, |f| event.at_s + f),
+                    backlog_before: seen(|o| o.backlog_before as f64),
+                    peak_backlog: seen(|o| o.peak_backlog as f64),
+                    drain_time: seen(|o| o.drain_time_s),
+                    drained: match event.for_s {
+                        Some(_) => seen(|o| f64::from(u8::from(!o.drain_time_s.is_nan()))),
+                        None => Estimate::from_replications([f64::NAN]),
+                    },
+                    p99_latency: seen(|o| o.p99_latency_s),
                 }
             })
             .collect()

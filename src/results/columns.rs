@@ -16,17 +16,19 @@ pub enum ReportFile {
     LatencyQuantiles,
     Timeseries,
     Sinks,
+    Events,
 }
 
 impl ReportFile {
     /// Every file, in the order the report writes them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Summary,
         Self::Nodes,
         Self::Classes,
         Self::LatencyQuantiles,
         Self::Timeseries,
         Self::Sinks,
+        Self::Events,
     ];
 
     /// The file's name, e.g. `summary.csv`.
@@ -38,6 +40,7 @@ impl ReportFile {
             Self::LatencyQuantiles => "latency_quantiles.csv",
             Self::Timeseries => "timeseries.csv",
             Self::Sinks => "sinks.csv",
+            Self::Events => "events.csv",
         }
     }
 
@@ -65,11 +68,12 @@ pub enum SummaryMetric {
     ConsumerSeconds,
     Redelivered,
     PeakBacklog,
+    Unavailable,
 }
 
 impl SummaryMetric {
     /// Every metric, in column order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::Produced,
         Self::Delivered,
         Self::Lost,
@@ -85,6 +89,7 @@ impl SummaryMetric {
         Self::ConsumerSeconds,
         Self::Redelivered,
         Self::PeakBacklog,
+        Self::Unavailable,
     ];
 
     /// How many of [`Self::ALL`] come before the `replications` column of
@@ -119,6 +124,7 @@ impl SummaryMetric {
             Self::ConsumerSeconds => "consumer_seconds",
             Self::Redelivered => "redelivered",
             Self::PeakBacklog => "peak_backlog",
+            Self::Unavailable => "unavailable",
         }
     }
 
@@ -170,6 +176,7 @@ impl SummaryMetric {
             Self::ConsumerSeconds => row.consumer_seconds,
             Self::Redelivered => row.redelivered,
             Self::PeakBacklog => row.peak_backlog,
+            Self::Unavailable => row.unavailable,
         }
     }
 }

@@ -45,7 +45,7 @@ pub struct RawEvent {
     pub lasts: Option<Quantity>,
     /// Queue name → consumers during the event.
     pub consumers: Option<BTreeMap<String, u32>>,
-    /// Planned: queues that are unavailable; refused until then.
+    /// Queues or topics that are unavailable during the event.
     pub down: Option<Vec<String>>,
 }
 
@@ -88,6 +88,16 @@ pub struct RawProducer {
     pub routing_keys: Option<Vec<RawRoutingKey>>,
     /// Publisher confirms.
     pub confirm: Option<RawConfirm>,
+    /// Client-side buffering while the target is down or refuses.
+    pub on_unavailable: Option<RawOnUnavailable>,
+}
+
+/// `on_unavailable = { buffer, retry }` of a producer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOnUnavailable {
+    pub buffer: Option<u64>,
+    pub retry: Option<Quantity>,
 }
 
 /// One `{ key, weight }` of a producer's `routing_keys`.

@@ -24,14 +24,14 @@ use super::error::{ErrorKind, ScenarioError, closest};
 use super::locate::Source;
 use super::raw::{
     RawAck, RawBackoff, RawBatching, RawConsumers, RawCrash, RawDiscipline, RawEvent, RawExchange,
-    RawExchangeKind, RawNext, RawOverflow, RawPoll, RawProducer, RawQueue, RawRetry, RawRoute,
-    RawScenario, RawSimulation,
+    RawExchangeKind, RawNext, RawOnUnavailable, RawOverflow, RawPoll, RawProducer, RawQueue,
+    RawRetry, RawRoute, RawScenario, RawSimulation,
 };
 use crate::dist::{Dist, DistSpec};
 use crate::model::{
-    Ack, Backoff, Batching, Consumers, Crash, Discipline, EngineChoice, Exchange, ExchangeKind,
-    Model, Overflow, Poll, Pool, Producer, Queue, ROCKETMQ_LEVELS_S, Retry, Route, ScheduledEvent,
-    Simulation, Target,
+    Ack, Backoff, Batching, ClientBuffer, Consumers, Crash, Discipline, EngineChoice, Exchange,
+    ExchangeKind, Model, Overflow, Poll, Pool, Producer, Queue, ROCKETMQ_LEVELS_S, Retry, Route,
+    ScheduledEvent, Simulation, Target, Topic,
 };
 use crate::units::{Quantity, QuantityKind};
 
@@ -70,7 +70,7 @@ pub(super) fn build(
         .map(|q| v.queue(q))
         .collect::<Result<_>>()?;
     let mut pools = own_pools(&mut queues);
-    let topics = raw
+    let topics: Vec<Topic> = raw
         .topics
         .iter()
         .map(|t| v.topic(t, &mut queues, &mut pools))
@@ -89,7 +89,7 @@ pub(super) fn build(
     }
     let user_queues = &queues[..raw.queues.len()];
     let events = (raw.events.iter().enumerate())
-        .map(|(i, e)| v.scheduled_event(i, e, user_queues))
+        .map(|(i, e)| v.scheduled_event(i, e, user_queues, &topics))
         .collect::<Result<_>>()?;
     let mut model = Model {
         events,
@@ -368,7 +368,27 @@ impl Validator<'_> {
             batching: (p.batching.as_ref())
                 .map(|b| self.batching(&format!("{key}.batching"), b, to, p.delay.is_some()))
                 .transpose()?,
+            on_unavailable: (p.on_unavailable.as_ref())
+                .map(|o| self.on_unavailable(&format!("{key}.on_unavailable"), o))
+                .transpose()?,
         })
+    }
+
+    /// A producer's `on_unavailable`: 10000 publications retried every
+    /// second unless set.
+    fn on_unavailable(&self, key: &str, o: &RawOnUnavailable) -> Result<ClientBuffer> {
+        let capacity = o.buffer.unwrap_or(10_000);
+        if capacity > 100_000_000 {
+            return Err(self.invalid(
+                &format!("{key}.buffer"),
+                format!("must be at most 100000000 publications (got {capacity})"),
+            ));
+        }
+        let retry_s = match &o.retry {
+            Some(r) => self.quantity(&format!("{key}.retry"), r, QuantityKind::Duration, true)?,
+            None => 1.0,
+        };
+        Ok(ClientBuffer { capacity, retry_s })
     }
 
     /// A producer's `batching`, for a producer that sends to a topic.
@@ -722,17 +742,47 @@ impl Validator<'_> {
 
     /// Event number `i` (`events[i]`), its queues (of `[[queues]]`)
     /// resolved to their pools.
-    fn scheduled_event(&self, i: usize, e: &RawEvent, queues: &[Queue]) -> Result<ScheduledEvent> {
+    fn scheduled_event(
+        &self,
+        i: usize,
+        e: &RawEvent,
+        queues: &[Queue],
+        topics: &[Topic],
+    ) -> Result<ScheduledEvent> {
         let key = format!("events[{i}]");
         let at_s = self.quantity(&format!("{key}.at"), &e.at, QuantityKind::Duration, false)?;
         let for_s = (e.lasts.as_ref())
             .map(|q| self.quantity(&format!("{key}.for"), q, QuantityKind::Duration, false))
             .transpose()?;
-        if e.down.is_some() {
-            return Err(self
-                .src
-                .error(&format!("{key}.down"), ErrorKind::Unsupported));
+        let (mut down, mut down_topics) = (Vec::new(), Vec::new());
+        for (j, name) in e.down.iter().flatten().enumerate() {
+            if let Some(q) = queues.iter().position(|q| q.name == *name) {
+                down.push(q);
+            } else if let Some(t) = topics.iter().position(|t| t.name == *name) {
+                down_topics.push(t);
+                (topics[t].groups.iter()).for_each(|g| down.extend(&g.partitions));
+            } else {
+                let known = queues.iter().map(|q| q.name.as_str());
+                let known: Vec<&str> = known
+                    .chain(topics.iter().map(|t| t.name.as_str()))
+                    .collect();
+                return Err(self.invalid(
+                    &format!("{key}.down[{j}]"),
+                    format!(
+                        "`{name}` is neither a queue nor a topic; name one of {}",
+                        known
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
         }
+        down.sort_unstable();
+        down.dedup();
+        down_topics.sort_unstable();
+        down_topics.dedup();
         let mut consumers = Vec::new();
         for (name, &count) in e.consumers.iter().flatten() {
             let queue_key = format!("{key}.consumers.{name}");
@@ -761,6 +811,8 @@ impl Validator<'_> {
             at_s,
             for_s,
             consumers,
+            down,
+            down_topics,
         })
     }
 

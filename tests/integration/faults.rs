@@ -232,10 +232,4 @@ consumers = { q = 0 }
     let bad = format!("{text}[[events]]\nat = \"1s\"\nconsumers = {{ nowhere = 1 }}\n");
     let err = try_inline(&bad).unwrap_err();
     assert!(err.contains("events[1].consumers.nowhere"), "{err}");
-    let down = format!("{text}[[events]]\nat = \"1s\"\ndown = [\"q\"]\n");
-    let err = try_inline(&down).unwrap_err();
-    assert!(
-        err.contains("down") && err.contains("not supported"),
-        "{err}"
-    );
 }

@@ -20,6 +20,7 @@ mod hostile;
 mod interrupt;
 mod invariants;
 mod lag;
+mod outages;
 mod output;
 mod polls;
 mod prefetch;

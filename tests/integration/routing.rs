@@ -520,7 +520,7 @@ fn the_newer_summary_columns_come_after_every_older_one() {
     let text = fs::read_to_string(dir.path().join("summary.csv")).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     assert_eq!(
-        &header[header.len() - 11..],
+        &header[header.len() - 13..],
         [
             "throughput",
             "throughput_ci95",
@@ -532,7 +532,9 @@ fn the_newer_summary_columns_come_after_every_older_one() {
             "redelivered",
             "redelivered_ci95",
             "peak_backlog",
-            "peak_backlog_ci95"
+            "peak_backlog_ci95",
+            "unavailable",
+            "unavailable_ci95"
         ]
     );
 }

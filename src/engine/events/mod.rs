@@ -15,9 +15,11 @@ mod confirm;
 mod crash;
 mod deferred;
 mod order;
+mod outage;
 mod poll;
 mod service;
 mod store;
+mod watch;
 mod window;
 
 pub use calendar::Calendar;
@@ -35,8 +37,10 @@ use confirm::{ConfirmWindow, Pending};
 use crash::CrashState;
 use deferred::DeferredRecords;
 use order::OrderCheck;
+use outage::ClientQueue;
 use poll::PollState;
 use store::{Message, ORPHAN, Slab, Store};
+use watch::EventWatch;
 use window::WindowState;
 
 /// Something that happens at an instant.
@@ -81,6 +85,8 @@ enum Event {
     Crash(u32),
     /// A crashed consumer is back.
     Restart(u32),
+    /// A producer retries the publications its client buffer holds.
+    ClientRetry(u32),
 }
 
 /// Per-queue state of a replication, with the parts of the queue's
@@ -110,6 +116,10 @@ struct QueueState<'m> {
     /// Until when a disconnected consumer is away (`overflow =
     /// "disconnect"`); arrivals before then are lost.
     pub away_until_s: f64,
+    /// Scheduled outages the queue is in now: down while above 0.
+    pub outages: u16,
+    /// Whether a scheduled event's watch follows its backlog.
+    pub watched: bool,
     /// Copies in service at this queue.
     pub in_service: u32,
     /// Copies pulling consumers fetched from this queue and have not
@@ -198,6 +208,12 @@ struct Simulation<'m> {
     pub draining_subscribers: u32,
     /// Per pool of pulling consumers, their fetched records.
     polls: Vec<Option<Box<PollState>>>,
+    /// Per producer with `on_unavailable`, the publications it holds.
+    clients: Vec<Option<Box<ClientQueue>>>,
+    /// Per topic, the scheduled outages it is in now.
+    topic_outages: Vec<u16>,
+    /// Per scheduled event, what it does to the backlog.
+    watches: Vec<EventWatch>,
     /// Per pool whose consumers crash, which are up and what each serves;
     /// `has_crashes` when any pool's do.
     crashes: Vec<Option<Box<CrashState>>>,
@@ -263,6 +279,7 @@ impl<'m> Simulation<'m> {
         let classes = model.run_classes();
         let sinks = model.sinks();
         let rng = |kind, index| stream(seed, replication, kind, index);
+        let (watches, watched) = watch::event_watches(model);
         let queues = model
             .queues
             .iter()
@@ -299,6 +316,8 @@ impl<'m> Simulation<'m> {
                     capacity_bytes: queue.capacity_bytes.unwrap_or(f64::INFINITY),
                     waiting_bytes: 0.0,
                     away_until_s: f64::NEG_INFINITY,
+                    outages: 0,
+                    watched: watched[i],
                     in_service: 0,
                     polled: 0,
                     busy_servers: 0,
@@ -382,6 +401,9 @@ impl<'m> Simulation<'m> {
             pool_busy: vec![0; model.pools.len()],
             pool_servers: model.pools.iter().map(|p| p.servers).collect(),
             draining_subscribers: 0,
+            clients: outage::client_queues(model),
+            topic_outages: vec![0; model.topics.len()],
+            watches,
             crashes: crash_states(model, replication),
             has_crashes: (model.pools.iter()).any(|p| {
                 model.queues[p.queues[0]]
@@ -497,6 +519,7 @@ impl<'m> Simulation<'m> {
                 Event::Scheduled(n) => self.scheduled(n),
                 Event::Crash(consumer) => self.crash(consumer),
                 Event::Restart(consumer) => self.restart(consumer),
+                Event::ClientRetry(p) => self.client_retry(p as usize),
                 Event::PolledEnd(copy) => self.polled_end(copy),
                 Event::BatchEnd(batch) => self.batch_end(batch),
                 Event::Republish(copy) => self.arrive(self.queue_of(copy), copy),
@@ -571,17 +594,32 @@ impl<'m> Simulation<'m> {
     }
 
     /// Scheduled event `n / 2` starts (even `n`): each pool it names gets
-    /// its count of consumers; or it is reverted (odd `n`): they get the
-    /// scenario's count again. Removed consumers finish what they hold.
+    /// its count of consumers, each queue or topic it names goes down; or
+    /// it is reverted (odd `n`): they get the scenario's count again and
+    /// come back. Removed consumers finish what they hold.
     fn scheduled(&mut self, n: u32) {
-        let event = &self.model.events[n as usize / 2];
+        let (e, starts) = (n as usize / 2, n.is_multiple_of(2));
+        if starts {
+            self.watch_event(e, true);
+        }
+        self.set_down(e, starts);
+        self.set_counts(e, starts);
+        if !starts {
+            self.watch_event(e, false);
+        }
+    }
+
+    /// Scheduled event `e` sets its pools' counts of consumers (`starts`)
+    /// or gives them the scenario's again.
+    fn set_counts(&mut self, e: usize, starts: bool) {
+        let event = &self.model.events[e];
         for &(pool, count) in &event.consumers {
             let consumers = (self.model.queues[self.model.pools[pool].queues[0]].consumers)
                 .as_ref()
                 .expect("scheduled counts name pools of consumers");
-            let servers = match n % 2 {
-                0 => count * consumers.concurrency,
-                _ => self.model.pools[pool].servers,
+            let servers = match starts {
+                true => count * consumers.concurrency,
+                false => self.model.pools[pool].servers,
             };
             let before = self.pool_servers[pool];
             self.set_pool_servers(pool, servers);
@@ -608,8 +646,20 @@ impl<'m> Simulation<'m> {
     }
 
     /// Producer `p` publishes a message now (it was due at `created_s`),
-    /// taking a place in its confirm window if it has one.
+    /// unless its client buffer holds it.
     fn publish_now(&mut self, p: usize, pending: Pending) {
+        let pending = match self.clients[p].is_some() {
+            true => self.hold_unless_accepted(p, pending),
+            false => Some(pending),
+        };
+        if let Some(pending) = pending {
+            self.publish_out(p, pending);
+        }
+    }
+
+    /// Producer `p`'s publication goes out, taking a place in its confirm
+    /// window if it has one.
+    fn publish_out(&mut self, p: usize, pending: Pending) {
         let copy =
             (self.store).publish(self.now_s, pending.due_s, pending.measured, pending.message);
         if pending.created_s < self.now_s {
@@ -799,6 +849,9 @@ impl<'m> Simulation<'m> {
         let measured = origin.measured;
         let (created_s, due_s) = (origin.created_s, origin.due_s);
         self.store.origins.remove(origin_id);
+        if !self.watches.is_empty() && !resolved {
+            self.watch_delivery(created_s);
+        }
         if !resolved {
             (self.outcomes).deliver(self.now_s, created_s, due_s, measured, false);
         }
@@ -978,14 +1031,23 @@ impl<'m> Simulation<'m> {
         let waiting: u64 = (self.confirms.iter().flatten())
             .map(ConfirmWindow::measured_waiting)
             .sum();
-        self.outcomes.in_flight = in_flight + waiting;
-        (self.outcomes).into_result(
+        let held: u64 = self
+            .clients
+            .iter()
+            .flatten()
+            .map(|c| c.measured_held())
+            .sum();
+        self.outcomes.in_flight = in_flight + waiting + held;
+        let events = self.event_observations();
+        let mut result = (self.outcomes).into_result(
             replication,
             measured_s,
             self.nodes,
             self.timeseries,
             self.lag_ages_s,
             peak_messages,
-        )
+        );
+        result.scheduled = events;
+        result
     }
 }

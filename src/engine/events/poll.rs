@@ -115,6 +115,21 @@ impl Simulation<'_> {
         self.after_attempt(q, copy, failed);
     }
 
+    /// Blocked consumers of `pool` poll again, longest blocked first,
+    /// while its queues hold records: after an outage, whose arrivals
+    /// woke nobody.
+    pub(super) fn wake_blocked(&mut self, pool: usize) {
+        let blocked = self.poll_state(pool).blocked.len();
+        for _ in 0..blocked {
+            if self.next_pool_queue(pool).is_none() {
+                break;
+            }
+            let k = (self.poll_state(pool).blocked.pop_front())
+                .expect("counted blocked consumers are blocked");
+            self.poll(pool, k);
+        }
+    }
+
     fn record_polled(&mut self, q: usize) {
         self.record_unacked(q, f64::from(self.queues[q].polled));
     }

@@ -40,6 +40,10 @@ impl<'m> Simulation<'m> {
 
     /// A copy enters queue `q`: served at once, queued, or lost to overflow.
     pub(super) fn enqueue(&mut self, q: usize, copy: CopyId) {
+        if self.queues[q].outages > 0 {
+            self.refuse_unavailable(copy);
+            return;
+        }
         let now_s = self.now_s;
         let class = {
             let c = self.store.copies.get_mut(copy);
@@ -268,10 +272,12 @@ impl<'m> Simulation<'m> {
     #[inline(always)]
     pub(super) fn next_pool_queue(&self, pool_id: usize) -> Option<usize> {
         let pool = &self.model.pools[pool_id];
+        let ready = |q: usize| self.queues[q].buffer.len() > 0 && self.queues[q].outages == 0;
         if pool.queues.len() == 1 {
-            Some(pool.queues[0]).filter(|&only| self.queues[only].buffer.len() > 0)
+            Some(pool.queues[0]).filter(|&only| ready(only))
         } else {
             (pool.queues.iter().copied())
+                .filter(|&p| self.queues[p].outages == 0)
                 .filter_map(|p| self.oldest_entered_s(p).map(|t| (p, t)))
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(p, _)| p)
@@ -473,7 +479,7 @@ impl<'m> Simulation<'m> {
     #[inline]
     fn hand_over(&mut self, q: usize) -> bool {
         let state = &self.queues[q];
-        if !state.hands_over || self.consumers_of(q).batch.is_some() {
+        if !state.hands_over || state.outages > 0 || self.consumers_of(q).batch.is_some() {
             return false;
         }
         let pool = state.pool;
@@ -639,5 +645,8 @@ impl<'m> Simulation<'m> {
     pub(super) fn update_in_queue(&mut self, q: usize) {
         let len = self.queues[q].buffer.len() as f64;
         self.nodes[q].in_queue.set(self.now_s, len);
+        if self.queues[q].watched {
+            self.watch_queue(q);
+        }
     }
 }

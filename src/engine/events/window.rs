@@ -107,7 +107,8 @@ impl Simulation<'_> {
 
     /// Pushes ready messages of queue `q` to consumers while any has room.
     pub(super) fn push_ready(&mut self, q: usize) {
-        while self.queues[q].buffer.len() > 0 && self.window_mut(q).has_credit() {
+        let down = self.queues[q].outages > 0;
+        while !down && self.queues[q].buffer.len() > 0 && self.window_mut(q).has_credit() {
             let Some(copy) = self.pop_ready(q) else {
                 break;
             };
