@@ -65,6 +65,15 @@ fn solve(model: &Model) -> Result<Traffic, FlowError> {
     Ok(Traffic { queues, exchanges })
 }
 
+/// The offered load `ρ` of the busiest queue with consumers; `None` when
+/// no queue has consumers or the traffic equations have no solution.
+pub fn max_load(model: &Model) -> Option<f64> {
+    let traffic = traffic(model)?;
+    (traffic.queues.iter())
+        .filter_map(|load| load.utilization)
+        .reduce(f64::max)
+}
+
 /// The name of graph node `node` of [`ModelFlows`].
 fn node_name(model: &Model, node: usize) -> &str {
     let (nq, ne) = (model.queues.len(), model.exchanges.len());
