@@ -18,7 +18,7 @@ mod columns;
 pub mod pooled;
 
 pub use accumulate::{Accumulator, run_summarized};
-pub use columns::{NodeMetric, ReportFile, SummaryMetric};
+pub use columns::{NodeMetric, Quantity, ReportFile, SummaryMetric};
 pub use pooled::{HistogramKey, Measure, PooledHistograms};
 
 use crate::engine::ReplicationResult;

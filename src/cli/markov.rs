@@ -97,12 +97,13 @@ fn table(chain: &Chain, stationary: &Stationary, report: &MarkovReport) -> Strin
         let _ = writeln!(out, "{:<width$}  {:>18.15}", row.state, row.probability);
     }
     out.push('\n');
-    let _ = match stationary.periodic {
-        Some(d) => writeln!(
+    let _ = match (stationary.periodic, chain.kind) {
+        (Some(d), _) => writeln!(
             out,
             "periodic with period {d}: π is the long-run fraction of steps, P^n does not converge"
         ),
-        None => writeln!(out, "aperiodic"),
+        (None, ChainKind::Dtmc) => writeln!(out, "aperiodic"),
+        (None, ChainKind::Ctmc) => Ok(()),
     };
     if !report.transient.is_empty() {
         let _ = writeln!(

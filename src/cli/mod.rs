@@ -76,9 +76,15 @@ pub enum Command {
     /// Compare scenarios under common random numbers: paired differences
     /// (candidate - baseline) with 95% CIs; writes compare.csv.
     Compare {
-        /// Scenario files; the first is the baseline.
-        #[arg(required = true, num_args = 2.., value_name = "SCENARIO")]
+        /// Scenario files; the first is the baseline. One file with
+        /// `--candidate-set` compares it with itself plus those changes.
+        #[arg(required = true, value_name = "SCENARIO")]
         scenarios: Vec<PathBuf>,
+        /// Override a value of the candidates only (every scenario after
+        /// the first, or a copy of the only one), e.g.
+        /// `queues.orders.consumers.count=10`.
+        #[arg(long = "candidate-set", value_name = "KEY=VALUE")]
+        candidate_overrides: Vec<String>,
         /// Output directory (default: reports/compare).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -305,10 +311,19 @@ fn execute_command(command: Command) -> Result<(), Failure> {
         Command::Run(args) => run::run_command(args),
         Command::Compare {
             scenarios,
+            candidate_overrides,
             out,
             options,
             quiet,
-        } => compare::compare_command(&scenarios, out.as_deref(), &options, quiet),
+        } => compare::compare_command(
+            &compare::Sides {
+                scenarios: &scenarios,
+                candidate_overrides: &candidate_overrides,
+            },
+            out.as_deref(),
+            &options,
+            quiet,
+        ),
         Command::Sweep {
             scenario,
             settings,

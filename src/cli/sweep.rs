@@ -2,14 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use super::progress::with_progress;
+use super::progress::{warning_prefix, with_progress};
 use super::{Failure, interrupt, print_stdout};
 use queuesim::experiment::range::{Setting, parse_setting};
 use queuesim::experiment::shard::{Manifest, Shard, Work, sweep_files};
-use queuesim::experiment::sweep::{Sweep, SweepError, point_quantiles, prepare, run, table};
+use queuesim::experiment::sweep::{
+    MAX_LOAD, Sweep, SweepError, point_quantiles, prepare, run, table,
+};
 use queuesim::report::csv::to_csv;
+use queuesim::report::numbers;
 use queuesim::report::plots::render_sweep;
 use queuesim::report::table::grid;
+use queuesim::results::Quantity;
 use queuesim::results::SummaryMetric::{self, P50Latency, P99Latency, SuccessRatio, Throughput};
 use queuesim::results::pooled::codec;
 
@@ -106,6 +110,9 @@ pub(crate) fn sweep_command(args: &SweepArgs) -> Result<(), Failure> {
             interrupt::check(|| format!("nothing was written to {}", dir.display()))?;
             super::replace(&mut folder, &files)?;
             if !args.quiet {
+                for warning in unstable_points(&sweep, &csv) {
+                    eprintln!("{} {warning}", warning_prefix());
+                }
                 print_stdout(&format!(
                     "{}\nwrote sweep.csv and sweep_curves.png/.svg to {}\n",
                     overview(&sweep, &csv),
@@ -125,27 +132,50 @@ fn failure(error: SweepError) -> Failure {
     }
 }
 
-/// The swept keys and a few headline metrics per point.
+/// The swept keys, a few headline metrics per point with their units, and
+/// the busiest queue's offered load.
 fn overview(sweep: &Sweep, csv: &queuesim::table::Table) -> String {
     let shown = [P50Latency, P99Latency, SuccessRatio, Throughput].map(SummaryMetric::name);
     let mut header = sweep.layout.keys();
     header.extend(shown.iter().map(|s| s.to_string()));
-    let columns: Vec<usize> = shown
-        .iter()
-        .filter_map(|m| csv.header.iter().position(|h| h == m))
+    header.push(MAX_LOAD.to_owned());
+    let column = |name: &str| csv.header.iter().position(|h| h == name);
+    let columns: Vec<(usize, Quantity)> = (shown.iter().copied().chain([MAX_LOAD]))
+        .filter_map(|m| Some((column(m)?, Quantity::of_metric(m))))
         .collect();
     let keys = sweep.layout.axes.len();
-    let rows: Vec<Vec<String>> = csv
-        .rows
-        .iter()
+    let cell = |row: &[String], c: usize| row[c].parse().unwrap_or(f64::NAN);
+    let rows: Vec<Vec<String>> = (csv.rows.iter())
         .map(|row| {
             let mut cells = row[..keys].to_vec();
-            cells.extend(columns.iter().map(|&c| {
-                let value: f64 = row[c].parse().unwrap_or(f64::NAN);
-                queuesim::report::table::short(value)
-            }));
+            cells.extend(
+                columns
+                    .iter()
+                    .map(|&(c, q)| numbers::value(q, cell(row, c))),
+            );
             cells
         })
         .collect();
     grid(&header, &rows)
+}
+
+/// A warning per point whose busiest queue has an offered load of 1 or more.
+fn unstable_points(sweep: &Sweep, csv: &queuesim::table::Table) -> Vec<String> {
+    let Some(load) = csv.header.iter().position(|h| h == MAX_LOAD) else {
+        return Vec::new();
+    };
+    (csv.rows.iter().enumerate())
+        .filter_map(|(point, row)| {
+            let rho: f64 = row[load].parse().ok()?;
+            (rho >= 1.0).then(|| {
+                format!(
+                    "at {}: the busiest queue's offered load is ρ = {} >= 1, so it has no \
+                     steady state (its backlog grows for the whole run, or a bounded queue \
+                     loses the excess); latencies there measure the run's length",
+                    sweep.layout.describe(point),
+                    numbers::value(Quantity::Plain, rho)
+                )
+            })
+        })
+        .collect()
 }

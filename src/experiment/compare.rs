@@ -140,30 +140,67 @@ fn paired(base: &Samples, b: usize, cand: &Samples, c: usize) -> Estimate {
     }
 }
 
-/// Paired differences of the metrics `candidate` shares with `baseline`.
+/// Paired differences of the metrics `candidate` shares with `baseline`,
+/// in the baseline's order; then the metrics of only one of them (the
+/// queues of only one scenario), the other side and the difference
+/// undefined (NaN, an empty cell in `compare.csv`).
 pub fn differences(
     baseline: &Model,
     base: &Samples,
     candidate: &Model,
     cand: &Samples,
 ) -> Vec<Difference> {
-    base.names
-        .iter()
-        .enumerate()
-        .filter_map(|(b, metric)| {
-            let c = cand.index_of(metric)?;
-            let difference = paired(base, b, cand, c);
-            Some(Difference {
-                metric: metric.clone(),
-                baseline: baseline.name.clone(),
-                candidate: candidate.name.clone(),
-                baseline_value: base.estimate(b),
-                candidate_value: cand.estimate(c),
-                significant: difference.mean.abs() > difference.ci95,
-                difference,
-            })
-        })
-        .collect()
+    let row = |metric: &str, baseline_value, candidate_value, difference: Estimate| Difference {
+        metric: metric.to_owned(),
+        baseline: baseline.name.clone(),
+        candidate: candidate.name.clone(),
+        baseline_value,
+        candidate_value,
+        significant: difference.mean.abs() > difference.ci95,
+        difference,
+    };
+    let in_baseline =
+        (base.names.iter().enumerate()).map(|(b, metric)| match cand.index_of(metric) {
+            Some(c) => row(
+                metric,
+                base.estimate(b),
+                cand.estimate(c),
+                paired(base, b, cand, c),
+            ),
+            None => row(
+                metric,
+                base.estimate(b),
+                Estimate::default(),
+                Estimate::default(),
+            ),
+        });
+    let only_in_candidate = (cand.names.iter().enumerate())
+        .filter(|(_, metric)| base.index_of(metric).is_none())
+        .map(|(c, metric)| {
+            row(
+                metric,
+                Estimate::default(),
+                cand.estimate(c),
+                Estimate::default(),
+            )
+        });
+    in_baseline.chain(only_in_candidate).collect()
+}
+
+/// The queues of only one of `baseline` and `candidate`, in words (one
+/// line each): their metrics have no counterpart to differ from.
+pub fn unmatched_queues(baseline: &Model, candidate: &Model) -> Vec<String> {
+    let names = |m: &Model| -> Vec<String> { m.queues.iter().map(|q| q.name.clone()).collect() };
+    let (ours, theirs) = (names(baseline), names(candidate));
+    let only = |these: &[String], those: &[String], side: &Model| -> Vec<String> {
+        (these.iter())
+            .filter(|q| !those.contains(q))
+            .map(|q| format!("queue `{q}` is only in `{}`", side.name))
+            .collect()
+    };
+    let mut lines = only(&ours, &theirs, baseline);
+    lines.extend(only(&theirs, &ours, candidate));
+    lines
 }
 
 /// `compare.csv`: one row per (candidate, metric).
@@ -208,10 +245,14 @@ mod tests {
     use std::path::Path;
 
     fn model(consumers: u32, replications: u32) -> Model {
+        model_with_queue(consumers, replications, "q")
+    }
+
+    fn model_with_queue(consumers: u32, replications: u32, queue: &str) -> Model {
         let text = format!(
             "[simulation]\nduration = 100\nreplications = {replications}\nseed = 3\n\
-             [[producers]]\nname = \"p\"\nto = \"q\"\nrate = 2\n\
-             [[queues]]\nname = \"q\"\n[queues.consumers]\ncount = {consumers}\n\
+             [[producers]]\nname = \"p\"\nto = \"{queue}\"\nrate = 2\n\
+             [[queues]]\nname = \"{queue}\"\n[queues.consumers]\ncount = {consumers}\n\
              service = {{ dist = \"exponential\", mean = 0.4 }}\n"
         );
         crate::scenario::from_str(&text, Path::new("m.toml"), &[]).unwrap()
@@ -226,6 +267,22 @@ mod tests {
             assert_eq!(d.difference.ci95, 0.0, "{}", d.metric);
             assert!(!d.significant);
         }
+    }
+
+    #[test]
+    fn a_queue_of_one_scenario_only_is_kept_with_an_undefined_side() {
+        let (base, cand) = (model(1, 3), model_with_queue(1, 3, "r"));
+        let diffs = compare(&[base.clone(), cand.clone()]).unwrap();
+        let only_base = diffs.iter().find(|d| d.metric == "q.mean_wait").unwrap();
+        assert!(only_base.baseline_value.mean > 0.0);
+        assert!(only_base.candidate_value.mean.is_nan() && !only_base.significant);
+        let only_cand = diffs.iter().find(|d| d.metric == "r.mean_wait").unwrap();
+        assert!(only_cand.baseline_value.mean.is_nan());
+        assert!(only_cand.candidate_value.mean > 0.0);
+        assert_eq!(
+            unmatched_queues(&base, &cand),
+            ["queue `q` is only in `m`", "queue `r` is only in `m`"]
+        );
     }
 
     #[test]

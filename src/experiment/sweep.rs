@@ -50,7 +50,8 @@ pub struct Layout {
     /// replications at each of its values. Each point's model is checked
     /// against it when it is built.
     pub replications_along: Option<(usize, Vec<u32>)>,
-    /// Metric names (summary metrics, then `node.metric`).
+    /// Metric names (summary metrics, then `node.metric`), then
+    /// [`MAX_LOAD`].
     pub names: Vec<String>,
 }
 
@@ -97,6 +98,26 @@ impl Layout {
         firsts.push(next);
         firsts
     }
+}
+
+/// The last value of every record and column of `sweep.csv`: the offered
+/// load `ρ` of the point's busiest queue (traffic equations, not
+/// simulation; the same in every replication). At 1 or more that queue has
+/// no steady state: its backlog grows for the whole run (or, bounded, it
+/// loses the excess).
+pub const MAX_LOAD: &str = "max_load";
+
+/// The names of a sweep's record values at a point whose model is `model`:
+/// its metrics, then [`MAX_LOAD`].
+fn sweep_names(model: &Model) -> Vec<String> {
+    let mut names = metric_names(model);
+    names.push(MAX_LOAD.to_owned());
+    names
+}
+
+/// The value of [`MAX_LOAD`] for `model`, NaN when undefined.
+fn max_load(model: &Model) -> f64 {
+    scenario::max_load(model).unwrap_or(f64::NAN)
 }
 
 /// Most points a sweep's grid may have.
@@ -213,7 +234,7 @@ pub fn prepare(path: &Path, fixed: &[String], axes: &[Axis]) -> Result<Sweep, Sw
     }
     let origin = vec![0; axes.len()];
     let first = load_at(path, fixed, axes, &origin)?;
-    let names = metric_names(&first);
+    let names = sweep_names(&first);
     let replications = first.simulation.replications;
     let others: Vec<(usize, usize)> = (axes.iter().enumerate())
         .flat_map(|(a, axis)| (1..axis.values.len()).map(move |i| (a, i)))
@@ -227,7 +248,7 @@ pub fn prepare(path: &Path, fixed: &[String], axes: &[Axis]) -> Result<Sweep, Sw
             let mut indices = origin.clone();
             indices[a] = i;
             let model = load_at(path, fixed, axes, &indices)?;
-            if metric_names(&model) != names {
+            if sweep_names(&model) != names {
                 let point = describe_indices(axes, &indices);
                 return Err(SweepError::MetricsDiffer { point });
             }
@@ -268,7 +289,7 @@ impl Sweep {
         let indices = grid_point(&self.layout.axes, point);
         let model = load_at(&self.path, &self.fixed, &self.layout.axes, &indices)?;
         let describe = || self.layout.describe(point);
-        if metric_names(&model) != self.layout.names {
+        if sweep_names(&model) != self.layout.names {
             return Err(SweepError::MetricsDiffer { point: describe() });
         }
         if model.simulation.replications != self.layout.replications_at(point) {
@@ -357,6 +378,7 @@ pub fn run<T: Send>(
             };
             let pooled = Mutex::new(PooledHistograms::for_model(&model));
             let choice = engine::Choice::for_model(&model);
+            let load = max_load(&model);
             let records = replications
                 .par_iter()
                 .filter(|_| !stopped())
@@ -369,7 +391,9 @@ pub fn run<T: Send>(
                     Record {
                         point,
                         replication,
-                        values: replication_values(&model, &rep),
+                        values: (replication_values(&model, &rep).into_iter())
+                            .chain([load])
+                            .collect(),
                     }
                 })
                 .collect();
@@ -404,7 +428,9 @@ pub fn table(layout: &Layout, records: &[Record], quantiles: &[Vec<f64>]) -> Tab
     header.push("replications".to_owned());
     for name in &layout.names {
         header.push(name.clone());
-        header.push(format!("{name}_ci95"));
+        if name != MAX_LOAD {
+            header.push(format!("{name}_ci95"));
+        }
     }
     let mut sorted: Vec<&Record> = records.iter().collect();
     sorted.sort_by_key(|r| (r.point, r.replication));
@@ -421,7 +447,9 @@ pub fn table(layout: &Layout, records: &[Record], quantiles: &[Vec<f64>]) -> Tab
                 let values = mine.iter().map(|r| r.values[metric]);
                 let e = estimate_with(name, values, |_, _| pooled.next().unwrap_or(f64::NAN));
                 row.push(number(e.mean));
-                row.push(number(e.ci95));
+                if name != MAX_LOAD {
+                    row.push(number(e.ci95));
+                }
             }
             row
         })

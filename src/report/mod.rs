@@ -11,6 +11,7 @@
 pub mod csv;
 pub mod folder;
 pub mod html;
+pub mod numbers;
 pub mod plots;
 pub mod table;
 pub mod warnings;

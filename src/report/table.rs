@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use crate::results::{RunResult, SummaryMetric};
+use super::numbers;
+use crate::results::{Quantity, RunResult, SummaryMetric};
 use crate::stats::Estimate;
 
 /// A number with four significant digits, or `-` when undefined.
@@ -19,14 +20,6 @@ pub fn short(value: f64) -> String {
         format!("{value:.decimals$}")
     } else {
         format!("{value:.3e}")
-    }
-}
-
-fn with_ci(estimate: Estimate) -> String {
-    if estimate.ci95.is_nan() {
-        short(estimate.mean)
-    } else {
-        format!("{} ± {}", short(estimate.mean), short(estimate.ci95))
     }
 }
 
@@ -62,19 +55,13 @@ pub fn grid<H: AsRef<str>>(header: &[H], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The summary and per-queue tables, with 95% confidence half-widths.
+/// The summary and per-queue tables, with 95% confidence half-widths,
+/// each number with its unit ([`numbers`]).
 pub fn summary(result: &RunResult) -> String {
     let s = &result.summary;
-    let metrics = SummaryMetric::ALL.map(|m| {
-        let label = match m.unit() {
-            "" => m.name().to_string(),
-            unit => format!("{} ({unit})", m.name()),
-        };
-        (label, m.of(s))
-    });
-    let rows: Vec<Vec<String>> = metrics
+    let rows: Vec<Vec<String>> = SummaryMetric::ALL
         .iter()
-        .map(|(name, e)| vec![name.to_string(), with_ci(*e)])
+        .map(|m| vec![m.name().to_owned(), with_unit(m.quantity(), m.of(s))])
         .collect();
     let mut out = grid(&["metric", "mean ± 95% CI"], &rows);
     out.push('\n');
@@ -82,15 +69,16 @@ pub fn summary(result: &RunResult) -> String {
         .nodes
         .iter()
         .map(|n| {
+            let lost = n.dropped.mean + n.expired.mean + n.dead_lettered_rejected.mean;
             vec![
                 n.node.clone(),
-                with_ci(n.utilization),
-                with_ci(n.mean_wait),
-                short(n.p99_wait.mean),
-                with_ci(n.mean_sojourn),
-                short(n.mean_in_queue.mean),
-                short(n.throughput.mean),
-                short(n.dropped.mean + n.expired.mean + n.dead_lettered_rejected.mean),
+                with_unit(Quantity::Plain, n.utilization),
+                with_unit(Quantity::Seconds, n.mean_wait),
+                numbers::value(Quantity::Seconds, n.p99_wait.mean),
+                with_unit(Quantity::Seconds, n.mean_sojourn),
+                numbers::value(Quantity::Plain, n.mean_in_queue.mean),
+                numbers::value(Quantity::PerSecond, n.throughput.mean),
+                numbers::count(lost),
             ]
         })
         .collect();
@@ -98,17 +86,21 @@ pub fn summary(result: &RunResult) -> String {
         &[
             "node",
             "utilization",
-            "mean_wait (s)",
-            "p99_wait (s)",
-            "mean_sojourn (s)",
+            "mean_wait",
+            "p99_wait",
+            "mean_sojourn",
             "mean_in_queue",
-            "throughput (/s)",
+            "throughput",
             "lost",
         ],
         &node_rows,
     ));
     out.push_str(&theory_line(result));
     out
+}
+
+fn with_unit(quantity: Quantity, estimate: Estimate) -> String {
+    numbers::estimate(quantity, estimate.mean, estimate.ci95)
 }
 
 /// One line comparing the exact theoretical values of `nodes.csv` with the

@@ -50,6 +50,31 @@ impl ReportFile {
     }
 }
 
+/// What kind of number a metric is, for showing it with its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// Messages or events per replication (a mean over replications).
+    Count,
+    /// A duration in seconds.
+    Seconds,
+    /// Per second.
+    PerSecond,
+    /// A fraction or a time-average number (utilization, ratios, backlog).
+    Plain,
+}
+
+impl Quantity {
+    /// The kind of the metric named `name`: a summary metric, or
+    /// `queue.metric` for a queue's; plain when unknown.
+    pub fn of_metric(name: &str) -> Self {
+        if let Some(metric) = SummaryMetric::parse(name) {
+            return metric.quantity();
+        }
+        let column = name.rsplit_once('.').map_or(name, |(_, column)| column);
+        NodeMetric::parse(column).map_or(Self::Plain, NodeMetric::quantity)
+    }
+}
+
 /// The estimate columns of `summary.csv`: the metrics of a whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryMetric {
@@ -144,6 +169,21 @@ impl SummaryMetric {
             | Self::P999Latency => "s",
             Self::Throughput => "/s",
             _ => "",
+        }
+    }
+
+    /// The kind of number the metric is.
+    pub const fn quantity(self) -> Quantity {
+        match self {
+            Self::SuccessRatio => Quantity::Plain,
+            Self::MeanLatency
+            | Self::P50Latency
+            | Self::P95Latency
+            | Self::P99Latency
+            | Self::P999Latency
+            | Self::ConsumerSeconds => Quantity::Seconds,
+            Self::Throughput => Quantity::PerSecond,
+            _ => Quantity::Count,
         }
     }
 
@@ -278,6 +318,20 @@ impl NodeMetric {
     /// The metric whose column is `name`.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The kind of number the metric is.
+    pub const fn quantity(self) -> Quantity {
+        match self {
+            Self::MeanWait | Self::P99Wait | Self::MeanSojourn | Self::P99Sojourn => {
+                Quantity::Seconds
+            }
+            Self::Throughput => Quantity::PerSecond,
+            Self::MeanInQueue | Self::Utilization | Self::MeanUnacked | Self::MeanLag => {
+                Quantity::Plain
+            }
+            _ => Quantity::Count,
+        }
     }
 
     /// For a percentile, what it measures (its level is [`Self::LEVEL`]).

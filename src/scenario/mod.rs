@@ -52,7 +52,7 @@ use crate::model::Model;
 pub use describe::describe;
 pub use error::{ErrorKind, ScenarioError};
 pub use limits::MAX_NODES;
-pub use traffic::{QueueLoad, Traffic, traffic};
+pub use traffic::{QueueLoad, Traffic, max_load, traffic};
 
 /// Reads the scenario at `path`, applies `overrides` (`KEY=VALUE` strings
 /// as given to `--set`) and validates it.

@@ -437,6 +437,21 @@ fn unstable_queue_is_a_warning() {
 }
 
 #[test]
+fn a_queue_ttl_bounds_an_overloaded_queue_which_is_saturated_not_unstable() {
+    let m = ok(&BASE
+        .replace("rate = 100", "rate = 500")
+        .replace("name = \"orders\"\n", "name = \"orders\"\nttl = 2\n"));
+    has(
+        &m.warnings[0],
+        &[
+            "queue `orders` is saturated: offered load ρ = 1.25 >= 1",
+            "its TTL of 2 s bounds the backlog, so at least 1 − 1/ρ = 20% of its messages expire",
+        ],
+    );
+    assert!(!m.warnings[0].contains("unstable"), "{:?}", m.warnings);
+}
+
+#[test]
 fn traffic_counts_fanout_copies_and_retries() {
     let text = BASE.replace("to = \"orders\"", "to = \"fan\"").replace(
         "next = \"billing\"",

@@ -65,6 +65,15 @@ fn solve(model: &Model) -> Result<Traffic, FlowError> {
     Ok(Traffic { queues, exchanges })
 }
 
+/// The offered load `ρ` of the busiest queue with consumers; `None` when
+/// no queue has consumers or the traffic equations have no solution.
+pub fn max_load(model: &Model) -> Option<f64> {
+    let traffic = traffic(model)?;
+    (traffic.queues.iter())
+        .filter_map(|load| load.utilization)
+        .reduce(f64::max)
+}
+
 /// The name of graph node `node` of [`ModelFlows`].
 fn node_name(model: &Model, node: usize) -> &str {
     let (nq, ne) = (model.queues.len(), model.exchanges.len());
@@ -105,30 +114,45 @@ pub fn warnings(model: &Model) -> Vec<String> {
             return found;
         }
     };
-    let queues: Vec<String> = model
-        .queues
-        .iter()
-        .zip(&traffic.queues)
-        .filter_map(|(queue, load)| {
-            let rho = load.utilization?;
-            let c = queue.consumers.as_ref()?;
-            let unbounded = queue.capacity.is_none() && queue.capacity_bytes.is_none();
-            (unbounded && rho >= 1.0).then(|| {
-                format!(
-                    "queue `{}` is unstable: offered load ρ = {} >= 1 with unbounded capacity \
-                     ({} attempts/s × mean service {} s for {} consumer{}); its backlog grows \
-                     without bound — add consumers, speed up service or set `capacity`",
-                    queue.name,
-                    super::describe::num(rho),
-                    super::describe::num(load.attempt_rate),
-                    super::describe::num(c.service.mean()),
-                    c.count,
-                    if c.count == 1 { "" } else { "s" }
-                )
-            })
-        })
+    let queues: Vec<String> = (model.queues.iter().zip(&traffic.queues))
+        .filter_map(|(queue, load)| overload_warning(queue, load))
         .collect();
     queues.into_iter().chain(found).collect()
+}
+
+/// The warning for a queue whose offered load is 1 or more: unstable
+/// when nothing bounds its backlog; saturated, shedding at least
+/// `1 − 1/ρ` of its messages, when a queue TTL bounds it. A queue with a
+/// capacity is left to the capacity checks.
+fn overload_warning(queue: &crate::model::Queue, load: &QueueLoad) -> Option<String> {
+    let rho = load.utilization?;
+    let c = queue.consumers.as_ref()?;
+    if rho < 1.0 || queue.capacity.is_some() || queue.capacity_bytes.is_some() {
+        return None;
+    }
+    let num = super::describe::num;
+    let why = format!(
+        "offered load ρ = {} >= 1 ({} attempts/s × mean service {} s for {} consumer{})",
+        num(rho),
+        num(load.attempt_rate),
+        num(c.service.mean()),
+        c.count,
+        if c.count == 1 { "" } else { "s" }
+    );
+    Some(match queue.ttl_s {
+        Some(ttl_s) => format!(
+            "queue `{}` is saturated: {why}; its TTL of {} s bounds the backlog, so at least \
+             1 − 1/ρ = {}% of its messages expire — add consumers or speed up service",
+            queue.name,
+            num(ttl_s),
+            num(100.0 * (1.0 - 1.0 / rho))
+        ),
+        None => format!(
+            "queue `{}` is unstable: {why} with unbounded capacity; its backlog grows \
+             without bound — add consumers, speed up service or set `capacity`",
+            queue.name
+        ),
+    })
 }
 
 /// Producers that publish faster than their confirm window lets out

@@ -186,6 +186,17 @@ fn markov_prints_the_stationary_distribution_as_a_table() {
     );
 }
 
+/// Periodicity is a property of discrete-time chains only.
+#[test]
+fn markov_does_not_call_a_ctmc_aperiodic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = chain_file(dir.path(), "q.csv", "-2,2\n3,-3\n");
+    let out = queuesim().arg("markov").arg(&path).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.starts_with("CTMC"), "{text}");
+    assert!(!text.contains("periodic"), "{text}");
+}
+
 #[test]
 fn markov_json_names_states_and_probabilities() {
     let dir = tempfile::tempdir().unwrap();

@@ -206,6 +206,81 @@ fn mm1_against_mm2_matches_theory_and_crn_narrows_the_interval() {
     );
 }
 
+/// One file compared with itself plus one change: the candidate alone gets
+/// `--candidate-set`, `--set` goes to both; a queue of one side only shows.
+#[test]
+fn compare_a_file_with_itself_plus_one_change() {
+    let out = tempfile::tempdir().unwrap();
+    let path = capacity_fixture("small.toml");
+    let assert = queuesim()
+        .args(["compare", arg(&path), "--out"])
+        .arg(out.path())
+        .args(["--candidate-set", "queues.billing.consumers.count=3"])
+        .args(["--set", "simulation.duration=50"])
+        .assert()
+        .success();
+    let stdout = stdout_of(assert.get_output());
+    assert!(
+        stdout.contains("small [queues.billing.consumers.count=3]"),
+        "{stdout}"
+    );
+    let text = fs::read_to_string(out.path().join("compare.csv")).unwrap();
+    let row = |metric: &str| -> Vec<String> {
+        let line = text.lines().find(|l| l.starts_with(&format!("{metric},")));
+        line.unwrap().split(',').map(str::to_owned).collect()
+    };
+    let utilization = row("billing.utilization");
+    let (base, cand): (f64, f64) = (
+        utilization[3].parse().unwrap(),
+        utilization[5].parse().unwrap(),
+    );
+    assert!((cand / base - 2.0 / 3.0).abs() < 0.01, "{utilization:?}");
+    let consumer_seconds = row("consumer_seconds");
+    assert_eq!(
+        (&consumer_seconds[3][..], &consumer_seconds[5][..]),
+        ("150", "200")
+    );
+    let lone = queuesim().args(["compare", arg(&path)]).assert().code(2);
+    assert!(stderr_of(lone.get_output()).contains("--candidate-set"));
+}
+
+/// `sweep.csv` ends with the busiest queue's offered load; a point at
+/// ρ >= 1 is warned about.
+#[test]
+fn a_sweep_reports_the_busiest_load_and_warns_of_unstable_points() {
+    let out = tempfile::tempdir().unwrap();
+    let assert = queuesim()
+        .args(["sweep", arg(&capacity_fixture("small.toml")), "--out"])
+        .arg(out.path())
+        .args(["--set", "producers.web.rate=[5,12]"])
+        .args(["--set", "simulation.duration=20"])
+        .assert()
+        .success();
+    let text = fs::read_to_string(out.path().join("sweep.csv")).unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .ends_with(",peak_backlog_ci95,max_load")
+    );
+    // ρ of `billing`: rate × 0.2 s / 2 consumers; of `orders`: rate × 0.1 s.
+    assert!(lines.next().unwrap().ends_with(",0.5"), "{text}");
+    assert!(
+        lines.next().unwrap().ends_with(",1.2000000000000002"),
+        "{text}"
+    );
+    let stderr = stderr_of(assert.get_output());
+    assert!(
+        stderr.contains(
+            "at producers.web.rate=12: the busiest queue's offered load is ρ = 1.200 >= 1"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("rate=5:"), "{stderr}");
+    assert!(stdout_of(assert.get_output()).contains("max_load"));
+}
+
 fn sweep_args(command: &mut Command) -> &mut Command {
     command
         .args(["sweep", arg(&capacity_fixture("small.toml")), "--quiet"])

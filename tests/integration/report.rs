@@ -98,6 +98,14 @@ fn csv_headers_of_a_tiny_run() {
     insta::assert_snapshot!(headers.join("\n"));
 }
 
+/// Counts with separators, times in ms/s/µs with their unit, rates in /s.
+#[test]
+fn terminal_summary_of_a_tiny_run() {
+    let model = load(&tiny_scenario(), &[]);
+    let (_, result) = simulate(&model);
+    insta::assert_snapshot!(report::table::summary(&result));
+}
+
 #[test]
 fn html_skeleton_of_a_tiny_run() {
     let files = tiny_report();
