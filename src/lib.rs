@@ -50,6 +50,7 @@ pub mod dist;
 pub mod engine;
 pub mod experiment;
 pub mod fit;
+pub mod import;
 pub mod input;
 pub mod model;
 pub mod report;

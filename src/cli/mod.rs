@@ -7,6 +7,7 @@
 mod analyze;
 mod compare;
 mod fit;
+mod import;
 mod interrupt;
 mod markov;
 mod merge;
@@ -196,6 +197,10 @@ pub enum Command {
         #[arg(long, value_name = "OUT.svg")]
         plot: Option<PathBuf>,
     },
+    /// Write a scenario from a running system: RabbitMQ definitions and
+    /// management API figures, or Kafka topic and group descriptions.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Check a scenario and print the resolved model.
     Validate {
         /// Scenario file (TOML).
@@ -370,6 +375,7 @@ fn execute_command(command: Command) -> Result<(), Failure> {
             json,
             plot,
         } => fit::fit_file(&file, &column, kind, json, plot.as_deref()),
+        Command::Import(command) => import::import_command(command),
         Command::Validate { scenario, options } => {
             let model = load(&scenario, &options)?;
             print_stdout(&scenario::describe(&model));

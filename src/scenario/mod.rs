@@ -35,6 +35,7 @@ mod graph;
 mod limits;
 mod locate;
 mod overrides;
+mod placeholders;
 mod raw;
 mod topics;
 mod traffic;
@@ -49,6 +50,7 @@ use std::path::Path;
 
 use crate::model::Model;
 
+pub use bindings::topic_matches;
 pub use describe::describe;
 pub use error::{ErrorKind, ScenarioError};
 pub use limits::MAX_NODES;
@@ -115,5 +117,6 @@ pub fn from_str(text: &str, origin: &Path, overrides: &[String]) -> Result<Model
     limits::check_budget(&model, &src)?;
     graph::check(&model, &src)?;
     model.warnings.extend(traffic::warnings(&model));
+    model.warnings.extend(placeholders::warnings(text));
     Ok(model)
 }
