@@ -285,15 +285,15 @@ fn producer_table(topic: &Topic, snapshots: &Snapshots<'_>, inputs: &Inputs<'_>)
             );
         }
     }
-    if let Some(rates) = rates.filter(|_| total > 0.0) {
-        if let Some((skew, how)) = key_skew(&rates) {
-            let value = format!(
-                "{{ count = {}, skew = {} }}",
-                topic.partitions,
-                emit::number(skew)
-            );
-            table.entry("keys", value, &format!("{ESTIMATED}: {how}"));
-        }
+    if let Some(rates) = rates.filter(|_| total > 0.0)
+        && let Some((skew, how)) = key_skew(&rates)
+    {
+        let value = format!(
+            "{{ count = {}, skew = {} }}",
+            topic.partitions,
+            emit::number(skew)
+        );
+        table.entry("keys", value, &format!("{ESTIMATED}: {how}"));
     }
     table
 }

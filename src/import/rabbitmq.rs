@@ -25,6 +25,9 @@ use self::stats::{Consumers, Stats};
 use super::emit::{self, Document, Table};
 use super::{ESTIMATED, ImportError, Imported, PLACEHOLDER, file_name, scenario_name};
 
+/// Per queue, its ready and unacknowledged messages.
+type Backlogs = BTreeMap<String, (u64, u64)>;
+
 /// The files and options of `queuesim import rabbitmq`.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
@@ -319,7 +322,7 @@ impl<'a> VhostImport<'a> {
     fn rates_and_backlog(
         &self,
         queue_names: &[String],
-    ) -> (Option<BTreeMap<String, f64>>, BTreeMap<String, (u64, u64)>) {
+    ) -> (Option<BTreeMap<String, f64>>, Backlogs) {
         let Some(stats) = self.live.stats else {
             return (None, BTreeMap::new());
         };
@@ -399,10 +402,10 @@ impl<'a> VhostImport<'a> {
         match routing::dead_letter_queue(graph, &queue.name, node.as_deref(), key) {
             Ok(target) => {
                 let mut comment = format!("{described}: {source}");
-                if let Some((_, key_source)) = &settings.routing_key {
-                    if key_source != &source {
-                        comment.push_str(&format!("; routing key: {key_source}"));
-                    }
+                if let Some((_, key_source)) = &settings.routing_key
+                    && key_source != &source
+                {
+                    comment.push_str(&format!("; routing key: {key_source}"));
                 }
                 Some((target, comment))
             }

@@ -120,10 +120,7 @@ impl Policy {
 /// The policy that takes effect among `policies` for a name, given which
 /// of them apply; with the names of others of the same priority that lost
 /// the tie.
-fn winner<'a>(
-    policies: &'a [Policy],
-    applies: impl Fn(&Policy) -> bool,
-) -> Option<(&'a Policy, Vec<&'a str>)> {
+fn winner(policies: &[Policy], applies: impl Fn(&Policy) -> bool) -> Option<(&Policy, Vec<&str>)> {
     let matching: Vec<&Policy> = policies.iter().filter(|p| applies(p)).collect();
     let best = matching.iter().map(|p| p.priority).max()?;
     let mut tied = matching.into_iter().filter(|p| p.priority == best);

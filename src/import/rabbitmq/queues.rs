@@ -142,11 +142,11 @@ pub fn write_queue(
     if let Some((target, comment)) = dead_letter {
         table.entry("dead_letter", emit::string(&target), &comment);
     }
-    if let Some(s) = effective.setting(&queue.arguments, "max-priority") {
-        if s.value.as_u64().is_some_and(|p| p > 0) {
-            let comment = format!("max priority {}: {}", plain(&s.value), s.source);
-            table.entry("discipline", emit::string("priority"), &comment);
-        }
+    if let Some(s) = effective.setting(&queue.arguments, "max-priority")
+        && s.value.as_u64().is_some_and(|p| p > 0)
+    {
+        let comment = format!("max priority {}: {}", plain(&s.value), s.source);
+        table.entry("discipline", emit::string("priority"), &comment);
     }
     for key in ["expires", "delivery-limit"] {
         if let Some(s) = effective.setting(&queue.arguments, key) {

@@ -120,10 +120,10 @@ impl Graph {
                 _ => true,
             })
             .collect();
-        if matched.is_empty() {
-            if let Some(alternate) = &exchange.alternate {
-                self.reach_into(alternate, key, out, seen);
-            }
+        if matched.is_empty()
+            && let Some(alternate) = &exchange.alternate
+        {
+            self.reach_into(alternate, key, out, seen);
         }
         for route in matched {
             self.reach_into(&route.to, key, out, seen);
