@@ -163,8 +163,12 @@ pub fn number(x: f64) -> String {
     if !(-6..=12).contains(&digits) {
         return format!("{x:.3e}");
     }
-    let text = format!("{x:.prec$}", prec = digits.max(0) as usize);
-    let rounded: f64 = text.parse().unwrap_or(x);
+    let rounded: f64 = match digits >= 0 {
+        true => (format!("{x:.prec$}", prec = digits as usize))
+            .parse()
+            .unwrap_or(x),
+        false => (x / 10f64.powi(-digits)).round() * 10f64.powi(-digits),
+    };
     let mut text = format!("{rounded}");
     if text.contains('.') {
         text = text.trim_end_matches('0').trim_end_matches('.').to_owned();
