@@ -262,7 +262,7 @@ fn a_sweep_reports_the_busiest_load_and_warns_of_unstable_points() {
         lines
             .next()
             .unwrap()
-            .ends_with(",peak_backlog_ci95,max_load")
+            .ends_with(",unavailable_ci95,max_load")
     );
     // ρ of `billing`: rate × 0.2 s / 2 consumers; of `orders`: rate × 0.1 s.
     assert!(lines.next().unwrap().ends_with(",0.5"), "{text}");
